@@ -1,0 +1,49 @@
+# petdx — every target sets up what it needs on a fresh machine.
+#   make demo   set up, then run the main job on the embedded default
+#   make test   set up, then ruff + mypy + the whole pytest suite
+#   make bench  set up, then the benchmarks (ratios against named peers)
+#   make lint   ruff (lint + format check) and mypy only
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.petdx-installed
+SYSTEM_STAMP := .petdx-system-deps
+SHARED_DATA ?= ../shared/data
+
+.PHONY: demo test bench lint format venv system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+$(SYSTEM_STAMP): scripts/install-system-deps.sh
+	./scripts/install-system-deps.sh
+	@touch $(SYSTEM_STAMP)
+
+system-deps: $(SYSTEM_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/petdx suv $(SHARED_DATA)/ibsi-suv-dro
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
+
+test: $(STAMP) $(SYSTEM_STAMP) lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/python -m benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(SYSTEM_STAMP) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,19 @@
+"""Run every benchmark: ``python -m benchmarks [name ...]`` (``make bench``)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["bench_dicom_read"]
+
+
+def main(argv: list[str]) -> None:
+    chosen = argv or BENCHMARKS
+    for name in chosen:
+        module = importlib.import_module(f"benchmarks.{name}")
+        module.run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages petdx's tests and reports need, only those missing.
+#   dicom3tools   dciodvfy validates the DICOM objects petdx writes
+#   postgresql    the test suite runs the study database on PostgreSQL too
+#   chromium      the HTML report is checked in headless Chromium
+#   poppler-utils pdftoppm rasterises the PDF report in tests
+#   fonts-dejavu-core  fonts for matplotlib and WeasyPrint
+set -euo pipefail
+packages=(dicom3tools postgresql chromium poppler-utils fonts-dejavu-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages present: ${packages[*]}"
+  exit 0
+fi
+echo "installing system packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

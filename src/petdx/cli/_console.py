@@ -1,0 +1,60 @@
+"""Shared console helpers of the command line: stderr console, progress, exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+__all__ = ["ExitCode", "err_console", "out_console", "progress_bar"]
+
+#: Messages, warnings and progress go to stderr so that stdout stays machine-readable.
+err_console = Console(stderr=True, soft_wrap=not Console(stderr=True).is_terminal)
+_probe = Console()
+#: Tables go to stdout; when stdout is a file or pipe, use a wide page instead of 80 columns.
+out_console = _probe if _probe.is_terminal else Console(width=200)
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of every petdx command."""
+
+    OK = 0
+    INTERNAL_ERROR = 1  # a bug in petdx: please report it
+    BAD_INPUT = 2  # some input was refused; the message names it and the fix
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar on stderr; yields ``update(done, total)``.
+
+    The bar is transient and hidden when stderr is not a terminal or ``enabled`` is False.
+    """
+    if not enabled or not err_console.is_terminal:
+        yield lambda done, total: None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

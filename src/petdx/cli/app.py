@@ -1,0 +1,58 @@
+"""The ``petdx`` command: one Typer application, one module per command group."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import typer
+
+from petdx import __version__
+from petdx.cli._console import ExitCode, err_console
+from petdx.cli.suv import suv_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="petdx",
+    help="PET diagnostic-accuracy studies end to end: DICOM, SUV, lesions, study, statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"petdx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """petdx command line."""
+
+
+app.command("suv")(suv_command)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning crashes into exit status 1."""
+    # pydicom warns about every non-conformant value it reads (common in real data); the
+    # checks that matter are petdx's own, reported per series, so these are silenced here.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for the report
+        err_console.print_exception()
+        err_console.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc}. This is a bug in petdx; "
+            "please report it with the traceback above."
+        )
+        sys.exit(ExitCode.INTERNAL_ERROR)

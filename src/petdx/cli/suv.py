@@ -1,0 +1,175 @@
+"""``petdx suv PATH``: SUV factor and SUVmax of every PET series under a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
+from petdx.dicom import SeriesEntry, SeriesKind, index_dicom_folder, read_series_volume
+from petdx.errors import PetdxError
+from petdx.suv import SuvNormalization, SuvOverrides, compute_suv, suv_volume
+
+__all__ = ["suv_command", "suv_report"]
+
+
+def _header_fields(entry: SeriesEntry) -> dict[str, Any]:
+    header = entry.first_header
+    return {
+        "series_instance_uid": entry.series_instance_uid,
+        "series_description": entry.description,
+        "manufacturer": entry.manufacturer,
+        "units": str(header.get("Units", "")) or None,
+        "decay_correction": str(header.get("DecayCorrection", "")) or None,
+        "n_slices": None,
+        "normalization": None,
+        "suv_unit": None,
+        "suv_factor": None,
+        "suv_max": None,
+        "injection_datetime": None,
+        "reference_datetime": None,
+        "reference_time_rule": None,
+        "injected_activity_bq": None,
+        "body_weight_kg": None,
+        "half_life_s": None,
+        "nuclide": None,
+        "warnings": [],
+        "error": None,
+    }
+
+
+def suv_report(
+    entry: SeriesEntry,
+    *,
+    normalization: SuvNormalization,
+    overrides: SuvOverrides,
+) -> dict[str, Any]:
+    """One PET series' SUV summary as a JSON-ready dict; errors go to its ``error`` key."""
+    row = _header_fields(entry)
+    try:
+        series = read_series_volume(entry)
+        result = compute_suv(series, normalization=normalization, overrides=overrides)
+        suv = suv_volume(series, result)
+    except PetdxError as exc:
+        row["error"] = str(exc)
+        return row
+    details = result.to_dict()
+    for key in row:
+        if key in details:
+            row[key] = details[key]
+    row["n_slices"] = series.volume.shape[0]
+    row["suv_max"] = float(np.max(suv.array))
+    return row
+
+
+def _fmt_time(value: str | None) -> str:
+    return value.replace("T", " ")[:19] if value else "—"
+
+
+def _table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table:
+    table = Table(title=f"SUV{normalization.value} per PET series", show_lines=True)
+    table.add_column("Series", min_width=64, overflow="fold")
+    for name in (
+        "Manufacturer",
+        "Units / decay",
+        "Injection",
+        "Reference (rule)",
+        "Dose Bq",
+        "Weight kg",
+        "Nuclide",
+        "Factor",
+        "SUVmax",
+    ):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        series = f"{row['series_description'] or '(no description)'}\n{row['series_instance_uid']}"
+        if row["error"]:
+            table.add_row(series, row["manufacturer"], "", "", f"[red]{row['error']}", *[""] * 5)
+            continue
+        dose = row["injected_activity_bq"]
+        weight = row["body_weight_kg"]
+        table.add_row(
+            series,
+            row["manufacturer"],
+            f"{row['units']} / {row['decay_correction']}",
+            _fmt_time(row["injection_datetime"]),
+            f"{_fmt_time(row['reference_datetime'])}\n({row['reference_time_rule']})",
+            f"{dose:.4g}" if dose else "—",
+            f"{weight:g}" if weight else "—",
+            row["nuclide"] or "—",
+            f"{row['suv_factor']:.6g}",
+            f"{row['suv_max']:.2f}",
+        )
+    return table
+
+
+def suv_command(
+    path: Annotated[Path, typer.Argument(help="Folder (searched recursively) or DICOM file.")],
+    normalization: Annotated[
+        SuvNormalization,
+        typer.Option("--normalization", "-n", help="Body-size normalisation of the SUV."),
+    ] = SuvNormalization.BW,
+    weight_kg: Annotated[
+        float | None, typer.Option(help="Body weight in kg, replacing PatientWeight.")
+    ] = None,
+    height_m: Annotated[
+        float | None, typer.Option(help="Height in m, replacing PatientSize.")
+    ] = None,
+    sex: Annotated[str | None, typer.Option(help="M, F or O, replacing PatientSex.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON array (one object per series).")
+    ] = False,
+) -> None:
+    """SUV factor and SUVmax of every PET series found under PATH.
+
+    Each series reports the rule that fixed its decay reference time and every header value
+    that was corrected (grams, MBq, midnight). A series that fails carries its error and the
+    others are still processed; the exit status is 2 when any PET series or file failed.
+    """
+    try:
+        overrides = SuvOverrides(body_weight_kg=weight_kg, height_m=height_m, sex=sex)
+        with progress_bar("Indexing DICOM") as update:
+            index = index_dicom_folder(path, progress=update)
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+    pet_series = index.of_kind(SeriesKind.PT)
+    rows = []
+    with progress_bar("Computing SUV") as update:
+        for done, entry in enumerate(pet_series, start=1):
+            rows.append(suv_report(entry, normalization=normalization, overrides=overrides))
+            update(done, len(pet_series))
+
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif rows:
+        out_console.print(_table(rows, normalization))
+    _print_problems(index, rows, path)
+    failed = any(row["error"] for row in rows) or bool(index.unreadable)
+    raise typer.Exit(ExitCode.BAD_INPUT if failed else ExitCode.OK)
+
+
+def _print_problems(index: Any, rows: list[dict[str, Any]], path: Path) -> None:
+    others = [s for s in index.series.values() if s.kind is not SeriesKind.PT]
+    summary = f"{len(rows)} PET series"
+    if others:
+        kinds = sorted({s.kind.value for s in others})
+        summary += f", {len(others)} other series ignored ({', '.join(kinds)})"
+    if index.non_dicom:
+        summary += f", {len(index.non_dicom)} non-DICOM file(s) skipped"
+    err_console.print(summary)
+    if not rows:
+        err_console.print(f"[yellow]warning:[/] no PET series found under {path}")
+    for row in rows:
+        for warning in row["warnings"]:
+            err_console.print(f"[yellow]warning:[/] {row['series_instance_uid']}: {warning}")
+        if row["error"]:
+            err_console.print(f"[red]error:[/] {row['error']}")
+    for problem in index.unreadable:
+        err_console.print(f"[red]error:[/] {problem.message}")

@@ -1,0 +1,80 @@
+"""``petdx suv`` on a mixed folder: good and bad inputs in one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from petdx.cli import app
+from tests.factories import ct_series, pet_series, save_series
+
+
+def _mixed_folder(root: Path) -> tuple[str, str, Path]:
+    good = pet_series(3)
+    bad = pet_series(3)
+    for ds in bad:
+        del ds.PatientWeight
+        ds.SeriesDescription = "PET without weight"
+    save_series(good, root / "good")
+    save_series(bad, root / "bad")
+    save_series(ct_series(3), root / "ct")
+    corrupt = root / "corrupt.dcm"
+    corrupt.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00garbage" * 5)
+    (root / "README.txt").write_text("scan notes")
+    return good[0].SeriesInstanceUID, bad[0].SeriesInstanceUID, corrupt
+
+
+def test_mixed_folder_json(tmp_path: Path) -> None:
+    good_uid, bad_uid, corrupt = _mixed_folder(tmp_path)
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--json"])
+    assert run.exit_code == 2
+    rows = {row["series_instance_uid"]: row for row in json.loads(run.stdout)}
+    assert set(rows) == {good_uid, bad_uid}
+    assert rows[good_uid]["error"] is None
+    expected_factor = 70_000 / (370e6 * 0.5 ** (3600 / 6586.2))
+    assert abs(rows[good_uid]["suv_factor"] / expected_factor - 1) < 1e-9
+    assert abs(rows[good_uid]["suv_max"] - 1000 * expected_factor) < 1e-4
+    assert "PatientWeight (0010,1030) is missing" in rows[bad_uid]["error"]
+    assert bad_uid in rows[bad_uid]["error"]
+    assert str(corrupt) in run.stderr
+    assert "1 other series ignored (CT)" in run.stderr
+    assert "1 non-DICOM file(s) skipped" in run.stderr
+
+
+def test_mixed_folder_table(tmp_path: Path) -> None:
+    good_uid, _, _ = _mixed_folder(tmp_path)
+    run = CliRunner().invoke(app, ["suv", str(tmp_path)])
+    assert run.exit_code == 2
+    assert good_uid in run.stdout
+    assert "series-datetime" in run.stdout
+    assert "PatientWeight (0010,1030) is missing" in run.stderr
+
+
+def test_weight_option_rescues_the_series(tmp_path: Path) -> None:
+    bad = pet_series(2)
+    for ds in bad:
+        del ds.PatientWeight
+    save_series(bad, tmp_path)
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--json", "--weight-kg", "70"])
+    assert run.exit_code == 0, run.stderr
+    (row,) = json.loads(run.stdout)
+    assert row["body_weight_kg"] == 70
+
+
+def test_only_good_input_exits_zero(tmp_path: Path) -> None:
+    save_series(pet_series(2), tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "-n", "sul", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)[0]["normalization"] == "sul"
+
+
+def test_bad_option_values_exit_2(tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--weight-kg", "0.2"])
+    assert run.exit_code == 2
+    assert "--weight-kg" in run.stderr
+    run = CliRunner().invoke(app, ["suv", str(tmp_path / "missing")])
+    assert run.exit_code == 2
+    assert "no such file or folder" in run.stderr
