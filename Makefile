@@ -9,7 +9,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.petdx-installed
 SYSTEM_STAMP := .petdx-system-deps
-SHARED_DATA ?= ../shared/data
+# External reference data: ../shared/data beside the checkout, else the workplace copy.
+SHARED_DATA ?= $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data)
 
 .PHONY: demo test bench lint format venv system-deps clean
 

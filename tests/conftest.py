@@ -7,12 +7,25 @@ from pathlib import Path
 
 import pytest
 
-#: External reference data (never copied into the repository), see ../shared/data/README.md.
-SHARED_DATA = Path(
-    os.environ.get(
-        "PETDX_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    )
-).resolve()
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _find_shared_data() -> Path:
+    """External reference data (never copied into the repository): PETDX_SHARED_DATA, else
+    ``../shared/data`` beside the checkout, else the workplace copy at /work/shared/data (a
+    fresh clone elsewhere, e.g. /tmp/fresh, has no sibling ``shared``)."""
+    candidates = [
+        os.environ.get("PETDX_SHARED_DATA"),
+        _REPO.parent / "shared" / "data",
+        "/work/shared/data",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate).resolve()
+    return (_REPO.parent / "shared" / "data").resolve()
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(scope="session")
