@@ -418,6 +418,47 @@ _TABLES: tuple[Table, ...] = (
         truth=True,
     ),
     Table(
+        "lesion_registry",
+        "Lesions identified for the study (at the baseline read or at sampling), without their "
+        "biology: where each is, so that reads, pathology and the reference standard can name it "
+        "and image measurements can be linked to it by location",
+        ("lesion_id",),
+        (
+            Field("lesion_id", FieldType.STRING, "Identifier, unique in the study", required=True),
+            _pid(),
+            Field(
+                "role",
+                FieldType.CODE,
+                "Primary tumour, nodal or distant lesion",
+                allowed=("primary", "nodal", "distant"),
+                required=True,
+            ),
+            Field("site", FieldType.CODE, "Anatomical site", allowed=LESION_SITES, required=True),
+            Field(
+                "centre_x_mm",
+                FieldType.DECIMAL,
+                "Centre, patient x (LPS: +left), in the frame of the study PET",
+                unit="mm",
+                required=True,
+            ),
+            Field(
+                "centre_y_mm",
+                FieldType.DECIMAL,
+                "Centre, patient y (LPS: +posterior)",
+                unit="mm",
+                required=True,
+            ),
+            Field(
+                "centre_z_mm",
+                FieldType.DECIMAL,
+                "Centre, patient z (LPS: +superior)",
+                unit="mm",
+                required=True,
+            ),
+            Field("identified_by", FieldType.STRING, "Who or what identified it (reader id, tool)"),
+        ),
+    ),
+    Table(
         "lesion_uptake",
         "True mean SUVbw of each lesion per tracer and time point, before blur and noise",
         ("lesion_id", "tracer", "time_point_min"),
