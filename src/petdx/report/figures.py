@@ -1,0 +1,327 @@
+"""Report figures with matplotlib: clear in print, grayscale-safe, axes labelled with units.
+
+Series are told apart by line style and marker, not only by colour; fills are light grey.
+Functions take plain data (arrays and small dataclasses) and return a
+:class:`matplotlib.figure.Figure` built without pyplot (no global state, safe in worker
+processes); :func:`figure_png` turns it into PNG bytes for embedding.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from matplotlib.figure import Figure
+
+__all__ = [
+    "CurveBand",
+    "KaplanMeierCurve",
+    "RocCurve",
+    "box_figure",
+    "figure_png",
+    "forest_figure",
+    "kaplan_meier_figure",
+    "mip_figure",
+    "paired_figure",
+    "roc_figure",
+    "scatter_figure",
+]
+
+_STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v")]
+_GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45"]
+_FONT = 8
+
+
+def _ax(fig: Figure, *, rect: tuple[float, float, float, float] | None = None):  # type: ignore[no-untyped-def]
+    ax = fig.add_axes(rect) if rect else fig.add_subplot(1, 1, 1)
+    ax.tick_params(labelsize=_FONT)
+    ax.grid(True, color="0.88", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def figure_png(fig: Figure, *, dpi: int = 160) -> bytes:
+    """The figure as PNG bytes (tight bounding box, white background)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class CurveBand:
+    """A confidence band sampled on a common x grid."""
+
+    x: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """One ROC curve: false-positive fraction and sensitivity, legend label, optional band and
+    an operating point (the flagged cut-off)."""
+
+    label: str
+    fpr: npt.NDArray[np.float64]
+    tpr: npt.NDArray[np.float64]
+    band: CurveBand | None = None
+    point: tuple[float, float] | None = None
+    point_label: str | None = None
+
+
+def roc_figure(curves: Sequence[RocCurve], *, title: str) -> Figure:
+    """ROC curves (1 - specificity on x, sensitivity on y) with optional CI bands."""
+    fig = Figure(figsize=(4.6, 4.4))
+    ax = _ax(fig)
+    ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle=":", label="chance")
+    for k, curve in enumerate(curves):
+        style, marker = _STYLES[k % len(_STYLES)]
+        grey = _GREYS[k % len(_GREYS)]
+        if curve.band is not None:
+            ax.fill_between(
+                curve.band.x,
+                curve.band.lower,
+                curve.band.upper,
+                color=grey,
+                alpha=0.15,
+                linewidth=0,
+                step="post",
+            )
+        ax.step(
+            curve.fpr,
+            curve.tpr,
+            where="post",
+            color=grey,
+            linestyle=style,
+            linewidth=1.4,
+            label=curve.label,
+        )
+        if curve.point is not None:
+            ax.plot(
+                *curve.point,
+                marker=marker,
+                color=grey,
+                markersize=6,
+                markerfacecolor="white",
+                linestyle="none",
+                label=curve.point_label,
+            )
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_xlabel("1 − specificity (false-positive fraction)", fontsize=_FONT)
+    ax.set_ylabel("Sensitivity (true-positive fraction)", fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    ax.set_aspect("equal")
+    ax.legend(fontsize=_FONT - 1, loc="lower right", frameon=True)
+    return fig
+
+
+@dataclass(frozen=True)
+class KaplanMeierCurve:
+    """A Kaplan-Meier step function with pointwise CI and censoring marks."""
+
+    label: str
+    times: npt.NDArray[np.float64]
+    survival: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64] | None = None
+    upper: npt.NDArray[np.float64] | None = None
+    censor_times: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    at_risk: tuple[int, ...] = ()
+
+
+def kaplan_meier_figure(
+    curves: Sequence[KaplanMeierCurve],
+    *,
+    title: str,
+    time_unit: str,
+    ylabel: str,
+    at_risk_times: Sequence[float] = (),
+    annotation: str | None = None,
+) -> Figure:
+    """Kaplan-Meier curves with CI bands and a numbers-at-risk table under the axes."""
+    n_rows = len(curves) if at_risk_times else 0
+    fig = Figure(figsize=(6.0, 4.2 + 0.22 * n_rows))
+    bottom = 0.16 + 0.055 * n_rows
+    ax = _ax(fig, rect=(0.12, bottom, 0.84, 0.92 - bottom))
+    for k, curve in enumerate(curves):
+        style, _ = _STYLES[k % len(_STYLES)]
+        grey = _GREYS[k % len(_GREYS)]
+        t = np.concatenate([[0.0], curve.times])
+        s = np.concatenate([[1.0], curve.survival])
+        if curve.lower is not None and curve.upper is not None:
+            lo = np.concatenate([[1.0], curve.lower])
+            hi = np.concatenate([[1.0], curve.upper])
+            ax.fill_between(t, lo, hi, step="post", color=grey, alpha=0.12, linewidth=0)
+        ax.step(t, s, where="post", color=grey, linestyle=style, linewidth=1.4, label=curve.label)
+        if curve.censor_times.size:
+            idx = np.searchsorted(t, curve.censor_times, side="right") - 1
+            ax.plot(
+                curve.censor_times,
+                s[np.clip(idx, 0, len(s) - 1)],
+                marker="|",
+                color=grey,
+                linestyle="none",
+                markersize=7,
+            )
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_ylabel(ylabel, fontsize=_FONT)
+    ax.set_xlabel(f"Time since PET ({time_unit})", fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    ax.legend(fontsize=_FONT - 1, loc="lower left")
+    if annotation:
+        ax.text(
+            0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize=_FONT - 1
+        )
+    if at_risk_times:
+        fig.text(0.01, bottom - 0.1, "At risk", fontsize=_FONT - 1, weight="bold")
+        x_min, x_max = ax.get_xlim()
+        for row, curve in enumerate(curves):
+            y = bottom - 0.13 - 0.05 * row
+            fig.text(0.01, y, curve.label[:18], fontsize=_FONT - 1)
+            for t_value, n in zip(at_risk_times, curve.at_risk, strict=False):
+                x = 0.12 + 0.84 * (t_value - x_min) / (x_max - x_min)
+                fig.text(x, y, str(n), fontsize=_FONT - 1, ha="center")
+    return fig
+
+
+def forest_figure(
+    rows: Sequence[tuple[str, float, float, float]], *, title: str, xlabel: str
+) -> Figure:
+    """Forest plot of ratios (label, estimate, lower, upper) on a log axis with a line at 1."""
+    fig = Figure(figsize=(5.6, 0.9 + 0.36 * len(rows)))
+    ax = _ax(fig)
+    y = np.arange(len(rows))[::-1]
+    for yi, (_, est, lo, hi) in zip(y, rows, strict=True):
+        ax.plot([lo, hi], [yi, yi], color="black", linewidth=1.2)
+        ax.plot(est, yi, marker="s", color="black", markersize=5)
+    ax.axvline(1.0, color="0.5", linestyle="--", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels([r[0] for r in rows], fontsize=_FONT)
+    ax.set_xlabel(xlabel, fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    return fig
+
+
+def paired_figure(
+    groups: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]],
+    *,
+    labels: tuple[str, str],
+    ylabel: str,
+    title: str,
+) -> Figure:
+    """Paired values (e.g. SUVmax at 60 and 120 min) as lines per lesion, one panel per group."""
+    fig = Figure(figsize=(2.4 * max(len(groups), 1) + 0.6, 3.6))
+    for k, (name, first, second) in enumerate(groups):
+        ax = fig.add_subplot(1, len(groups), k + 1)
+        ax.tick_params(labelsize=_FONT)
+        a = np.asarray(first, dtype=float)
+        b = np.asarray(second, dtype=float)
+        for ai, bi in zip(a, b, strict=True):
+            ax.plot(
+                [0, 1],
+                [ai, bi],
+                color="0.55" if bi < ai else "0.1",
+                linewidth=0.8,
+                linestyle="--" if bi < ai else "-",
+                marker="o",
+                markersize=3,
+            )
+        ax.set_xticks([0, 1])
+        ax.set_xticklabels(labels, fontsize=_FONT)
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_title(f"{name} (n = {a.size})", fontsize=_FONT)
+        if k == 0:
+            ax.set_ylabel(ylabel, fontsize=_FONT)
+    fig.suptitle(title, fontsize=_FONT + 1)
+    return fig
+
+
+def box_figure(groups: Sequence[tuple[str, npt.ArrayLike]], *, ylabel: str, title: str) -> Figure:
+    """Box plots with every value shown as a jittered point (seeded jitter)."""
+    fig = Figure(figsize=(1.4 * max(len(groups), 2) + 1.2, 3.6))
+    ax = _ax(fig)
+    data = [np.asarray(v, dtype=float) for _, v in groups]
+    ax.boxplot(
+        data,
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": "black"},
+        boxprops={"color": "black"},
+    )
+    rng = np.random.default_rng(0)
+    for k, values in enumerate(data, start=1):
+        ax.plot(
+            k + rng.uniform(-0.12, 0.12, values.size),
+            values,
+            "o",
+            color="0.35",
+            markersize=3,
+            alpha=0.8,
+        )
+    ax.set_xticks(range(1, len(groups) + 1))
+    ax.set_xticklabels(
+        [f"{name}\n(n = {d.size})" for (name, _), d in zip(groups, data, strict=True)],
+        fontsize=_FONT,
+    )
+    ax.set_ylabel(ylabel, fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    return fig
+
+
+def scatter_figure(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    annotation: str | None = None,
+) -> Figure:
+    """Scatter plot with an optional annotation (e.g. Spearman rho and its CI)."""
+    fig = Figure(figsize=(4.2, 3.6))
+    ax = _ax(fig)
+    ax.plot(
+        np.asarray(x, dtype=float),
+        np.asarray(y, dtype=float),
+        "o",
+        color="0.2",
+        markersize=3.5,
+        markerfacecolor="white",
+    )
+    ax.set_xlabel(xlabel, fontsize=_FONT)
+    ax.set_ylabel(ylabel, fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    if annotation:
+        ax.text(0.02, 0.97, annotation, transform=ax.transAxes, va="top", fontsize=_FONT - 1)
+    return fig
+
+
+def mip_figure(
+    suv_zyx: npt.NDArray[np.floating],
+    spacing_zyx_mm: tuple[float, float, float],
+    *,
+    labels_zyx: npt.NDArray[np.integer] | None = None,
+    title: str,
+    suv_window: float | None = None,
+) -> Figure:
+    """Coronal maximum-intensity projection (inverted grey scale, as PET is read) with the
+    outlines of labelled regions projected onto it."""
+    mip = np.max(suv_zyx, axis=1)[::-1]  # (z, x), head up
+    dz, _, dx = spacing_zyx_mm
+    height_mm, width_mm = mip.shape[0] * dz, mip.shape[1] * dx
+    fig = Figure(figsize=(3.0, 3.0 * height_mm / max(width_mm, 1.0) + 0.4))
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
+    vmax = suv_window if suv_window is not None else float(np.percentile(mip, 99.5)) or 1.0
+    ax.imshow(mip, cmap="Greys", vmin=0, vmax=vmax, aspect=dz / dx, interpolation="nearest")
+    if labels_zyx is not None and np.any(labels_zyx):
+        projected = np.max(labels_zyx, axis=1)[::-1]
+        ax.contour(projected > 0, levels=[0.5], colors="black", linewidths=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title}\nSUV 0–{vmax:.1f}", fontsize=_FONT)
+    return fig
