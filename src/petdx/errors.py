@@ -14,6 +14,7 @@ __all__ = [
     "InvalidSeriesError",
     "MissingAttributeError",
     "NonQuantitativeSeriesError",
+    "OptimismWarning",
     "PetdxError",
     "PetdxWarning",
     "SuvWarning",
@@ -60,3 +61,8 @@ class SuvWarning(PetdxWarning):
 class UndefinedStatisticWarning(PetdxWarning):
     """A statistic is undefined for the data given (for example a zero denominator); NaN is
     returned in its place."""
+
+
+class OptimismWarning(PetdxWarning):
+    """An estimate is optimistic because it was tuned on the data it is evaluated on (for
+    example survival groups split at a cut-off chosen on the same patients' ROC curve)."""
