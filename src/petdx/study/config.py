@@ -1,0 +1,306 @@
+"""The study folder and its ``study.toml``: tracer, time points, target condition, index-test
+positivity rules and the pre-specified analyses.
+
+A study folder holds::
+
+    STUDY/
+      study.toml      what this module reads and writes
+      study.sqlite    the database (unless study.toml points to PostgreSQL)
+      images/         de-identified DICOM copies written by ``petdx ingest``
+      logs/           run logs (pseudonyms only)
+
+Positivity rules are stated with their comparison: a read is positive when its visual score
+is ``>= visual_score_at_least``; a lesion is SUV-positive when SUVmax ``>= suv_max_at_least``;
+the PD-L1 target condition is positive when the chosen score (TPS in %, or CPS) is
+``>= pdl1_cutoff``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from petdx import __version__
+from petdx.data_dictionary import TRACERS
+from petdx.errors import InputValidationError
+from petdx.fileio import atomic_write_text
+
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_ANALYSES",
+    "PdL1Score",
+    "StudyConfig",
+    "StudyFolder",
+    "TargetCondition",
+    "load_config",
+    "open_study",
+    "write_config",
+]
+
+CONFIG_NAME = "study.toml"
+_DEFAULT_DB = "sqlite:///study.sqlite"
+
+#: The protocol's primary outcomes (trial record, "Primary Outcome Measures").
+DEFAULT_ANALYSES = (
+    "lesion_level_accuracy",
+    "patient_level_accuracy",
+    "roc_visual_score",
+    "roc_suv_max",
+    "survival",
+)
+
+
+class TargetCondition(StrEnum):
+    """What the reference standard decides (docs/protocol.md, "Target conditions")."""
+
+    MALIGNANCY = "malignancy"
+    PDL1_POSITIVE = "pdl1_positive"
+
+
+class PdL1Score(StrEnum):
+    """PD-L1 immunohistochemistry score used for the PD-L1 target condition."""
+
+    TPS = "tps"  # tumour proportion score, %
+    CPS = "cps"  # combined positive score
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Contents of ``study.toml``.
+
+    Attributes
+    ----------
+    name
+        Study name shown in reports.
+    database_url
+        SQLAlchemy URL; a relative SQLite path is relative to the study folder.
+    tracer
+        Tracer profile of the index test (``petdx.tracers``).
+    comparator_tracer
+        Tracer of the comparator scan, or None.
+    time_points_min
+        Nominal uptake times (min) of the index-test scans.
+    target_condition, pdl1_score, pdl1_cutoff
+        Target condition; for PD-L1 positivity, the score and its cut-off (positive when the
+        score is ``>=`` the cut-off; TPS in %).
+    visual_score_at_least
+        A read (score 1-5) is positive when ``score >= visual_score_at_least``.
+    suv_max_at_least
+        A lesion is SUV-positive when ``SUVmax >= suv_max_at_least`` (g/ml), or None when
+        the study pre-specifies no SUV threshold (ROC analysis only).
+    analyses
+        Pre-specified analyses, by name.
+    """
+
+    name: str = "petdx study"
+    database_url: str = _DEFAULT_DB
+    tracer: str = "ga68-dota-blp"
+    comparator_tracer: str | None = "f18-fdg"
+    time_points_min: tuple[int, ...] = (60,)
+    target_condition: TargetCondition = TargetCondition.MALIGNANCY
+    pdl1_score: PdL1Score = PdL1Score.TPS
+    pdl1_cutoff: float = 1.0
+    visual_score_at_least: int = 3
+    suv_max_at_least: float | None = None
+    analyses: tuple[str, ...] = DEFAULT_ANALYSES
+    created_utc: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    petdx_version: str = __version__
+
+    def __post_init__(self) -> None:
+        _check_config(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["target_condition"] = self.target_condition.value
+        out["pdl1_score"] = self.pdl1_score.value
+        out["time_points_min"] = list(self.time_points_min)
+        out["analyses"] = list(self.analyses)
+        return out
+
+    def to_toml(self) -> str:
+        doc: dict[str, Any] = {
+            "study": {
+                "name": self.name,
+                "created_utc": self.created_utc,
+                "petdx_version": self.petdx_version,
+            },
+            "database": {"url": self.database_url},
+            "tracer": {"profile": self.tracer, "time_points_min": list(self.time_points_min)},
+            "target_condition": {
+                "kind": self.target_condition.value,
+                "pdl1_score": self.pdl1_score.value,
+                "pdl1_cutoff": self.pdl1_cutoff,
+            },
+            "index_test": {"visual_score_at_least": self.visual_score_at_least},
+            "analyses": {"pre_specified": list(self.analyses)},
+        }
+        if self.comparator_tracer:
+            doc["tracer"]["comparator"] = self.comparator_tracer
+        if self.suv_max_at_least is not None:
+            doc["index_test"]["suv_max_at_least"] = self.suv_max_at_least
+        header = (
+            "# petdx study configuration. Positivity: read positive when visual score >=\n"
+            "# visual_score_at_least; SUV-positive when SUVmax >= suv_max_at_least (g/ml);\n"
+            "# PD-L1 positive when the score (TPS %, or CPS) >= pdl1_cutoff.\n"
+        )
+        return header + tomli_w.dumps(doc)
+
+    def __str__(self) -> str:
+        points = ", ".join(f"{t} min" for t in self.time_points_min)
+        return (
+            f"{self.name}: {self.tracer} at {points}; target {self.target_condition.value}; "
+            f"read positive at score >= {self.visual_score_at_least}"
+        )
+
+
+def _check_config(config: StudyConfig) -> None:
+    where = f"{CONFIG_NAME}"
+    if config.tracer not in TRACERS:
+        raise InputValidationError(
+            f"{where}: tracer '{config.tracer}' is not a known tracer profile; expected one of "
+            f"{', '.join(TRACERS)}."
+        )
+    if config.comparator_tracer is not None and config.comparator_tracer not in TRACERS:
+        raise InputValidationError(
+            f"{where}: comparator tracer '{config.comparator_tracer}' is not a known tracer "
+            f"profile; expected one of {', '.join(TRACERS)}."
+        )
+    if not config.time_points_min or any(t <= 0 for t in config.time_points_min):
+        raise InputValidationError(
+            f"{where}: time_points_min {list(config.time_points_min)} must be one or more "
+            "positive uptake times in minutes, e.g. [60, 120]."
+        )
+    if not 1 <= config.visual_score_at_least <= 5:
+        raise InputValidationError(
+            f"{where}: visual_score_at_least is {config.visual_score_at_least}; expected an "
+            "integer from 1 to 5 (the read scale)."
+        )
+    if config.pdl1_cutoff < 0 or (config.pdl1_score is PdL1Score.TPS and config.pdl1_cutoff > 100):
+        raise InputValidationError(
+            f"{where}: pdl1_cutoff {config.pdl1_cutoff} is outside the range of the "
+            f"{config.pdl1_score.value.upper()} score (TPS 0-100 %, CPS >= 0)."
+        )
+    if config.suv_max_at_least is not None and config.suv_max_at_least <= 0:
+        raise InputValidationError(
+            f"{where}: suv_max_at_least is {config.suv_max_at_least}; expected a positive "
+            "SUVmax (g/ml) or no value."
+        )
+
+
+def _enum(cls: type[StrEnum], value: Any, where: str, name: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise InputValidationError(
+            f"{where}: {name} is '{value}'; expected one of {allowed}."
+        ) from None
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a ``study.toml``.
+
+    Raises
+    ------
+    InputValidationError
+        The file is missing, not TOML, or a value is out of range (the message names the key).
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputValidationError(
+            f"{path}: no study configuration here. Create the study with `petdx init "
+            f"{path.parent}` first."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputValidationError(f"{path}: not valid TOML ({exc}). Fix the file.") from None
+    where = str(path)
+    try:
+        study = doc.get("study", {})
+        tracer = doc.get("tracer", {})
+        target = doc.get("target_condition", {})
+        index_test = doc.get("index_test", {})
+        return StudyConfig(
+            name=str(study.get("name", "petdx study")),
+            created_utc=str(study.get("created_utc", "")),
+            petdx_version=str(study.get("petdx_version", "")),
+            database_url=str(doc.get("database", {}).get("url", _DEFAULT_DB)),
+            tracer=str(tracer.get("profile", "ga68-dota-blp")),
+            comparator_tracer=tracer.get("comparator"),
+            time_points_min=tuple(int(t) for t in tracer.get("time_points_min", (60,))),
+            target_condition=_enum(
+                TargetCondition, target.get("kind", "malignancy"), where, "target_condition.kind"
+            ),
+            pdl1_score=_enum(PdL1Score, target.get("pdl1_score", "tps"), where, "pdl1_score"),
+            pdl1_cutoff=float(target.get("pdl1_cutoff", 1.0)),
+            visual_score_at_least=int(index_test.get("visual_score_at_least", 3)),
+            suv_max_at_least=(
+                None
+                if index_test.get("suv_max_at_least") is None
+                else float(index_test["suv_max_at_least"])
+            ),
+            analyses=tuple(
+                str(a) for a in doc.get("analyses", {}).get("pre_specified", DEFAULT_ANALYSES)
+            ),
+        )
+    except InputValidationError as exc:
+        raise InputValidationError(str(exc).replace(CONFIG_NAME, where, 1)) from None
+    except (TypeError, ValueError) as exc:
+        raise InputValidationError(f"{where}: a value has the wrong type ({exc}).") from None
+
+
+def write_config(folder: str | Path, config: StudyConfig) -> Path:
+    """Write ``study.toml`` into ``folder`` (atomically)."""
+    return atomic_write_text(Path(folder) / CONFIG_NAME, config.to_toml())
+
+
+@dataclass(frozen=True)
+class StudyFolder:
+    """An initialised study folder: its configuration and where things go."""
+
+    root: Path
+    config: StudyConfig
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL with a relative SQLite path resolved against the folder."""
+        url = self.config.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            relative = url[len(prefix) :]
+            if relative and relative != ":memory:":
+                return prefix + str((self.root / relative).resolve())
+        return url
+
+
+def open_study(root: str | Path) -> StudyFolder:
+    """Open the study folder at ``root`` (reads ``study.toml``).
+
+    Raises
+    ------
+    InputValidationError
+        ``root`` is not a study folder or its configuration is invalid.
+    """
+    root_path = Path(root).resolve()
+    if not root_path.is_dir():
+        raise InputValidationError(
+            f"{root_path}: no such study folder. Create it with `petdx init {root}`."
+        )
+    return StudyFolder(root_path, load_config(root_path / CONFIG_NAME))

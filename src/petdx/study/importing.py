@@ -1,0 +1,297 @@
+"""``petdx import``: load one CSV table into the study database, all or nothing.
+
+A file is validated completely before anything is written: cell types, units and ranges,
+allowed codes, required values, duplicate keys (:mod:`petdx.study.validation`), then the
+checks that need the database: the patient and the lesion exist (and the lesion is that
+patient's), dates are in order (consent on or before the planned scan, injection before the
+scan) and nothing is dated before the patient's birth. When anything is wrong the whole file
+is refused with every problem listed and the database is unchanged.
+
+A valid file is applied in one transaction. A row whose key is new is inserted; a row equal
+to the stored record changes nothing (so importing the same file twice is harmless); a row
+that differs is an edit, which needs a reason and is recorded in the audit trail with the old
+and new values. A column absent from the file leaves that field as stored; an empty cell in
+a present column clears it. Rows missing from the file are not deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from petdx.data_dictionary import TABLES, FieldType
+from petdx.errors import InputValidationError
+from petdx.study.database import StudyDatabase
+from petdx.study.records import Author, get_record, insert_record, update_record
+from petdx.study.schema import IMPORTABLE, exchange_table
+from petdx.study.validation import ParsedTable, RowProblem, parse_csv
+
+__all__ = ["ImportRejected", "ImportResult", "import_csv", "import_kinds"]
+
+#: (earlier field, later field, what the rule says) per table, checked within a row.
+_DATE_ORDER: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "screening": (
+        (
+            "consent_date",
+            "planned_scan_date",
+            "consent must be signed on or before the planned scan",
+        ),
+    ),
+    "scans": (("injection_datetime", "scan_datetime", "the scan must start after the injection"),),
+    "patients": (("birth_date", "screening_date", "screening cannot be before birth"),),
+}
+
+
+class ImportRejected(InputValidationError):
+    """A CSV file was refused; ``problems`` lists every bad row (nothing was written)."""
+
+    def __init__(self, path: Path, table: str, problems: list[RowProblem]) -> None:
+        self.path = path
+        self.table = table
+        self.problems = tuple(problems)
+        rows = sorted({p.row for p in problems})
+        lines = [
+            f"{path}: refused, nothing imported: {len(problems)} problem(s) in "
+            f"{len(rows)} row(s) of table {table}. Fix them and import the file again."
+        ]
+        lines += [f"  {path.name}: {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did."""
+
+    table: str
+    path: str
+    n_rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "path": self.path,
+            "n_rows": self.n_rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}: {self.n_rows} rows of {self.table}: {self.inserted} inserted, "
+            f"{self.updated} updated, {self.unchanged} unchanged"
+        )
+
+
+def import_kinds() -> tuple[str, ...]:
+    """The table names ``petdx import`` accepts."""
+    return tuple(IMPORTABLE)
+
+
+def _check_kind(kind: str) -> None:
+    if kind in IMPORTABLE:
+        return
+    if kind in TABLES and TABLES[kind].truth:
+        raise InputValidationError(
+            f"table '{kind}' is simulator ground truth, which a study never imports (the "
+            "eligibility engine, the readers and the reference standard must not see it). "
+            f"Import one of: {', '.join(IMPORTABLE)}."
+        )
+    raise InputValidationError(
+        f"'{kind}' is not an importable table; expected one of {', '.join(IMPORTABLE)}."
+    )
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProblem]:
+    table = parsed.table
+    problems: list[RowProblem] = []
+    patients = exchange_table("patients")
+    births: dict[str, date] = {
+        str(pid): born
+        for pid, born in connection.execute(select(patients.c.patient_id, patients.c.birth_date))
+    }
+    if table.name == "patients":
+        births.update({v["patient_id"]: v["birth_date"] for _, v in parsed.rows})
+    lesions: dict[str, str] = {}
+    if "lesion_id" in table.field_names and table.name != "lesion_registry":
+        registry = exchange_table("lesion_registry")
+        lesions = {
+            str(lid): str(pid)
+            for lid, pid in connection.execute(select(registry.c.lesion_id, registry.c.patient_id))
+        }
+    date_fields = [f.name for f in table.fields if f.type in (FieldType.DATE, FieldType.DATETIME)]
+    for row, values in parsed.rows:
+        pid = values.get("patient_id")
+        if pid is not None and pid not in births:
+            problems.append(
+                RowProblem(
+                    row,
+                    "patient_id",
+                    pid,
+                    "patient not in the study; import the patients table first",
+                )
+            )
+            continue
+        lid = values.get("lesion_id")
+        if lid is not None and lesions:
+            owner = lesions.get(lid)
+            if owner is None:
+                problems.append(
+                    RowProblem(
+                        row,
+                        "lesion_id",
+                        lid,
+                        "lesion not in the lesion registry; import lesion_registry first",
+                    )
+                )
+            elif owner != pid:
+                problems.append(
+                    RowProblem(
+                        row, "lesion_id", lid, f"this lesion belongs to patient {owner}, not {pid}"
+                    )
+                )
+        elif lid is not None:
+            problems.append(
+                RowProblem(
+                    row,
+                    "lesion_id",
+                    lid,
+                    "lesion not in the lesion registry; import lesion_registry first",
+                )
+            )
+        born = births.get(pid) if pid is not None else None
+        if born is not None:
+            for name in date_fields:
+                when = _as_date(values.get(name))
+                if name != "birth_date" and when is not None and when < born:
+                    problems.append(
+                        RowProblem(
+                            row,
+                            name,
+                            str(values[name]),
+                            f"dated before the patient's birth ({born.isoformat()})",
+                        )
+                    )
+        for earlier, later, rule in _DATE_ORDER.get(table.name, ()):
+            first, second = values.get(earlier), values.get(later)
+            if first is not None and second is not None and first > second:
+                problems.append(
+                    RowProblem(
+                        row,
+                        f"{earlier},{later}",
+                        f"{first.isoformat()} > {second.isoformat()}",
+                        f"{rule} ({earlier} must not be after {later})",
+                    )
+                )
+    return problems
+
+
+def _stored_equal(stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``values`` that differ from ``stored``."""
+    return {k: v for k, v in values.items() if stored.get(k) != v}
+
+
+def import_csv(
+    database: StudyDatabase,
+    kind: str,
+    path: str | Path,
+    *,
+    author: Author,
+) -> ImportResult:
+    """Import ``path`` as table ``kind`` in one transaction.
+
+    Parameters
+    ----------
+    database
+        The study database.
+    kind
+        Table name (see :func:`import_kinds`); simulator ``truth`` tables are refused.
+    path
+        CSV file in the data-dictionary format.
+    author
+        Who imports, and the reason (required when a row changes a stored value).
+
+    Returns
+    -------
+    ImportResult
+        Counts of inserted, updated and unchanged rows.
+
+    Raises
+    ------
+    ImportRejected
+        Any row is invalid, or rows change stored values without a reason; every problem is
+        listed and nothing was written.
+    InputValidationError
+        ``kind`` is not importable or the file cannot be read.
+    """
+    _check_kind(kind)
+    table = IMPORTABLE[kind]
+    path = Path(path)
+    try:
+        parsed = parse_csv(path, table)
+    except FileNotFoundError:
+        raise InputValidationError(f"{path}: no such file.") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputValidationError(
+            f"{path}: cannot be read as a UTF-8 CSV file ({exc}). Save it as CSV UTF-8."
+        ) from None
+    problems = list(parsed.problems)
+    inserted = updated = unchanged = 0
+    with database.begin() as connection:
+        problems += _cross_checks(connection, parsed)
+        if problems:
+            raise ImportRejected(path, kind, sorted(problems, key=lambda p: p.row))
+        edits: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        for row, values in parsed.rows:
+            present = {name: values.get(name) for name in parsed.columns}
+            stored = get_record(connection, kind, present)
+            if stored is None:
+                insert_record(connection, kind, present, author=author)
+                inserted += 1
+                continue
+            changed = _stored_equal(stored, present)
+            if not changed:
+                unchanged += 1
+            else:
+                edits.append((row, present, stored, changed))
+        if edits and not author.reason:
+            refused = [
+                RowProblem(
+                    row,
+                    name,
+                    _show(kind, name, new),
+                    f"changes the stored value {_show(kind, name, stored[name])!r}; an edit "
+                    "needs a reason for the audit trail (give --reason)",
+                )
+                for row, _, stored, changed in edits
+                for name, new in changed.items()
+            ]
+            raise ImportRejected(path, kind, refused)
+        for _, present, _, changed in edits:
+            update_record(connection, kind, present, changed, author=author)
+            updated += 1
+    return ImportResult(kind, str(path), len(parsed.rows), inserted, updated, unchanged)
+
+
+def _show(kind: str, name: str, value: Any) -> str:
+    if kind == "patient_identity" and name in ("hospital_id", "issuer"):
+        return "<identifier hidden>"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return "" if value is None else str(value)

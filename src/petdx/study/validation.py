@@ -1,0 +1,232 @@
+"""Validate a CSV file against a table of the data dictionary, reporting every bad cell.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2
+(a quoted cell spanning lines counts as the row where its record starts). Every problem names
+the row, the field, the value found and what was expected; parsing never stops at the first
+problem, so one run lists everything a coordinator has to fix.
+
+Cell rules (module docstring of :mod:`petdx.data_dictionary`): an empty cell is missing;
+dates are ``YYYY-MM-DD``; date-times ``YYYY-MM-DDTHH:MM:SS`` (local time, no zone); booleans
+``true``/``false``; codes must be one of the allowed values (exact spelling); several codes are
+separated by ``;``; ``minimum``/``maximum`` are inclusive.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from petdx.data_dictionary import Field, FieldType, Table
+
+__all__ = ["ParsedTable", "RowProblem", "parse_cell", "parse_csv"]
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_HIDDEN_FIELDS = {"hospital_id", "issuer"}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad cell (or row, or header) of a CSV file."""
+
+    row: int
+    field: str | None
+    value: str | None
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}"
+        if self.field:
+            where += f", field {self.field}"
+        if self.value is not None:
+            where += f" = '{self.value}'"
+        return f"{where}: {self.expected}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "field": self.field,
+            "value": self.value,
+            "expected": self.expected,
+        }
+
+
+@dataclass
+class ParsedTable:
+    """The typed rows of a CSV file and every problem found."""
+
+    table: Table
+    path: Path
+    columns: tuple[str, ...]
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def problem(self, row: int, name: str | None, value: str | None, expected: str) -> None:
+        if name in _HIDDEN_FIELDS and value:
+            value = "<identifier hidden>"
+        self.problems.append(RowProblem(row, name, value, expected))
+
+
+def _describe(f: Field) -> str:
+    if f.type is FieldType.CODE and f.allowed:
+        return f"one of {', '.join(f.allowed)}"
+    if f.type is FieldType.CODES and f.allowed:
+        return f"codes from {', '.join(f.allowed)}, separated by ';'"
+    text = {
+        FieldType.STRING: "text",
+        FieldType.INTEGER: "a whole number",
+        FieldType.DECIMAL: "a number",
+        FieldType.DATE: "a date YYYY-MM-DD",
+        FieldType.DATETIME: "a date-time YYYY-MM-DDTHH:MM:SS (local time)",
+        FieldType.BOOLEAN: "true or false",
+    }[f.type]
+    if f.unit:
+        text += f" in {f.unit}"
+    return text
+
+
+def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
+    """(typed value, None) or (None, what was expected). An empty cell gives (None, None);
+    whether it may be empty is the caller's check."""
+    text = raw.strip()
+    if text == "":
+        return None, None
+    value: Any
+    try:
+        if f.type is FieldType.STRING:
+            value = text
+        elif f.type is FieldType.INTEGER:
+            if not _INTEGER.match(text):
+                raise ValueError
+            value = int(text)
+        elif f.type is FieldType.DECIMAL:
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
+        elif f.type is FieldType.DATE:
+            if not _DATE.match(text):
+                raise ValueError
+            value = date.fromisoformat(text)
+        elif f.type is FieldType.DATETIME:
+            if not _DATETIME.match(text):
+                raise ValueError
+            value = datetime.fromisoformat(text)
+        elif f.type is FieldType.BOOLEAN:
+            if text.lower() not in ("true", "false"):
+                raise ValueError
+            value = text.lower() == "true"
+        elif f.type is FieldType.CODE:
+            if f.allowed is not None and text not in f.allowed:
+                raise ValueError
+            value = text
+        else:  # CODES
+            codes = [c.strip() for c in text.split(";") if c.strip()]
+            if f.allowed is not None and any(c not in f.allowed for c in codes):
+                bad = [c for c in codes if c not in f.allowed]
+                return None, f"unknown code(s) {', '.join(bad)}; expected {_describe(f)}"
+            value = ";".join(codes) if codes else None
+    except ValueError:
+        return None, f"expected {_describe(f)}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        unit = f" {f.unit}" if f.unit else ""
+        if f.minimum is not None and value < f.minimum:
+            return None, f"below the minimum {f.minimum:g}{unit}"
+        if f.maximum is not None and value > f.maximum:
+            return None, f"above the maximum {f.maximum:g}{unit}"
+    return value, None
+
+
+def _records(handle: Any) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(handle)
+    start = 1
+    for record in reader:
+        yield start, record
+        start = reader.line_num + 1
+
+
+def parse_csv(path: str | Path, table: Table) -> ParsedTable:
+    """Read ``path`` as table ``table``: typed rows plus every problem.
+
+    Header problems: a required column missing, an unknown column, a column named twice.
+    Row problems: wrong type, unknown code, out of range, required value missing, wrong
+    number of cells, and a key (``table.key``) that repeats an earlier row.
+    """
+    path = Path(path)
+    parsed = ParsedTable(table=table, path=path, columns=())
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        records = _records(handle)
+        first = next(records, None)
+        if first is None:
+            parsed.problem(1, None, None, "the file is empty; expected a header row")
+            return parsed
+        header = [h.strip() for h in first[1]]
+        known = set(table.field_names)
+        for name in header:
+            if name not in known:
+                parsed.problem(
+                    1,
+                    name,
+                    None,
+                    f"unknown column for table {table.name}; expected columns "
+                    f"{', '.join(table.field_names)}",
+                )
+        for name in sorted({h for h in header if header.count(h) > 1}):
+            parsed.problem(1, name, None, "column appears more than once")
+        for f in table.fields:
+            if f.required and f.name not in header:
+                parsed.problem(1, f.name, None, f"required column missing ({_describe(f)})")
+        parsed.columns = tuple(h for h in header if h in known)
+        seen_keys: dict[tuple[Any, ...], int] = {}
+        for row_number, cells in records:
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if len(cells) != len(header):
+                parsed.problem(
+                    row_number,
+                    None,
+                    None,
+                    f"{len(cells)} cells but the header has {len(header)} columns",
+                )
+                continue
+            values: dict[str, Any] = {}
+            ok = True
+            for name, raw in zip(header, cells, strict=True):
+                if name not in known:
+                    continue
+                f = table.field(name)
+                value, problem = parse_cell(f, raw)
+                if problem is not None:
+                    parsed.problem(row_number, name, raw.strip(), problem)
+                    ok = False
+                elif value is None and f.required:
+                    parsed.problem(row_number, name, "", f"required value missing ({_describe(f)})")
+                    ok = False
+                values[name] = value
+            key = tuple(values.get(k) for k in table.key)
+            if all(
+                v is not None
+                for k, v in zip(table.key, key, strict=True)
+                if table.field(k).required
+            ):
+                earlier = seen_keys.get(key)
+                if earlier is not None:
+                    shown = ", ".join(f"{k}={v}" for k, v in zip(table.key, key, strict=True))
+                    parsed.problem(
+                        row_number,
+                        ",".join(table.key),
+                        shown if table.name != "patient_identity" else "<identifier hidden>",
+                        f"duplicate key: row {earlier} has the same {', '.join(table.key)}",
+                    )
+                    ok = False
+                else:
+                    seen_keys[key] = row_number
+            if ok:
+                parsed.rows.append((row_number, values))
+    return parsed

@@ -1,0 +1,71 @@
+"""The database layer: migrations match the models, the audit log is append-only."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from petdx.errors import InputValidationError
+from petdx.study.audit import append_audit
+from petdx.study.database import StudyDatabase, init_study, open_database
+from petdx.study.schema import metadata
+
+
+def test_migrated_schema_matches_the_models(database: StudyDatabase) -> None:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+def test_audit_log_refuses_update_and_delete(database: StudyDatabase) -> None:
+    with database.begin() as connection:
+        append_audit(
+            connection,
+            action="insert",
+            table_name="patients",
+            record_key="SIM-0001",
+            patient_id="SIM-0001",
+            old=None,
+            new={"sex": "F"},
+            actor="tester",
+            reason=None,
+        )
+    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), database.begin() as connection:
+            connection.execute(text(statement))
+
+
+def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path) -> None:
+    study = init_study(tmp_path / "s")
+    database = open_database(study)
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    database.dispose()
+    assert (tmp_path / "s" / "study.sqlite").exists()
+    assert (tmp_path / "s" / "images").is_dir()
+
+
+def test_init_twice_keeps_the_configuration_and_the_data(study, database) -> None:
+    before = database.content_hash()
+    toml = (study.root / "study.toml").read_text()
+    init_study(study.root)
+    assert (study.root / "study.toml").read_text() == toml
+    assert database.content_hash() == before
+
+
+def test_a_bad_database_url_is_refused(tmp_path) -> None:
+    with pytest.raises(InputValidationError, match=r"database URL .* is not usable"):
+        StudyDatabase.from_url("nosuchdialect://x/y")
+
+
+def test_a_database_without_schema_is_refused(tmp_path) -> None:
+    from petdx.study.config import StudyConfig, open_study, write_config
+
+    write_config(tmp_path, StudyConfig())
+    with pytest.raises(InputValidationError, match=r"schema revision none.*petdx init"):
+        open_database(open_study(tmp_path))
