@@ -15,7 +15,11 @@ from petdx.dicom.discovery import (
     read_header,
 )
 from petdx.dicom.frames import Frame, frames_of, is_multiframe
+from petdx.dicom.masks import read_nifti_mask, write_nifti_mask
+from petdx.dicom.rtstruct import RasterizedRoi, RoiContours, RtStruct, rasterize_roi, read_rtstruct
+from petdx.dicom.seg import SegRead, read_seg, source_datasets, write_seg
 from petdx.dicom.series_volume import ImageSeries, read_series_volume
+from petdx.dicom.sr import SrLesion, write_measurement_report
 
 __all__ = [
     "DicomIndex",
@@ -23,13 +27,26 @@ __all__ = [
     "FileProblem",
     "Frame",
     "ImageSeries",
+    "RasterizedRoi",
+    "RoiContours",
+    "RtStruct",
+    "SegRead",
     "SeriesEntry",
     "SeriesKind",
+    "SrLesion",
     "classify",
     "frames_of",
     "index_dicom_files",
     "index_dicom_folder",
     "is_multiframe",
+    "rasterize_roi",
     "read_header",
+    "read_nifti_mask",
+    "read_rtstruct",
+    "read_seg",
     "read_series_volume",
+    "source_datasets",
+    "write_measurement_report",
+    "write_nifti_mask",
+    "write_seg",
 ]

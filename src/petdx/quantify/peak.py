@@ -1,0 +1,143 @@
+"""SUVpeak: the mean SUV in a 1 cm^3 sphere (radius 6.2035 mm).
+
+Sphere rule: the voxels whose centres lie within 6.2035 mm of the sphere centre (a voxel
+centre), whether or not they belong to the lesion (PERCIST measures the peak in a fixed
+volume, not inside the lesion). Voxels of the sphere that fall outside the image are left
+out and the mean is taken over those inside.
+
+* **Local peak** (:func:`suv_peak_local`): the sphere centred on the lesion's SUVmax voxel
+  (the first in C (z, y, x) order when several voxels share the maximum).
+* **Global peak** (:func:`suv_peak_global`): the highest sphere mean over spheres centred on
+  any voxel of the lesion. This is PERCIST's "hottest 1 cm^3 within the tumour" restricted
+  to centres inside the lesion VOI; it is >= the local peak by construction.
+
+The global peak correlates the SUV of the lesion's bounding box (padded by the sphere
+radius) with the sphere kernel (``scipy.ndimage.correlate``), so its cost grows with the
+lesion's size, not the image's.
+
+References
+----------
+Wahl RL, et al. From RECIST to PERCIST. J Nucl Med 2009;50 Suppl 1:122S-150S.
+doi:10.2967/jnumed.108.057307
+Vanderhoek M, Perlman SB, Jeraj R. Impact of the definition of peak standardized uptake
+value on quantification of treatment response. J Nucl Med 2012;53:4-11.
+doi:10.2967/jnumed.111.093443
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from petdx.errors import InputValidationError
+from petdx.image import Volume
+from petdx.segment import SUV_PEAK_RADIUS_MM, ball_kernel
+
+__all__ = ["PeakResult", "suv_peak_global", "suv_peak_local"]
+
+
+@dataclass(frozen=True)
+class PeakResult:
+    """A SUVpeak and where its sphere is centred.
+
+    Attributes
+    ----------
+    suv_peak
+        Mean SUV in the sphere.
+    centre_index_zyx
+        Voxel index of the sphere centre.
+    n_voxels
+        Voxels averaged (fewer than the full sphere at the image edge).
+    """
+
+    suv_peak: float
+    centre_index_zyx: tuple[int, int, int]
+    n_voxels: int
+
+
+def _lesion_box(
+    mask: npt.NDArray[np.bool_], reach: npt.NDArray[np.int64], shape: tuple[int, ...]
+) -> tuple[tuple[slice, ...], tuple[slice, ...], npt.NDArray[np.int64]]:
+    """Bounding box of the lesion, and the same box padded by the kernel reach (clipped)."""
+    nonzero = (
+        np.nonzero(mask.any(axis=(1, 2))),
+        np.nonzero(mask.any(axis=(0, 2))),
+        np.nonzero(mask.any(axis=(0, 1))),
+    )
+    low = np.array([int(n[0][0]) for n in nonzero])
+    high = np.array([int(n[0][-1]) + 1 for n in nonzero])
+    pad_low = np.maximum(low - reach, 0)
+    pad_high = np.minimum(high + reach, shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    padded = tuple(slice(int(a), int(b)) for a, b in zip(pad_low, pad_high, strict=True))
+    return box, padded, low - pad_low
+
+
+def _sphere_means(
+    suv: Volume, mask: npt.NDArray[np.bool_], radius_mm: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[slice, ...]]:
+    """Sphere sums and voxel counts centred on every voxel of the lesion's bounding box."""
+    kernel = ball_kernel(suv.affine, radius_mm)
+    reach = np.asarray(kernel.shape) // 2
+    box, padded, offset = _lesion_box(mask, reach, suv.shape)
+    values = np.asarray(suv.array[padded], dtype=np.float64)
+    weights = kernel.astype(np.float64)
+    sums = ndimage.correlate(values, weights, mode="constant", cval=0.0)
+    counts = ndimage.correlate(np.ones_like(values), weights, mode="constant", cval=0.0)
+    inner = tuple(
+        slice(int(o), int(o) + (b.stop - b.start)) for o, b in zip(offset, box, strict=True)
+    )
+    return sums[inner], counts[inner], box
+
+
+def _check(suv: Volume, lesion: Volume) -> npt.NDArray[np.bool_]:
+    if lesion.shape != suv.shape:
+        raise InputValidationError(
+            f"Lesion mask shape {lesion.shape} differs from the SUV volume's {suv.shape}."
+        )
+    mask = np.asarray(lesion.array) != 0
+    if not mask.any():
+        raise InputValidationError("SUVpeak of an empty lesion mask is undefined.")
+    return mask
+
+
+def suv_peak_local(
+    suv: Volume, lesion: Volume, *, radius_mm: float = SUV_PEAK_RADIUS_MM
+) -> PeakResult:
+    """Mean SUV in the sphere centred on the lesion's SUVmax voxel (see module docstring)."""
+    mask = _check(suv, lesion)
+    values = np.where(mask, suv.array, -np.inf)
+    index = np.unravel_index(int(np.argmax(values)), suv.shape)
+    kernel = ball_kernel(suv.affine, radius_mm)
+    reach = np.asarray(kernel.shape) // 2
+    low = np.asarray(index) - reach
+    high = np.asarray(index) + reach + 1
+    clip_low, clip_high = np.maximum(low, 0), np.minimum(high, suv.shape)
+    window = suv.array[
+        tuple(slice(int(a), int(b)) for a, b in zip(clip_low, clip_high, strict=True))
+    ]
+    part = kernel[
+        tuple(
+            slice(int(a - lo), int(b - lo))
+            for a, b, lo in zip(clip_low, clip_high, low, strict=True)
+        )
+    ]
+    inside = np.asarray(window, dtype=np.float64)[part]
+    centre = (int(index[0]), int(index[1]), int(index[2]))
+    return PeakResult(float(inside.mean()), centre, int(inside.size))
+
+
+def suv_peak_global(
+    suv: Volume, lesion: Volume, *, radius_mm: float = SUV_PEAK_RADIUS_MM
+) -> PeakResult:
+    """Highest sphere mean over spheres centred on any lesion voxel (see module docstring)."""
+    mask = _check(suv, lesion)
+    sums, counts, box = _sphere_means(suv, mask, radius_mm)
+    means = np.where(mask[box], sums / counts, -np.inf)
+    flat = int(np.argmax(means))
+    local = np.unravel_index(flat, means.shape)
+    centre = tuple(int(s.start + i) for s, i in zip(box, local, strict=True))
+    return PeakResult(float(means[local]), (centre[0], centre[1], centre[2]), int(counts[local]))
