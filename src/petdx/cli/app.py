@@ -9,6 +9,7 @@ import typer
 
 from petdx import __version__
 from petdx.cli._console import ExitCode, err_console
+from petdx.cli.quantify import quantify_command
 from petdx.cli.suv import suv_command
 
 __all__ = ["app", "main"]
@@ -38,6 +39,7 @@ def _root(
 
 
 app.command("suv")(suv_command)
+app.command("quantify")(quantify_command)
 
 
 def main() -> None:

@@ -1,0 +1,324 @@
+"""``petdx quantify PET_DIR``: lesion SUVmax/peak/mean, MTV, TLG, TBR, retention."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from petdx.cli._console import ExitCode, err_console, out_console
+from petdx.dicom import (
+    ImageSeries,
+    SeriesKind,
+    SrLesion,
+    index_dicom_folder,
+    rasterize_roi,
+    read_nifti_mask,
+    read_rtstruct,
+    read_seg,
+    read_series_volume,
+    source_datasets,
+    write_measurement_report,
+    write_nifti_mask,
+    write_seg,
+)
+from petdx.errors import InputValidationError, PetdxError
+from petdx.image import Volume
+from petdx.quantify import (
+    LesionSource,
+    MethodSpec,
+    QuantificationResult,
+    ReferenceSpec,
+    ScanInput,
+    quantify_visit,
+    write_table,
+)
+from petdx.suv import SuvNormalization, compute_suv, suv_volume
+
+__all__ = ["quantify_command"]
+
+
+def _point(text: str, option: str) -> tuple[float, float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise InputValidationError(
+            f"{option} {text}: expected three numbers X,Y,Z in patient (LPS) mm, e.g. "
+            "-40.5,12,-830."
+        )
+    return (values[0], values[1], values[2])
+
+
+def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeries, ScanInput]:
+    index = index_dicom_folder(folder)
+    pets = index.of_kind(SeriesKind.PT)
+    if len(pets) != 1:
+        found = ", ".join(s.label() for s in pets) or "none"
+        raise InputValidationError(
+            f"{folder}: expected exactly one PET series, found {len(pets)} ({found}). Give the "
+            "folder of one PET series per time point."
+        )
+    series = read_series_volume(pets[0])
+    result = compute_suv(series, normalization=normalization)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {series.series_instance_uid}: {warning}")
+    scan = ScanInput(
+        suv=suv_volume(series, result),
+        series_instance_uid=series.series_instance_uid,
+        suv_factor=result.suv_factor,
+        normalization=normalization.value,
+        suv_unit=result.unit,
+    )
+    return series, scan
+
+
+def _vois(
+    series: ImageSeries,
+    grid: Volume,
+    seg: Path | None,
+    rtstruct: Path | None,
+    rois: list[str],
+    mask: Path | None,
+) -> Volume | None:
+    if seg is not None:
+        read = read_seg(seg, series)
+        for note in read.warnings:
+            err_console.print(f"[yellow]warning:[/] {note}")
+        return read.labels
+    if rtstruct is not None:
+        structure = read_rtstruct(rtstruct)
+        chosen = [structure.roi(name) for name in rois] if rois else list(structure.rois)
+        labels = np.zeros(grid.shape, dtype=np.uint32)
+        for n, roi in enumerate(chosen, start=1):
+            raster = rasterize_roi(
+                roi,
+                grid,
+                frame_of_reference_uid=series.entry.frame_of_reference_uid,
+                structure_set=structure,
+            )
+            for note in raster.warnings:
+                err_console.print(f"[yellow]warning:[/] {rtstruct.name}: {note}")
+            inside = np.asarray(raster.mask.array, dtype=bool)
+            if (inside & (labels > 0)).any():
+                err_console.print(
+                    f"[yellow]warning:[/] ROI '{roi.name}' overlaps an earlier ROI; the "
+                    "overlap stays with the earlier one."
+                )
+            labels[inside & (labels == 0)] = n
+        return grid.with_array(labels)
+    if mask is not None:
+        return read_nifti_mask(mask, grid)
+    return None
+
+
+def _write_outputs(
+    out: Path, result: QuantificationResult, series: list[ImageSeries], method: str
+) -> None:
+    # highdicom warns about source header values (e.g. one-component patient names); the
+    # output stays as valid as its source, and dciodvfy is the check that matters.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"highdicom(\.|$)")
+    table = result.table()
+    write_table(table, out / "measurements.csv")
+    write_table(table, out / "measurements.parquet")
+    for n, tp in enumerate(result.time_points):
+        stem = f"tp{n + 1}"
+        write_nifti_mask(tp.labels, out / f"lesions_{stem}.nii.gz")
+        if not tp.lesions:
+            err_console.print(f"[yellow]warning:[/] time point {n + 1}: no lesion, no SEG/SR.")
+            continue
+        seg = write_seg(tp.labels, series[n], out / f"lesions_{stem}.seg.dcm", method=method)
+        numbers = {les.label: k for k, les in enumerate(tp.lesions, start=1)}
+        write_measurement_report(
+            out / f"measurements_{stem}.sr.dcm",
+            seg=seg,
+            source_images=source_datasets(series[n]),
+            lesions=[
+                SrLesion(
+                    label=les.label,
+                    segment_number=numbers[les.label],
+                    suv_max=les.suv_max,
+                    suv_peak=les.suv_peak_local,
+                    suv_mean=les.suv_mean,
+                    suv_sd=les.suv_sd,
+                    suv_min=les.suv_min,
+                    volume_ml=les.volume_ml,
+                    tlg=les.tlg,
+                    longest_diameter_mm=les.longest_diameter_mm,
+                )
+                for les in tp.lesions
+            ],
+            normalization=tp.normalization,
+            method=method,
+        )
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    table = Table(title=f"Lesions of {data['series_instance_uid']} ({data['method']})")
+    for name in ("label", "ml", "SUVmax", "peak", "peak glob", "mean", "TLG", "TBR liver", "RI %"):
+        table.add_column(name, justify="right")
+
+    def fmt(v: Any, spec: str = ".2f") -> str:
+        return "—" if v is None else format(v, spec)
+
+    for les in data["lesions"]:
+        table.add_row(
+            str(les["label"]),
+            fmt(les["volume_ml"]),
+            fmt(les["suv_max"]),
+            fmt(les["suv_peak_local"]),
+            fmt(les["suv_peak_global"]),
+            fmt(les["suv_mean"]),
+            fmt(les["tlg"], ".1f"),
+            fmt(les["tbr_liver"]),
+            fmt(les.get("retention_index_pct"), ".1f"),
+        )
+    out_console.print(table)
+
+
+def quantify_command(
+    pet_dir: Annotated[Path, typer.Argument(help="Folder of the (first) PET series.")],
+    seg: Annotated[Path | None, typer.Option(help="DICOM SEG of the lesions.")] = None,
+    rtstruct: Annotated[Path | None, typer.Option(help="RTSTRUCT of the lesions.")] = None,
+    roi: Annotated[
+        list[str] | None, typer.Option(help="RTSTRUCT ROI name (repeat; default all ROIs).")
+    ] = None,
+    mask: Annotated[
+        Path | None, typer.Option(help="NIfTI label map on the PET grid (0 = background).")
+    ] = None,
+    seed: Annotated[
+        list[str] | None, typer.Option(help="Seed point X,Y,Z in LPS mm (repeat).")
+    ] = None,
+    detect: Annotated[
+        bool, typer.Option("--detect", help="Whole-body candidate detection (PERCIST).")
+    ] = False,
+    method: Annotated[
+        str, typer.Option(help="voi, fixed:SUV, percent:PCT, percist, a50, grow[:SUV].")
+    ] = "voi",
+    time_point: Annotated[
+        list[Path] | None, typer.Option(help="Folder of a later PET series (repeat).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write CSV, Parquet, NIfTI, SEG and SR here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    normalization: Annotated[
+        SuvNormalization, typer.Option("--normalization", "-n", help="SUV normalisation.")
+    ] = SuvNormalization.BW,
+    liver_centre: Annotated[
+        str | None, typer.Option(help="Liver reference centre X,Y,Z (LPS mm).")
+    ] = None,
+    blood_pool_centre: Annotated[
+        str | None, typer.Option(help="Blood-pool (descending aorta) centre X,Y,Z.")
+    ] = None,
+    muscle_centre: Annotated[str | None, typer.Option(help="Muscle centre X,Y,Z.")] = None,
+    liver_mask: Annotated[Path | None, typer.Option(help="Liver mask (NIfTI).")] = None,
+    blood_pool_mask: Annotated[Path | None, typer.Option(help="Aorta mask (NIfTI).")] = None,
+    muscle_mask: Annotated[Path | None, typer.Option(help="Muscle mask (NIfTI).")] = None,
+    auto_liver: Annotated[
+        bool, typer.Option("--auto-liver", help="Place the liver reference automatically.")
+    ] = False,
+    exclude_mask: Annotated[
+        list[Path] | None,
+        typer.Option(help="Physiological-uptake mask for --detect (repeat: kidneys, bladder)."),
+    ] = None,
+    align: Annotated[
+        bool, typer.Option("--align/--no-align", help="Rigid alignment of later scans.")
+    ] = True,
+) -> None:
+    """Segment and quantify the lesions of one PET scan, or of one visit's time points.
+
+    Give one lesion source (--seg, --rtstruct, --mask, --seed or --detect). Every number has
+    a stated definition (docs/quantify.md). Exit status 2 names the input that was refused.
+    """
+    all_series: list[ImageSeries] = []
+    scans: list[ScanInput] = []
+    failed = False
+    try:
+        spec = MethodSpec.parse(method)
+        seeds = tuple(_point(s, "--seed") for s in seed or [])
+        series, scan = _load_scan(pet_dir, normalization)
+        all_series.append(series)
+        scans.append(scan)
+        grid = scan.suv
+        vois = _vois(series, grid, seg, rtstruct, roi or [], mask)
+        centres = {
+            tissue: _point(value, f"--{tissue.replace('_', '-')}-centre")
+            for tissue, value in (
+                ("liver", liver_centre),
+                ("blood_pool", blood_pool_centre),
+                ("muscle", muscle_centre),
+            )
+            if value
+        }
+        masks = {
+            tissue: read_nifti_mask(path, grid)
+            for tissue, path in (
+                ("liver", liver_mask),
+                ("blood_pool", blood_pool_mask),
+                ("muscle", muscle_mask),
+            )
+            if path is not None
+        }
+        source = LesionSource(
+            voi_labels=vois,
+            seeds_mm=seeds,
+            detect=detect,
+            physiological_masks=tuple(read_nifti_mask(p, grid) for p in exclude_mask or []),
+        )
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    for folder in time_point or []:
+        try:
+            later_series, later = _load_scan(folder, normalization)
+            all_series.append(later_series)
+            scans.append(later)
+        except PetdxError as exc:
+            err_console.print(f"[red]error:[/] time point {folder}: {exc}")
+            failed = True
+    try:
+        result = quantify_visit(
+            scans,
+            source,
+            method=spec,
+            references=ReferenceSpec(centres_mm=centres, masks=masks, auto_liver=auto_liver),
+            align=align,
+        )
+        if out is not None:
+            _write_outputs(out, result, all_series, str(spec))
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    data = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(_clean(data), indent=2, allow_nan=False))
+    else:
+        _print_table(data)
+    for tp in result.time_points:
+        for problem in tp.reference_problems.values():
+            err_console.print(f"[yellow]warning:[/] time point {tp.index + 1}: {problem}")
+        for note in tp.warnings:
+            err_console.print(f"time point {tp.index + 1}: {note}")
+    raise typer.Exit(ExitCode.BAD_INPUT if failed else ExitCode.OK)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN and infinities to null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
