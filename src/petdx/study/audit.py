@@ -116,6 +116,10 @@ def _redact(table_name: str, values: Mapping[str, Any] | None, salt: str) -> Any
     return out
 
 
+def _redact_key(key: str, salt: str) -> str:
+    return f"<redacted sha256:{hashlib.sha256((salt + key).encode()).hexdigest()[:16]}>"
+
+
 def _salt(connection: Connection) -> str:
     value = connection.execute(
         select(study_meta.c.value).where(study_meta.c.key == "deidentification_secret")
@@ -155,7 +159,9 @@ def append_audit(
         "actor": actor,
         "action": action.value,
         "table_name": table_name,
-        "record_key": record_key,
+        "record_key": _redact_key(record_key, salt)
+        if table_name in _REDACTED_FIELDS
+        else record_key,
         "patient_id": patient_id,
         "old_values": _canonical(_redact(table_name, old, salt)),
         "new_values": _canonical(_redact(table_name, new, salt)),

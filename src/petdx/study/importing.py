@@ -129,7 +129,8 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
     if table.name == "patients":
         births.update({v["patient_id"]: v["birth_date"] for _, v in parsed.rows})
     lesions: dict[str, str] = {}
-    if "lesion_id" in table.field_names and table.name != "lesion_registry":
+    check_lesions = "lesion_id" in table.field_names and table.name != "lesion_registry"
+    if check_lesions:
         registry = exchange_table("lesion_registry")
         lesions = {
             str(lid): str(pid)
@@ -148,7 +149,7 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
                 )
             )
             continue
-        lid = values.get("lesion_id")
+        lid = values.get("lesion_id") if check_lesions else None
         if lid is not None and lesions:
             owner = lesions.get(lid)
             if owner is None:
@@ -176,7 +177,7 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
                 )
             )
         born = births.get(pid) if pid is not None else None
-        if born is not None:
+        if born is not None and table.name != "patients":  # patients: see _DATE_ORDER
             for name in date_fields:
                 when = _as_date(values.get(name))
                 if name != "birth_date" and when is not None and when < born:

@@ -157,7 +157,7 @@ def _exchange_table(table: DictTable) -> Table:
         columns.append(Column("record_key", String(512), primary_key=True))
     for f in table.fields:
         sql_type: TypeEngine[Any] = _SQL_TYPES[f.type]
-        if f.name in _ID_FIELDS or f.name in table.key:
+        if f.type is FieldType.STRING and (f.name in _ID_FIELDS or f.name in table.key):
             sql_type = String(_ID_LENGTH if f.name != "hospital_id" else 128)
         target = _references(table, f.name)
         args: list[Any] = [f.name, sql_type]

@@ -242,7 +242,7 @@ def upgrade() -> None:
         sa.Column("patient_id", sa.String(length=64), nullable=False),
         sa.Column("lesion_id", sa.String(length=64), nullable=True),
         sa.Column("tracer", sa.String(length=64), nullable=False),
-        sa.Column("time_point_min", sa.String(length=64), nullable=False),
+        sa.Column("time_point_min", sa.Integer(), nullable=False),
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("call", sa.String(length=64), nullable=True),
         sa.Column("read_datetime", sa.DateTime(), nullable=True),
