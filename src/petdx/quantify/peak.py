@@ -6,7 +6,8 @@ volume, not inside the lesion). Voxels of the sphere that fall outside the image
 out and the mean is taken over those inside.
 
 * **Local peak** (:func:`suv_peak_local`): the sphere centred on the lesion's SUVmax voxel
-  (the first in C (z, y, x) order when several voxels share the maximum).
+  (when several voxels share the maximum: the one nearest to the lesion's centroid, then
+  the first in C (z, y, x) order).
 * **Global peak** (:func:`suv_peak_global`): the highest sphere mean over spheres centred on
   any voxel of the lesion. This is PERCIST's "hottest 1 cm^3 within the tumour" restricted
   to centres inside the lesion VOI; it is >= the local peak by construction.
@@ -104,13 +105,25 @@ def _check(suv: Volume, lesion: Volume) -> npt.NDArray[np.bool_]:
     return mask
 
 
+def _max_voxel(suv: Volume, mask: npt.NDArray[np.bool_]) -> tuple[int, int, int]:
+    """The SUVmax voxel; among ties, the one nearest (in mm) to the lesion's centroid, then
+    the first in C order."""
+    values = np.where(mask, suv.array, -np.inf)
+    ties = np.argwhere(values == values.max())
+    if len(ties) > 1:
+        centroid = suv.index_to_patient_mm(np.argwhere(mask).mean(axis=0))
+        distance = np.linalg.norm(suv.index_to_patient_mm(ties.astype(float)) - centroid, axis=1)
+        ties = ties[np.argsort(distance, kind="stable")]
+    k, j, i = (int(v) for v in ties[0])
+    return (k, j, i)
+
+
 def suv_peak_local(
     suv: Volume, lesion: Volume, *, radius_mm: float = SUV_PEAK_RADIUS_MM
 ) -> PeakResult:
     """Mean SUV in the sphere centred on the lesion's SUVmax voxel (see module docstring)."""
     mask = _check(suv, lesion)
-    values = np.where(mask, suv.array, -np.inf)
-    index = np.unravel_index(int(np.argmax(values)), suv.shape)
+    index = _max_voxel(suv, mask)
     kernel = ball_kernel(suv.affine, radius_mm)
     reach = np.asarray(kernel.shape) // 2
     low = np.asarray(index) - reach

@@ -75,7 +75,7 @@ def remove_small_components(labels: Volume, *, min_volume_ml: float) -> Volume:
         raise InputValidationError(f"min_volume_ml {min_volume_ml}: expected >= 0 ml.")
     array = np.asarray(labels.array)
     counts = np.bincount(array.ravel().astype(np.int64))
-    keep = counts * labels.voxel_volume_ml >= min_volume_ml
+    keep = counts * labels.voxel_volume_ml >= min_volume_ml * (1.0 - 1e-9)  # float rounding
     keep[0] = False
     mapping: npt.NDArray[np.uint32] = np.zeros(counts.size, dtype=np.uint32)
     mapping[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint32)
