@@ -64,7 +64,7 @@ def write_pet(folder: Path, suv: Volume, *, spacing_mm: float = 4.0) -> list[Pat
 
 def factories_grid(shape: tuple[int, int, int], spacing_mm: float = 4.0) -> Volume:
     """The grid ``write_pet`` produces (factories: centred in x/y, z = k x spacing)."""
-    nz, ny, nx = shape
+    _nz, ny, nx = shape
     return grid(
         shape,
         (spacing_mm,) * 3,

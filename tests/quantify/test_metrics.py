@@ -88,7 +88,8 @@ def test_metrics_against_oracle_on_oblique_grid() -> None:
         assert result.longest_diameter_mm == pytest.approx(expected["longest_diameter_mm"])
         assert result.centroid_mm == pytest.approx((expected["cx"], expected["cy"], expected["cz"]))
         assert result.tbr_liver == pytest.approx(expected["suv_max"] / 2.0)
-        assert result.tbr_blood is None and result.tbr_muscle is None
+        assert result.tbr_blood is None
+        assert result.tbr_muscle is None
         assert result.to_dict()["tbr_blood"] is None
 
 

@@ -33,7 +33,7 @@ def _oracle_sphere_mean(volume: Volume, centre: tuple[int, int, int], radius: fl
 def test_radius_is_one_millilitre() -> None:
     """4/3 pi r^3 = 1000 mm^3 (PERCIST's 1 cm^3 sphere)."""
     assert 4.0 / 3.0 * math.pi * SUV_PEAK_RADIUS_MM**3 == pytest.approx(1000.0, rel=1e-12)
-    assert SUV_PEAK_RADIUS_MM == pytest.approx(6.2035, abs=5e-5)
+    assert pytest.approx(6.2035, abs=5e-5) == SUV_PEAK_RADIUS_MM
 
 
 def test_ball_offsets_match_brute_force_on_anisotropic_grid() -> None:
