@@ -3,6 +3,12 @@
 Later modules of this package read and write SEG, RTSTRUCT and SR objects and de-identify.
 """
 
+from petdx.dicom.deidentify import (
+    DeidentificationSettings,
+    deidentify_dataset,
+    deidentify_uid,
+    patient_date_offset_days,
+)
 from petdx.dicom.discovery import (
     DicomIndex,
     DicomInstance,
@@ -22,6 +28,7 @@ from petdx.dicom.series_volume import ImageSeries, read_series_volume
 from petdx.dicom.sr import SrLesion, write_measurement_report
 
 __all__ = [
+    "DeidentificationSettings",
     "DicomIndex",
     "DicomInstance",
     "FileProblem",
@@ -35,10 +42,13 @@ __all__ = [
     "SeriesKind",
     "SrLesion",
     "classify",
+    "deidentify_dataset",
+    "deidentify_uid",
     "frames_of",
     "index_dicom_files",
     "index_dicom_folder",
     "is_multiframe",
+    "patient_date_offset_days",
     "rasterize_roi",
     "read_header",
     "read_nifti_mask",
