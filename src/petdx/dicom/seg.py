@@ -46,6 +46,17 @@ from petdx.image import Volume
 
 __all__ = ["SegRead", "read_seg", "source_datasets", "write_seg"]
 
+_TYPE2_COPIED = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "ReferringPhysicianName",
+    "AccessionNumber",
+)
 _TRACKING = re.compile(r"^lesion (\d+)$")
 
 
@@ -80,7 +91,13 @@ def source_datasets(series: ImageSeries) -> list[Dataset]:
     for frame in series.frames:
         path = frame.instance.path
         if str(path) not in seen:
-            seen[str(path)] = pydicom.dcmread(path, stop_before_pixels=True)
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            # Derived objects copy these Type 2 patient/study attributes (present, possibly
+            # empty); a source that omits them gets them empty here, in memory only.
+            for keyword in _TYPE2_COPIED:
+                if keyword not in ds:
+                    setattr(ds, keyword, None)
+            seen[str(path)] = ds
     return list(seen.values())
 
 
@@ -302,4 +319,3 @@ def _by_positions(
     keep = np.all((target >= 0) & (target < np.asarray(grid.shape)), axis=1)
     out[tuple(target[keep].T)] = data[tuple(idx[keep].T)]
     return out, int((~keep).sum())
-
