@@ -1,0 +1,200 @@
+"""``petdx.pipeline.ingest``: linking, de-identified copies, idempotence, kill -9 safety.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from sqlalchemy import func, select, text
+
+from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
+from petdx.pipeline import ingest
+from petdx.study.audit import verify_audit_trail
+from petdx.study.config import StudyFolder
+from petdx.study.database import StudyDatabase
+from petdx.study.importing import import_csv
+from petdx.study.records import Author
+from petdx.study.schema import instances, series, visits
+from petdx.suv import compute_suv
+from tests.factories import ct_series, pet_series, save_series
+from tests.study.cohort import PATIENTS, write_csv
+from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_for_needles
+
+ME = Author("tech")
+
+
+def _write_visit(folder: Path, patient_id: str, *, n_slices: int = 3, plant: bool = False) -> None:
+    """One PET and its CT (same study and frame of reference) under ``folder``."""
+    pet = pet_series(n_slices)
+    ct = ct_series(n_slices)
+    study_uid, frame = pet[0].StudyInstanceUID, pet[0].FrameOfReferenceUID
+    for ds in ct:
+        ds.StudyInstanceUID, ds.FrameOfReferenceUID = study_uid, frame
+    for ds in pet + ct:
+        if plant:
+            plant_identifiers(ds, patient_id=patient_id)
+        else:
+            ds.PatientID = patient_id
+    save_series(pet, folder / "PT")
+    save_series(ct, folder / "CT")
+
+
+@pytest.fixture
+def enrolled(study: StudyFolder, database: StudyDatabase, tmp_path: Path) -> StudyFolder:
+    import_csv(database, "patients", write_csv(tmp_path / "p.csv", PATIENTS), author=ME)
+    identity = [{"patient_id": "SIM-0001", "hospital_id": HOSPITAL_ID, "issuer": ""}]
+    import_csv(database, "patient_identity", write_csv(tmp_path / "i.csv", identity), author=ME)
+    return study
+
+
+def _count(database: StudyDatabase, table) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_ingest_links_deidentifies_and_keeps_suv(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    source = tmp_path / "dicom"
+    _write_visit(source / "hospital", HOSPITAL_ID, plant=True)
+    _write_visit(source / "sim", "SIM-0002")
+    result = ingest(enrolled, database, source, author=ME)
+    assert result.ok, result.problems
+    assert sorted((s.patient_id, s.modality) for s in result.series) == [
+        ("SIM-0001", "CT"),
+        ("SIM-0001", "PT"),
+        ("SIM-0002", "CT"),
+        ("SIM-0002", "PT"),
+    ]
+    assert {(s.tracer, s.time_point_min) for s in result.series} == {("f18-fdg", 60)}
+    with database.engine.connect() as connection:
+        rows = connection.execute(select(series)).mappings().all()
+        stored_visits = set(connection.execute(select(visits.c.visit_id)).scalars())
+        assert {r["visit_id"] for r in rows} == stored_visits
+        assert verify_audit_trail(connection).ok
+    pet_rows = [r for r in rows if r["modality"] == "PT"]
+    assert all(r["uptake_min"] == pytest.approx(60.0) for r in pet_rows)
+    assert _count(database, instances) == 12
+    assert scan_for_needles(all_files(enrolled.images)) == []
+    # SUV of the stored copy equals the original's, factor by factor
+    stored = index_dicom_folder(enrolled.images / "SIM-0001").of_kind(SeriesKind.PT)[0]
+    original = index_dicom_folder(source / "hospital" / "PT").of_kind(SeriesKind.PT)[0]
+    np.testing.assert_array_equal(
+        compute_suv(read_series_volume(stored)).factors,
+        compute_suv(read_series_volume(original)).factors,
+    )
+    header = pydicom.dcmread(stored.instances[0].path)
+    assert header.PatientID == "SIM-0001"
+    assert header.PatientIdentityRemoved == "YES"
+
+
+def test_ingest_again_changes_nothing(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    first = ingest(enrolled, database, tmp_path / "dicom", author=ME)
+    assert first.n_written == 6
+    before = database.content_hash()
+    again = ingest(enrolled, database, tmp_path / "dicom", author=ME)
+    assert again.n_written == 0
+    assert len(again.series) == 2
+    assert database.content_hash() == before
+
+
+def test_an_unknown_patient_is_refused_and_the_others_are_stored(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _write_visit(tmp_path / "dicom" / "a", "NOT-ENROLLED-77")
+    _write_visit(tmp_path / "dicom" / "b", "SIM-0003")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME)
+    assert {s.patient_id for s in result.series} == {"SIM-0003"}
+    assert len(result.problems) == 2
+    assert all("neither in the identity table" in p.message for p in result.problems)
+    assert all("NOT-ENROLLED-77" not in str(p) for p in result.problems)
+
+
+_DRIVER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from petdx.pipeline import ingest
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+    from petdx.study.records import Author
+
+    study_root, source, marker, stop_after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    study = open_study(study_root)
+
+    def progress(done, total):
+        if done == stop_after:
+            Path(marker).write_text(str(total))
+            time.sleep(120)  # wait here to be killed
+
+    ingest(study, open_database(study), source, author=Author("tech"), progress=progress)
+    """
+)
+
+
+def _break_audit_row(database: StudyDatabase, seq: int) -> None:
+    """What an administrator with direct database access could do."""
+    with database.engine.begin() as connection:
+        if database.dialect == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        else:
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"))
+        connection.execute(
+            text("UPDATE audit_log SET actor = 'mallory' WHERE seq = :seq"), {"seq": seq}
+        )
+
+
+@pytest.mark.slow
+def test_kill_minus_9_midway_then_rerun_stores_every_instance_once(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    source = tmp_path / "dicom"
+    for k in range(5):  # 5 visits x (PET + CT) = 10 series, 40 instances
+        _write_visit(source / f"v{k}", "SIM-0001" if k % 2 else "SIM-0002", n_slices=4)
+    marker = tmp_path / "marker"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(enrolled.root), str(source), str(marker), "23"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, "the ingest ended before it could be killed"
+        assert time.monotonic() < deadline, "the ingest never reached the kill point"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    partial = _count(database, instances)
+    assert 0 < partial < 40  # killed midway: some series recorded, not all
+
+    result = ingest(enrolled, database, source, author=ME)
+    assert result.ok, result.problems
+    assert len(result.series) == 10
+    assert _count(database, instances) == 40
+    files = [p for p in all_files(enrolled.images) if p.suffix == ".dcm"]
+    assert len(files) == 40
+    assert not [p for p in files if p.name.startswith(".")]  # no temporary left
+    with database.engine.connect() as connection:
+        uids = connection.execute(select(instances.c.sop_instance_uid)).scalars().all()
+        assert len(set(uids)) == 40
+        assert verify_audit_trail(connection).ok
+
+    _break_audit_row(database, 3)
+    with database.engine.connect() as connection:
+        verification = verify_audit_trail(connection)
+    assert not verification.ok
+    assert [p.seq for p in verification.problems] == [3]
+    assert "audit row 3" in str(verification)
+    assert "was altered" in str(verification)
