@@ -1,0 +1,231 @@
+"""Study commands: ``petdx init``, ``import``, ``export``, ``ingest`` and ``audit verify|log``.
+
+stdout carries JSON (one object per command); messages and problems go to stderr. Exit status
+2 when any input was refused (a bad CSV row, a series that could not be ingested, a broken
+audit chain); the rest of the input is still processed where that is safe (ingest), while an
+import is all-or-nothing by design.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from petdx.cli._console import ExitCode, err_console, progress_bar
+from petdx.errors import PetdxError
+from petdx.fileio import atomic_write_text
+
+__all__ = ["audit_app", "register"]
+
+audit_app = typer.Typer(
+    name="audit",
+    help="Check and print the study's audit trail.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+StudyArg = Annotated[Path, typer.Argument(help="Study folder (holds study.toml).")]
+UserOpt = Annotated[
+    str | None, typer.Option("--user", help="Name recorded in the audit trail (default: login).")
+]
+
+
+def _echo(payload: dict[str, Any]) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _fail(exc: PetdxError) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(ExitCode.BAD_INPUT)
+
+
+def init_command(
+    study: StudyArg,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLAlchemy URL (default: SQLite study.sqlite in the folder)."),
+    ] = None,
+    tracer: Annotated[
+        str, typer.Option(help="Tracer profile of the index test.")
+    ] = "ga68-dota-blp",
+    time_point: Annotated[
+        list[int] | None,
+        typer.Option("--time-point", help="Uptake time in min (repeat; default: the profile's)."),
+    ] = None,
+    target: Annotated[
+        str, typer.Option(help="Target condition: malignancy or pdl1_positive.")
+    ] = "malignancy",
+    pdl1_score: Annotated[str, typer.Option(help="PD-L1 score: tps or cps.")] = "tps",
+    pdl1_cutoff: Annotated[float, typer.Option(help="PD-L1 positive when score >= this.")] = 1.0,
+    visual_score_at_least: Annotated[
+        int, typer.Option(help="A read is positive when its score >= this (1-5).")
+    ] = 3,
+    suv_max_at_least: Annotated[
+        float | None, typer.Option(help="SUV-positive when SUVmax >= this (g/ml).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Study name for reports.")] = "petdx study",
+) -> None:
+    """Create a study folder: study.toml, the database (or upgrade it) and images/."""
+    from petdx.study.config import PdL1Score, StudyConfig, TargetCondition, load_config
+    from petdx.study.database import init_study
+    from petdx.tracers import load_tracer_profile
+
+    try:
+        existing = (study / "study.toml").exists()
+        if existing:
+            config = load_config(study / "study.toml")
+        else:
+            profile = load_tracer_profile(tracer)
+            config = StudyConfig(
+                name=name,
+                database_url=db or "sqlite:///study.sqlite",
+                tracer=tracer,
+                time_points_min=tuple(time_point or profile.time_points_min),
+                target_condition=TargetCondition(target),
+                pdl1_score=PdL1Score(pdl1_score),
+                pdl1_cutoff=pdl1_cutoff,
+                visual_score_at_least=visual_score_at_least,
+                suv_max_at_least=suv_max_at_least,
+                comparator_tracer="f18-fdg" if tracer != "f18-fdg" else None,
+            )
+        folder = init_study(study, config)
+    except ValueError as exc:  # enum values, and InputValidationError
+        if isinstance(exc, PetdxError):
+            raise _fail(exc) from None
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    if existing:
+        err_console.print(f"{folder.root}: existing study.toml kept; database schema upgraded")
+    _echo({"study": str(folder.root), "config": folder.config.to_dict()})
+
+
+def import_command(
+    study: StudyArg,
+    kind: Annotated[str, typer.Argument(help="Table: patients, screening, exposures, ...")],
+    file: Annotated[Path, typer.Argument(help="CSV file in the data-dictionary format.")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why stored values change (needed for any edit).")
+    ] = None,
+    user: UserOpt = None,
+) -> None:
+    """Import one CSV table, all or nothing; every bad row is listed."""
+    from petdx.study.audit import current_actor
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+    from petdx.study.importing import import_csv
+    from petdx.study.records import Author
+
+    try:
+        folder = open_study(study)
+        database = open_database(folder)
+        result = import_csv(database, kind, file, author=Author(current_actor(user), reason))
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    err_console.print(str(result))
+    _echo(result.to_dict())
+
+
+def export_command(
+    study: StudyArg,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default STUDY/export).")] = None,
+) -> None:
+    """Write every study table as CSV and Parquet, the screening log, and data dictionaries."""
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+    from petdx.study.exporting import export_study
+
+    try:
+        folder = open_study(study)
+        result = export_study(folder, open_database(folder), out=out)
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    err_console.print(str(result))
+    _echo(result.to_dict())
+
+
+def ingest_command(
+    study: StudyArg,
+    path: Annotated[Path, typer.Argument(help="DICOM folder.")],
+    user: UserOpt = None,
+) -> None:
+    """Store de-identified copies of the PET/CT series under PATH and link them."""
+    from petdx.pipeline import ingest
+    from petdx.study.audit import current_actor
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+    from petdx.study.records import Author
+
+    try:
+        folder = open_study(study)
+        database = open_database(folder)
+        with progress_bar("Ingesting DICOM") as update:
+            result = ingest(
+                folder, database, path, author=Author(current_actor(user)), progress=update
+            )
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log = {"at_utc": stamp, "actor": current_actor(user), **result.to_dict(with_folders=False)}
+    atomic_write_text(folder.logs / f"ingest-{stamp}.json", json.dumps(log, indent=2))
+    err_console.print(str(result))
+    for problem in result.problems:
+        err_console.print(f"[red]error:[/] {problem}", highlight=False)
+    _echo(result.to_dict(with_folders=False))
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
+
+
+@audit_app.command("verify")
+def audit_verify_command(study: StudyArg) -> None:
+    """Recompute the audit hash chain; name every altered or removed row."""
+    from petdx.study.audit import verify_audit_trail
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+
+    try:
+        database = open_database(open_study(study))
+        with database.engine.connect() as connection:
+            verification = verify_audit_trail(connection)
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    err_console.print(str(verification), highlight=False)
+    _echo(verification.to_dict())
+    raise typer.Exit(ExitCode.OK if verification.ok else ExitCode.BAD_INPUT)
+
+
+@audit_app.command("log")
+def audit_log_command(
+    study: StudyArg,
+    patient: Annotated[str | None, typer.Option(help="Only this patient's history.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+) -> None:
+    """Print the audit trail (who, when, what, old -> new, reason)."""
+    from petdx.study.audit import audit_history
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+
+    try:
+        database = open_database(open_study(study))
+        with database.engine.connect() as connection:
+            entries = audit_history(connection, patient_id=patient)
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
+    else:
+        for entry in entries:
+            typer.echo(str(entry))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the study commands to the ``petdx`` application."""
+    app.command("init")(init_command)
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("ingest")(ingest_command)
+    app.add_typer(audit_app, name="audit")
