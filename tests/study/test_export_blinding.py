@@ -1,0 +1,197 @@
+"""Export (lossless round trip, REDCap dictionary, no identity) and the blinded reader view.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from petdx.errors import InputValidationError
+from petdx.study.blinding import FORBIDDEN_TABLES, READER_COLUMNS, ReaderView
+from petdx.study.config import StudyConfig, StudyFolder
+from petdx.study.database import StudyDatabase, init_study, open_database
+from petdx.study.exporting import REDCAP_COLUMNS, export_study
+from petdx.study.importing import import_csv
+from petdx.study.records import Author
+from petdx.study.schema import IMPORTABLE
+from tests.study.cohort import EXPOSURES, LESIONS, PATIENTS, SCREENING, write_csv
+
+ME = Author("coordinator")
+SENTINELS = {
+    "pathology": ("histology_detail", "SENTINEL-PATHOLOGY-7731"),
+    "reference_standard": ("basis", "SENTINEL-REFSTD-4410"),
+    "follow_up": ("source", "SENTINEL-FOLLOWUP-9902"),
+    "screening": ("investigator_reason", "SENTINEL-HISTORY-3318"),
+    "exposures": ("description", "SENTINEL-EXPOSURE-5521"),
+}
+
+
+def _populate(database: StudyDatabase, folder: Path) -> None:
+    screening = [dict(r) for r in SCREENING]
+    screening[0]["investigator_reason"] = SENTINELS["screening"][1]
+    exposures = [dict(EXPOSURES[0], description=SENTINELS["exposures"][1])]
+    tables = {
+        "patients": PATIENTS,
+        "screening": screening,
+        "exposures": exposures,
+        "lesion_registry": LESIONS,
+        "pathology": [
+            {
+                "sample_id": "S1",
+                "patient_id": "SIM-0001",
+                "lesion_id": "SIM-0001-L2",
+                "sample_date": "2025-05-20",
+                "method": "biopsy",
+                "histology": "malignant",
+                "histology_detail": SENTINELS["pathology"][1],
+                "pdl1_assay": "22C3",
+                "pdl1_tps_pct": "55",
+                "pdl1_cps": "60",
+            }
+        ],
+        "reference_standard": [
+            {
+                "lesion_id": "SIM-0001-L2",
+                "patient_id": "SIM-0001",
+                "standard": "histopathology",
+                "outcome": "malignant",
+                "assessment_date": "2025-05-20",
+                "basis": SENTINELS["reference_standard"][1],
+            }
+        ],
+        "reads": [
+            {
+                "reader_id": reader,
+                "patient_id": "SIM-0001",
+                "lesion_id": "SIM-0001-L2",
+                "tracer": "ga68-dota-blp",
+                "time_point_min": "60",
+                "score": score,
+                "call": "positive",
+                "read_datetime": "2025-05-14T09:30:00",
+            }
+            for reader, score in (("R1", "5"), ("R2", "4"))
+        ],
+        "follow_up": [
+            {
+                "event_id": "F1",
+                "patient_id": "SIM-0001",
+                "event": "last_contact",
+                "event_date": "2025-11-01",
+                "source": SENTINELS["follow_up"][1],
+            }
+        ],
+        "patient_identity": [{"patient_id": "SIM-0001", "hospital_id": "MRN-0001-XYZ"}],
+    }
+    for name, rows in tables.items():
+        import_csv(database, name, write_csv(folder / f"{name}.csv", rows), author=ME)
+
+
+def test_export_imports_back_unchanged(
+    study: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _populate(database, tmp_path / "in")
+    first = export_study(study, database, out=tmp_path / "out1")
+    assert "patient_identity.csv" not in first.files
+    copy = init_study(tmp_path / "copy", StudyConfig(database_url="sqlite:///study.sqlite"))
+    copy_db = open_database(copy)
+    for name in IMPORTABLE:
+        if name != "patient_identity":
+            import_csv(copy_db, name, tmp_path / "out1" / f"{name}.csv", author=ME)
+    export_study(copy, copy_db, out=tmp_path / "out2")
+    for name in IMPORTABLE:
+        if name != "patient_identity":
+            assert (tmp_path / "out1" / f"{name}.csv").read_bytes() == (
+                tmp_path / "out2" / f"{name}.csv"
+            ).read_bytes(), name
+    copy_db.dispose()
+    frame = pd.read_parquet(tmp_path / "out1" / "patients.parquet")
+    assert list(frame["patient_id"]) == ["SIM-0001", "SIM-0002", "SIM-0003"]
+    assert frame.loc[0, "weight_kg"] == 62.5
+    exported = b"".join(p.read_bytes() for p in (tmp_path / "out1").iterdir())
+    assert b"MRN-0001-XYZ" not in exported
+
+
+def test_eligibility_and_redcap_dictionary(
+    study: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _populate(database, tmp_path / "in")
+    export_study(study, database, out=tmp_path / "out")
+    with (tmp_path / "out" / "eligibility.csv").open() as handle:
+        rows = {r["patient_id"]: r for r in csv.DictReader(handle)}
+    assert rows["SIM-0001"]["enrolled"] == "true"
+    assert rows["SIM-0002"]["failed_criteria"] == "no_recent_major_surgery"
+    assert rows["SIM-0003"]["unknown_criteria"] == "age_18_or_over;written_consent"
+    with (tmp_path / "out" / "redcap_data_dictionary.csv").open() as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == REDCAP_COLUMNS
+        redcap = list(reader)
+    names = [r["Variable / Field Name"] for r in redcap]
+    assert names[0] == "patient_id"
+    assert len(names) == len(set(names))
+    sex = next(r for r in redcap if r["Variable / Field Name"] == "sex")
+    assert (sex["Field Type"], sex["Choices, Calculations, OR Slider Labels"]) == (
+        "dropdown",
+        "M, M | F, F | O, O",
+    )
+    birth = next(r for r in redcap if r["Variable / Field Name"] == "birth_date")
+    assert (birth["Text Validation Type OR Show Slider Number"], birth["Identifier?"]) == (
+        "date_ymd",
+        "y",
+    )
+
+
+def test_reader_queries_select_only_allowed_columns(database: StudyDatabase) -> None:
+    with database.engine.connect() as connection:
+        view = ReaderView(connection, "R1")
+        for name, query in view.queries().items():
+            for column in query.selected_columns:
+                table = column.table.name  # type: ignore[attr-defined]
+                assert table not in FORBIDDEN_TABLES, (name, table)
+                assert column.name in READER_COLUMNS[table], (name, column.name)
+    forbidden_fields = {"histology", "outcome", "pdl1_tps_pct", "pdl1_cps", "role", "standard"}
+    assert not forbidden_fields & {c for cols in READER_COLUMNS.values() for c in cols}
+
+
+def test_reader_view_leaks_nothing_and_hides_other_readers(
+    database: StudyDatabase, tmp_path: Path
+) -> None:
+    _populate(database, tmp_path / "in")
+    with database.engine.connect() as connection:
+        view = ReaderView(connection, "R1")
+        methods = [m for m in dir(view) if not m.startswith("_") and not m.endswith("_query")]
+        assert set(methods) == {"worklist", "lesions", "own_reads", "queries", "reader_id"}
+        results = {"worklist": view.worklist(), "lesions": view.lesions(), "own": view.own_reads()}
+        results["one"] = view.lesions("SIM-0001")
+    text = json.dumps(results, default=str)
+    for _table, (_field, sentinel) in SENTINELS.items():
+        assert sentinel not in text
+    assert "malignant" not in text
+    assert [r["reader_id"] for r in results["own"]] == ["R1"]
+    assert [r["score"] for r in results["own"]] == [5]
+    assert {r["lesion_id"] for r in results["lesions"]} == {"SIM-0001-L1", "SIM-0001-L2"}
+    with pytest.raises(InputValidationError, match="reader id is empty"):
+        ReaderView(connection, " ")
+
+
+def test_reads_keep_patient_level_reads_apart(database: StudyDatabase, tmp_path: Path) -> None:
+    _populate(database, tmp_path / "in")
+    patient_level = {
+        "reader_id": "R1",
+        "patient_id": "SIM-0001",
+        "lesion_id": "",
+        "tracer": "ga68-dota-blp",
+        "time_point_min": "60",
+        "score": "3",
+    }
+    import_csv(database, "reads", write_csv(tmp_path / "r.csv", [patient_level]), author=ME)
+    with database.engine.connect() as connection:
+        reads = ReaderView(connection, "R1").own_reads()
+    assert sorted((r["lesion_id"] or "", r["score"]) for r in reads) == [
+        ("", 3),
+        ("SIM-0001-L2", 5),
+    ]
