@@ -1,0 +1,473 @@
+"""Survival analysis: Kaplan-Meier with R-compatible median CIs, log-rank, Cox PH, grouping.
+
+* Kaplan-Meier: lifelines ``KaplanMeierFitter`` gives the product-limit estimate; petdx adds
+  the Greenwood variance and the pointwise interval with R ``survfit``'s transforms:
+  ``conf_type="log"`` (R's default: ``S exp(+/- z se)`` with ``se = sqrt(sum d/(n(n-d)))``,
+  upper limit capped at 1), ``"log-log"`` (lifelines' default, "exponential Greenwood") or
+  ``"plain"``. The default here is R's, so the numbers match what reviewers see from R.
+* Median survival and its interval follow R ``quantile.survfit``: the median is the first time
+  the curve reaches 0.5 or below (the midpoint of a flat stretch lying exactly at 0.5); the
+  lower / upper limits are the times at which the lower / upper pointwise band reaches 0.5.
+  A limit that is never reached is NaN ("not reached").
+* Log-rank test (statsmodels ``survdiff``), optionally stratified: the statistic sums the
+  observed-minus-expected vectors and their variances over strata (R
+  ``survdiff(... + strata(s))``).
+* Cox proportional hazards (lifelines ``CoxPHFitter``, Efron's method for ties, as R
+  ``coxph``'s default): coefficient, SE, hazard ratio with Wald interval, Wald p, Harrell's
+  concordance, and per covariate the Grambsch-Therneau test of proportional hazards on the
+  scaled Schoenfeld residuals against the Kaplan-Meier-transformed time (lifelines
+  ``proportional_hazard_test``; the approximation R ``cox.zph`` used before survival 3.0).
+* Grouping of a continuous marker: at the median, at a pre-specified cut-off, or at the
+  Youden cut-off of an ROC curve on the same patients, which is optimistic and warned with an
+  :class:`~petdx.errors.OptimismWarning`.
+
+References
+----------
+Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc
+1958;53:457-481. doi:10.1080/01621459.1958.10501452
+Brookmeyer R, Crowley J. A confidence interval for the median survival time. Biometrics
+1982;38:29-41. doi:10.2307/2530286
+Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer, 2000.
+doi:10.1007/978-1-4757-3294-8
+Grambsch PM, Therneau TM. Proportional hazards tests and diagnostics based on weighted
+residuals. Biometrika 1994;81:515-526. doi:10.1093/biomet/81.3.515
+Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc
+1977;72:557-565. doi:10.1080/01621459.1977.10480613
+Altman DG, Lausen B, Sauerbrei W, Schumacher M. Dangers of using "optimal" cutpoints in the
+evaluation of prognostic factors. J Natl Cancer Inst 1994;86:829-835.
+doi:10.1093/jnci/86.11.829
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from petdx.errors import InputValidationError, OptimismWarning
+from petdx.stats import _validate
+from petdx.stats._validate import FloatArray
+from petdx.stats.enums import KmConfType, RocDirection
+from petdx.stats.results import Estimate, HypothesisTest, dataclass_dict, json_ready, warn_undefined
+from petdx.stats.roc import optimal_cutoff, roc_curve
+
+__all__ = [
+    "CoxResult",
+    "CoxTerm",
+    "GroupSplit",
+    "KaplanMeierResult",
+    "cox_regression",
+    "kaplan_meier",
+    "logrank_test",
+    "split_groups",
+]
+
+#: R quantile.survfit's tolerance, sqrt(.Machine$double.eps).
+_TOL = math.sqrt(np.finfo(float).eps)
+
+
+def _survival_quantile(times: FloatArray, surv: FloatArray, p: float) -> float:
+    """First time a survival curve reaches 1 - p, R ``quantile.survfit`` semantics.
+
+    ``times`` are the curve's distinct times (event and censoring), ``surv`` its values there
+    (NaN where a band is undefined). A flat stretch lying at the quantile (within R's
+    tolerance) gives the midpoint of the stretch; a stretch at the end of the curve gives the
+    midpoint with the last time.
+    """
+    x = np.concatenate([[0.0], times])
+    y = np.concatenate([[0.0], 1.0 - surv])
+    xmax = x[-1]
+    keep = ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    if y.size == 0 or y.max() < p:
+        return math.nan
+    first = np.concatenate([[True], y[1:] != y[:-1]])  # drop repeated levels (censorings)
+    x, y = x[first], y[first]
+    hit1 = np.flatnonzero(y + _TOL >= p)
+    hit2 = np.flatnonzero(y - _TOL >= p)
+    i1 = int(hit1[0]) if hit1.size else None
+    i2 = int(hit2[0]) if hit2.size else None
+    if i1 is not None and abs(p - y[-1]) < _TOL:
+        return float((x[i1] + xmax) / 2.0)
+    if i1 is None or i2 is None:
+        return math.nan
+    return float((x[i1] + x[i2]) / 2.0)
+
+
+@dataclass(frozen=True, eq=False)
+class KaplanMeierResult:
+    """A Kaplan-Meier curve with its pointwise band, median and numbers at risk.
+
+    ``times`` are all distinct observed times (events and censorings); ``n_at_risk`` the
+    number at risk just before each, ``n_events`` / ``n_censored`` what happened there.
+    ``at_risk_times`` / ``at_risk`` give the numbers at risk at the times the caller chose
+    (units with time >= t), ``survival_at`` the estimate there.
+    """
+
+    label: str
+    n: int
+    events: int
+    median: Estimate
+    conf_type: KmConfType
+    confidence_level: float
+    times: FloatArray
+    n_at_risk: FloatArray
+    n_events: FloatArray
+    n_censored: FloatArray
+    survival: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    at_risk_times: tuple[float, ...] = ()
+    at_risk: tuple[int, ...] = ()
+    survival_at: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_dict(self)
+
+    def __str__(self) -> str:
+        med = self.median
+        return (
+            f"{self.label}: n={self.n}, events={self.events}, median "
+            f"{_fmt(med.estimate)} ({100 * self.confidence_level:g}% CI {_fmt(med.ci_low)} to "
+            f"{_fmt(med.ci_high)}; {med.method})"
+        )
+
+
+def _fmt(value: float) -> str:
+    return "not reached" if math.isnan(value) else f"{value:g}"
+
+
+def _events(event: Any, n: int) -> np.ndarray:
+    e = _validate.labels(event, "event")
+    if e.size != n:
+        raise InputValidationError(f"event: expected {n} values (one per time); got {e.size}.")
+    return e
+
+
+def _times(time: Any) -> FloatArray:
+    t = _validate.scores(time, "time")
+    if (t < 0).any():
+        first = int(np.flatnonzero(t < 0)[0])
+        raise InputValidationError(
+            f"time: expected non-negative follow-up times; element {first} is {t[first]}."
+        )
+    return t
+
+
+def _band(
+    surv: FloatArray, greenwood: FloatArray, kind: KmConfType, z: float
+) -> tuple[FloatArray, FloatArray]:
+    se = np.sqrt(greenwood)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if kind is KmConfType.LOG:
+            s = np.where(surv == 0, np.nan, surv)
+            return s * np.exp(-z * se), np.minimum(s * np.exp(z * se), 1.0)
+        if kind is KmConfType.LOG_LOG:
+            s = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            centre = np.log(-np.log(s))
+            half = z * se / np.abs(np.log(s))
+            return np.exp(-np.exp(centre + half)), np.exp(-np.exp(centre - half))
+        s = np.where(surv == 0, np.nan, surv)
+        return np.maximum(s - z * se * s, 0.0), np.minimum(s + z * se * s, 1.0)
+
+
+def kaplan_meier(
+    time: Any,
+    event: Any,
+    *,
+    conf_type: KmConfType | str = KmConfType.LOG,
+    confidence_level: float = 0.95,
+    at_times: Sequence[float] = (),
+    label: str = "all",
+) -> KaplanMeierResult:
+    """Kaplan-Meier estimate, pointwise band, median survival with R's interval.
+
+    Parameters
+    ----------
+    time : array of float
+        Follow-up time (any unit, e.g. months), >= 0.
+    event : array of bool or 0/1
+        True when the event (progression, death) was observed, False when censored.
+    conf_type : {"log", "log-log", "plain"}
+        Transform of the pointwise interval; "log" is R survfit's default.
+    confidence_level : float
+    at_times : sequence of float
+        Times at which to report the number at risk and the survival estimate.
+    label : str
+        Name of the group.
+    """
+    from lifelines import KaplanMeierFitter
+
+    kind = _validate.as_enum(KmConfType, conf_type, "conf_type")
+    level = _validate.confidence(confidence_level)
+    t = _times(time)
+    e = _events(event, t.size)
+    if t.size == 0:
+        raise InputValidationError(f"Kaplan-Meier ({label}): no patients in the group.")
+    fitter = KaplanMeierFitter().fit(t, e, alpha=1.0 - level)
+    table = fitter.event_table
+    table = table[table["removed"] > 0]
+    times = table.index.to_numpy(dtype=np.float64)
+    at_risk = table["at_risk"].to_numpy(dtype=np.float64)
+    deaths = table["observed"].to_numpy(dtype=np.float64)
+    surv = fitter.survival_function_.loc[times].to_numpy(dtype=np.float64).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0)
+    greenwood = np.cumsum(terms)
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    low, high = _band(surv, greenwood, kind, z)
+    median = _survival_quantile(times, surv, 0.5)
+    median_low = _survival_quantile(times, low, 0.5)
+    median_high = _survival_quantile(times, high, 0.5)
+    method = f"Kaplan-Meier; median CI from the {kind.value} pointwise band (R survfit)"
+    warns: tuple[str, ...] = ()
+    if math.isnan(median):
+        warns = (warn_undefined(f"{label}: median survival not reached"),)
+    med = Estimate("median_survival", median, median_low, median_high, method, int(t.size),
+                   level, warnings=warns)  # fmt: skip
+    chosen = tuple(float(v) for v in at_times)
+    risk = tuple(int(np.sum(t >= v)) for v in chosen)
+    surv_at = tuple(float(fitter.predict(v)) for v in chosen)
+    return KaplanMeierResult(
+        label, int(t.size), int(e.sum()), med, kind, level, times, at_risk, deaths,
+        table["censored"].to_numpy(dtype=np.float64), surv, low, high, chosen, risk, surv_at,
+    )  # fmt: skip
+
+
+def logrank_test(
+    time: Any, event: Any, group: Any, *, strata: Any = None, name: str = "logrank"
+) -> HypothesisTest:
+    """Log-rank test of equal survival across groups, optionally stratified.
+
+    Parameters
+    ----------
+    time, event
+        As :func:`kaplan_meier`.
+    group : array
+        Group label of every patient (two or more groups).
+    strata : array, optional
+        Stratum of every patient; the test is then stratified (R ``strata()``).
+
+    Returns
+    -------
+    HypothesisTest
+        chi-square with (groups - 1) df.
+    """
+    from statsmodels.duration.survfunc import survdiff
+
+    t = _times(time)
+    e = _events(event, t.size)
+    g = np.asarray(group)
+    _validate.same_length(time=t, group=g)
+    levels = np.unique(g)
+    if levels.size < 2:
+        raise InputValidationError(
+            f"log-rank: expected at least two groups; got {levels.size} ({list(levels)})."
+        )
+    codes = np.searchsorted(levels, g)
+    s = None
+    if strata is not None:
+        s = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(-1)
+        _validate.same_length(time=t, strata=s)
+    chi2, p = survdiff(t, e.astype(np.float64), codes, strata=s)
+    method = "log-rank" + (" stratified" if strata is not None else "")
+    return HypothesisTest(name, float(chi2), float(p), method, int(t.size), "chi2",
+                          float(levels.size - 1))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CoxTerm:
+    """One covariate of a Cox model."""
+
+    term: str
+    coef: float
+    se: float
+    z: float
+    p_value: float
+    hazard_ratio: Estimate
+    ph_test_chi2: float = math.nan
+    ph_test_p: float = math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_dict(self)
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted Cox proportional-hazards model."""
+
+    terms: tuple[CoxTerm, ...]
+    n: int
+    events: int
+    concordance: float
+    log_likelihood: float
+    ties: str = "efron"
+    ph_test_method: str = (
+        "Grambsch-Therneau test on scaled Schoenfeld residuals, Kaplan-Meier time transform "
+        "(lifelines proportional_hazard_test; R cox.zph before survival 3.0)"
+    )
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_dict(self)
+
+    def __str__(self) -> str:
+        lines = [f"Cox PH (ties {self.ties}): n={self.n}, events={self.events}, "
+                 f"concordance {self.concordance:.3f}"]  # fmt: skip
+        for t in self.terms:
+            lines.append(
+                f"  {t.term}: coef {t.coef:.4f} (SE {t.se:.4f}), p = {t.p_value:.4g}; "
+                f"{t.hazard_ratio}; PH test p = {t.ph_test_p:.3g}"
+            )
+        return "\n".join(lines)
+
+
+def cox_regression(
+    time: Any,
+    event: Any,
+    covariates: Mapping[str, Any],
+    *,
+    confidence_level: float = 0.95,
+    strata: Any = None,
+) -> CoxResult:
+    """Cox proportional-hazards regression with Efron ties (lifelines underneath).
+
+    Parameters
+    ----------
+    time, event
+        As :func:`kaplan_meier`.
+    covariates : mapping name -> array of float
+        Numeric covariates (code categories as 0/1 columns).
+    confidence_level : float
+    strata : array, optional
+        Stratification variable (separate baseline hazards).
+
+    Returns
+    -------
+    CoxResult
+        If the fit does not converge (e.g. complete separation), every term is NaN and the
+        reason is warned.
+    """
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+    from lifelines.statistics import proportional_hazard_test
+
+    level = _validate.confidence(confidence_level)
+    t = _times(time)
+    e = _events(event, t.size)
+    if not covariates:
+        raise InputValidationError("Cox: expected at least one covariate.")
+    frame = pd.DataFrame({name: _validate.scores(v, name) for name, v in covariates.items()})
+    if len(frame) != t.size:
+        raise InputValidationError(f"Cox: covariates have {len(frame)} rows, times {t.size}.")
+    names = list(frame.columns)
+    frame["_time"], frame["_event"] = t, e.astype(int)
+    strata_cols = None
+    if strata is not None:
+        frame["_strata"] = np.asarray(strata)
+        strata_cols = ["_strata"]
+    fitter = CoxPHFitter(alpha=1.0 - level)
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitter.fit(frame, "_time", "_event", strata=strata_cols)
+            ph = proportional_hazard_test(fitter, frame, time_transform="km").summary
+    except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
+        reason = warn_undefined(f"Cox: the model could not be fitted ({exc})")
+        nan = math.nan
+        hr_nan = Estimate("hazard_ratio", nan, nan, nan, "Wald", int(t.size), level)
+        failed = tuple(CoxTerm(n, nan, nan, nan, nan, hr_nan) for n in names)
+        return CoxResult(failed, int(t.size), int(e.sum()), nan, nan, warnings=(reason,))
+    summary = fitter.summary
+    terms: list[CoxTerm] = []
+    for name in names:
+        row = summary.loc[name]
+        coef, se = float(row["coef"]), float(row["se(coef)"])
+        hr = Estimate("hazard_ratio", math.exp(coef), math.exp(coef - z * se),
+                      math.exp(coef + z * se), "Wald, exp(coef +/- z SE)", int(t.size), level,
+                      se=se)  # fmt: skip
+        terms.append(
+            CoxTerm(name, coef, se, float(row["z"]), float(row["p"]), hr,
+                    float(ph.loc[name, "test_statistic"]), float(ph.loc[name, "p"]))
+        )  # fmt: skip
+    return CoxResult(
+        tuple(terms), int(t.size), int(e.sum()), float(fitter.concordance_index_),
+        float(fitter.log_likelihood_),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSplit:
+    """A continuous marker split into "low" and "high" at ``cutoff`` (value >= cutoff is
+    "high" for direction "higher"; <= for "lower")."""
+
+    labels: np.ndarray
+    cutoff: float
+    rule: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cutoff": json_ready(self.cutoff), "rule": self.rule,
+                "labels": json_ready(self.labels), "warnings": list(self.warnings)}  # fmt: skip
+
+
+def split_groups(
+    values: Any,
+    *,
+    rule: str = "median",
+    cutoff: float | None = None,
+    truth: Any = None,
+    direction: RocDirection | str = RocDirection.HIGHER,
+) -> GroupSplit:
+    """Split patients into "high" / "low" groups of a marker (e.g. SUVmax) for survival.
+
+    Parameters
+    ----------
+    values : array of float
+    rule : {"median", "cutoff", "roc"}
+        "median": at the sample median; "cutoff": at the pre-specified ``cutoff``; "roc": at
+        the Youden cut-off of the marker's ROC curve against ``truth`` on the same patients,
+        which overfits the split and is warned (:class:`~petdx.errors.OptimismWarning`).
+    cutoff : float
+        Required for rule "cutoff".
+    truth : array of bool
+        Required for rule "roc".
+    direction : {"higher", "lower"}
+        For "lower" the "high" group is value <= cutoff (the marker's positive side).
+    """
+    x = _validate.scores(values, "values")
+    d = _validate.as_enum(RocDirection, direction, "direction")
+    warns: tuple[str, ...] = ()
+    if rule == "median":
+        cut = float(np.median(x))
+        text = "median"
+    elif rule == "cutoff":
+        if cutoff is None:
+            raise InputValidationError("split_groups: rule 'cutoff' needs cutoff=<value>.")
+        cut, text = float(cutoff), "pre-specified cut-off"
+    elif rule == "roc":
+        if truth is None:
+            raise InputValidationError("split_groups: rule 'roc' needs truth=<labels>.")
+        cut = optimal_cutoff(roc_curve(truth, x, direction=d)).threshold
+        text = "Youden cut-off of the ROC curve on the same patients"
+        message = (
+            "the survival groups are split at a cut-off chosen on the same patients' ROC "
+            "curve; hazard ratios and log-rank p-values are optimistic (Altman et al. 1994). "
+            "Validate the cut-off in independent patients."
+        )
+        warnings.warn(message, OptimismWarning, stacklevel=2)
+        warns = (message,)
+    else:
+        raise InputValidationError(
+            f"split_groups: expected rule median, cutoff or roc; got {rule!r}."
+        )
+    high = x >= cut if d is RocDirection.HIGHER else x <= cut
+    labels = np.where(high, "high", "low")
+    return GroupSplit(labels, cut, text, warns)
