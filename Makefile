@@ -39,7 +39,17 @@ lint: $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-bench: $(STAMP) $(SYSTEM_STAMP)
+# PyRadiomics (peer of bench_quantify) lives in its own environment: not a petdx dependency.
+# 3.0.1 is the last release that installs (3.1.0 does not); it builds against numpy only.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.pyradiomics-installed
+$(BENCH_STAMP):
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet numpy setuptools wheel
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-build-isolation pyradiomics==3.0.1
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(SYSTEM_STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 
 format: $(STAMP)
