@@ -67,8 +67,9 @@ def test_age_boundary_is_the_18th_birthday_on_the_consent_date(
 
 
 def test_age_of_a_29_february_birthday() -> None:
-    assert age_in_years(date(2004, 2, 29), date(2022, 2, 28)) == 17
-    assert age_in_years(date(2004, 2, 29), date(2022, 3, 1)) == 18
+    assert age_in_years(date(2004, 2, 29), date(2022, 2, 27)) == 17
+    assert age_in_years(date(2004, 2, 29), date(2022, 2, 28)) == 18
+    assert age_in_years(date(2004, 2, 29), date(2024, 2, 28)) == 19
     assert age_in_years(date(2004, 2, 29), date(2024, 2, 29)) == 20
 
 
@@ -97,6 +98,7 @@ def _stated(days_before: int, msv: float, *, eid: str = "E1") -> dict[str, Any]:
         ([_stated(100, 50.0)], Verdict.PASS),  # 50.0 passes
         ([_stated(100, 50.1)], Verdict.FAIL),  # 50.1 fails
         ([_stated(100, 30.0), _stated(200, 20.1, eid="E2")], Verdict.FAIL),  # the sum counts
+        ([_stated(100, 20.1), _stated(200, 29.9, eid="E2")], Verdict.PASS),  # sums to 50.0
         ([_stated(365, 60.0)], Verdict.FAIL),  # 365 days before: inside the window
         ([_stated(366, 60.0)], Verdict.PASS),  # 366 days before: outside
         ([_stated(0, 60.0)], Verdict.PASS),  # the scan day itself is excluded

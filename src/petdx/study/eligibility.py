@@ -13,15 +13,17 @@ criterion, its evidence and its verdict: the STARD flow diagram's exclusions are
 Threshold semantics, exactly:
 
 * age: passes when the age in completed years on the consent date is ``>= 18`` (the 18th
-  birthday itself passes; a 29 February birthday is reached on 1 March in non-leap years);
+  birthday itself passes; a 29 February birthday is reached on 28 February in common years);
 * radiation: fails when the doses dated ``planned - 365 days <= date < planned`` sum to
-  ``> 50.0`` mSv (50.0 passes);
+  ``> 50.0`` mSv (50.0 passes; the sum is compared with a 1e-9 mSv allowance for
+  floating-point summation, so 25.0 + 25.0 stated doses pass);
 * major surgery: fails when ``planned - surgery_date < 90`` days (89 fails, 90 passes);
 * experimental therapy: fails when ``planned - therapy_date < 30`` days (29 fails, 30 passes).
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 RADIATION_LIMIT_MSV = 50.0
+_SUM_TOLERANCE_MSV = 1e-9
 SURGERY_WINDOW_DAYS = 90
 EXPERIMENTAL_WINDOW_DAYS = 30
 MINIMUM_AGE_YEARS = 18
@@ -83,8 +86,12 @@ Outcome = tuple[Verdict, str]
 
 
 def age_in_years(birth: date, on: date) -> int:
-    """Completed years of age on ``on``."""
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    """Completed years of age on ``on``. Someone born on 29 February has their birthday on
+    28 February in common years (the convention of the simulator's enrolment truth)."""
+    birthday = (birth.month, birth.day)
+    if birthday == (2, 29) and not calendar.isleap(on.year):
+        birthday = (2, 28)
+    return on.year - birth.year - ((on.month, on.day) < birthday)
 
 
 def _no_screening(evidence: Evidence) -> Outcome | None:
@@ -205,7 +212,7 @@ def radiation_under_50msv(evidence: Evidence) -> Outcome:
     if planned is None:
         return Verdict.UNKNOWN, "no planned scan date"
     window = rolling_dose(evidence.exposures, planned)
-    if window.known_msv > RADIATION_LIMIT_MSV:
+    if window.known_msv > RADIATION_LIMIT_MSV + _SUM_TOLERANCE_MSV:
         return Verdict.FAIL, f"{window} > {RADIATION_LIMIT_MSV:g} mSv"
     if not window.complete:
         unknown = [e.exposure_id for e in window.exposures if e.dose_msv is None]
