@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from petdx.cli._console import ExitCode, err_console, progress_bar
 from petdx.errors import PetdxError
@@ -39,7 +40,7 @@ def _echo(payload: dict[str, Any]) -> None:
 
 
 def _fail(exc: PetdxError) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+    err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
     return typer.Exit(ExitCode.BAD_INPUT)
 
 
@@ -96,7 +97,7 @@ def init_command(
     except ValueError as exc:  # enum values, and InputValidationError
         if isinstance(exc, PetdxError):
             raise _fail(exc) from None
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     except PetdxError as exc:
         raise _fail(exc) from None
@@ -127,7 +128,7 @@ def import_command(
         result = import_csv(database, kind, file, author=Author(current_actor(user), reason))
     except PetdxError as exc:
         raise _fail(exc) from None
-    err_console.print(str(result))
+    err_console.print(escape(str(result)))
     _echo(result.to_dict())
 
 
@@ -145,7 +146,7 @@ def export_command(
         result = export_study(folder, open_database(folder), out=out)
     except PetdxError as exc:
         raise _fail(exc) from None
-    err_console.print(str(result))
+    err_console.print(escape(str(result)))
     _echo(result.to_dict())
 
 
@@ -173,9 +174,9 @@ def ingest_command(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log = {"at_utc": stamp, "actor": current_actor(user), **result.to_dict(with_folders=False)}
     atomic_write_text(folder.logs / f"ingest-{stamp}.json", json.dumps(log, indent=2))
-    err_console.print(str(result))
+    err_console.print(escape(str(result)))
     for problem in result.problems:
-        err_console.print(f"[red]error:[/] {problem}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
     _echo(result.to_dict(with_folders=False))
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
 
@@ -193,7 +194,7 @@ def audit_verify_command(study: StudyArg) -> None:
             verification = verify_audit_trail(connection)
     except PetdxError as exc:
         raise _fail(exc) from None
-    err_console.print(str(verification), highlight=False)
+    err_console.print(escape(str(verification)), highlight=False)
     _echo(verification.to_dict())
     raise typer.Exit(ExitCode.OK if verification.ok else ExitCode.BAD_INPUT)
 
