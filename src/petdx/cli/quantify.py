@@ -294,7 +294,7 @@ def quantify_command(
             align=align,
         )
         if out is not None:
-            _write_outputs(out, result, all_series, str(spec))
+            _write_outputs(out, result, all_series, str(result.time_points[0].method))
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
