@@ -26,7 +26,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -43,6 +43,7 @@ __all__ = [
     "AuditProblem",
     "AuditVerification",
     "append_audit",
+    "append_audit_many",
     "audit_history",
     "current_actor",
     "verify_audit_trail",
@@ -137,6 +138,61 @@ def _head(connection: Connection) -> tuple[int, str]:
     return int(seq), digest
 
 
+@dataclass(frozen=True)
+class AuditChange:
+    """One change to record: what was done to which record, old and new values."""
+
+    action: AuditAction
+    table_name: str
+    record_key: str
+    patient_id: str | None
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+
+
+def append_audit_many(
+    connection: Connection,
+    changes: Sequence[AuditChange],
+    *,
+    actor: str,
+    reason: str | None,
+) -> None:
+    """Append rows to the audit trail in the caller's transaction (one read and one update of
+    the chain head, one multi-row insert)."""
+    if not changes:
+        return
+    seq, prev_hash = _head(connection)
+    needs_salt = any(c.table_name in _REDACTED_FIELDS for c in changes)
+    salt = _salt(connection) if needs_salt else ""
+    at_utc = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    rows = []
+    for change in changes:
+        redact = change.table_name in _REDACTED_FIELDS
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at_utc": at_utc,
+            "actor": actor,
+            "action": AuditAction(change.action).value,
+            "table_name": change.table_name,
+            "record_key": _redact_key(change.record_key, salt) if redact else change.record_key,
+            "patient_id": change.patient_id,
+            "old_values": _canonical(_redact(change.table_name, change.old, salt)),
+            "new_values": _canonical(_redact(change.table_name, change.new, salt)),
+            "reason": reason,
+            "prev_hash": prev_hash,
+        }
+        row["row_hash"] = prev_hash = _row_hash(prev_hash, row)
+        rows.append(row)
+    connection.execute(audit_log.insert(), rows)
+    head = f"{seq}:{prev_hash}"
+    updated = connection.execute(
+        study_meta.update().where(study_meta.c.key == _HEAD_KEY).values(value=head)
+    )
+    if updated.rowcount == 0:
+        connection.execute(study_meta.insert().values(key=_HEAD_KEY, value=head))
+
+
 def append_audit(
     connection: Connection,
     *,
@@ -148,35 +204,10 @@ def append_audit(
     new: Mapping[str, Any] | None,
     actor: str,
     reason: str | None,
-) -> int:
-    """Append one row to the audit trail, in the caller's transaction; returns its ``seq``."""
-    action = AuditAction(action)
-    seq, prev_hash = _head(connection)
-    salt = _salt(connection) if table_name in _REDACTED_FIELDS else ""
-    row: dict[str, Any] = {
-        "seq": seq + 1,
-        "at_utc": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-        "actor": actor,
-        "action": action.value,
-        "table_name": table_name,
-        "record_key": _redact_key(record_key, salt)
-        if table_name in _REDACTED_FIELDS
-        else record_key,
-        "patient_id": patient_id,
-        "old_values": _canonical(_redact(table_name, old, salt)),
-        "new_values": _canonical(_redact(table_name, new, salt)),
-        "reason": reason,
-        "prev_hash": prev_hash,
-    }
-    row["row_hash"] = _row_hash(prev_hash, row)
-    connection.execute(audit_log.insert().values(**row))
-    head = f"{row['seq']}:{row['row_hash']}"
-    updated = connection.execute(
-        study_meta.update().where(study_meta.c.key == _HEAD_KEY).values(value=head)
-    )
-    if updated.rowcount == 0:
-        connection.execute(study_meta.insert().values(key=_HEAD_KEY, value=head))
-    return int(row["seq"])
+) -> None:
+    """Append one row to the audit trail, in the caller's transaction."""
+    change = AuditChange(AuditAction(action), table_name, record_key, patient_id, old, new)
+    append_audit_many(connection, [change], actor=actor, reason=reason)
 
 
 @dataclass(frozen=True)

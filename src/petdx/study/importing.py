@@ -27,8 +27,8 @@ from sqlalchemy import Connection, select
 from petdx.data_dictionary import TABLES, FieldType
 from petdx.errors import InputValidationError
 from petdx.study.database import StudyDatabase
-from petdx.study.records import Author, get_record, insert_record, update_record
-from petdx.study.schema import IMPORTABLE, exchange_table
+from petdx.study.records import Author, insert_records, update_record
+from petdx.study.schema import IMPORTABLE, exchange_table, record_key
 from petdx.study.validation import ParsedTable, RowProblem, parse_csv
 
 __all__ = ["ImportRejected", "ImportResult", "import_csv", "import_kinds"]
@@ -203,6 +203,16 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
     return problems
 
 
+def _stored_records(connection: Connection, kind: str) -> dict[str, dict[str, Any]]:
+    """Every stored record of the table, by record key."""
+    table = exchange_table(kind)
+    out = {}
+    for row in connection.execute(select(table)).mappings():
+        values = {k: v for k, v in row.items() if k != "record_key"}
+        out[record_key(kind, values)] = values
+    return out
+
+
 def _stored_equal(stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of ``values`` that differ from ``stored``."""
     return {k: v for k, v in values.items() if stored.get(k) != v}
@@ -259,12 +269,13 @@ def import_csv(
         if problems:
             raise ImportRejected(path, kind, sorted(problems, key=lambda p: p.row))
         edits: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        existing = _stored_records(connection, kind)
+        new_rows: list[dict[str, Any]] = []
         for row, values in parsed.rows:
             present = {name: values.get(name) for name in parsed.columns}
-            stored = get_record(connection, kind, present)
+            stored = existing.get(record_key(kind, present))
             if stored is None:
-                insert_record(connection, kind, present, author=author)
-                inserted += 1
+                new_rows.append(present)
                 continue
             changed = _stored_equal(stored, present)
             if not changed:
@@ -284,6 +295,8 @@ def import_csv(
                 for name, new in changed.items()
             ]
             raise ImportRejected(path, kind, refused)
+        insert_records(connection, kind, new_rows, author=author)
+        inserted = len(new_rows)
         for _, present, _, changed in edits:
             update_record(connection, kind, present, changed, author=author)
             updated += 1

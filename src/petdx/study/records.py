@@ -6,14 +6,14 @@ both are stored or neither is (see :mod:`petdx.study.audit`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, select
 
 from petdx.errors import InputValidationError
-from petdx.study.audit import AuditAction, append_audit
+from petdx.study.audit import AuditAction, AuditChange, append_audit, append_audit_many
 from petdx.study.schema import AUDITED_TABLES, key_columns, metadata, record_key
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "delete_record",
     "get_record",
     "insert_record",
+    "insert_records",
     "update_record",
 ]
 
@@ -85,6 +86,39 @@ def insert_record(
         actor=author.actor,
         reason=author.reason,
     )
+
+
+def insert_records(
+    connection: Connection,
+    table_name: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    author: Author,
+) -> None:
+    """Insert many records and their audit rows (one multi-row insert each)."""
+    if not rows:
+        return
+    table = _table(table_name)
+    stored = []
+    for values in rows:
+        row = dict(values)
+        if "record_key" in table.c:
+            row["record_key"] = record_key(table_name, values)
+        stored.append(row)
+    columns = {k for row in stored for k in row}
+    connection.execute(table.insert(), [{k: row.get(k) for k in columns} for row in stored])
+    changes = [
+        AuditChange(
+            AuditAction.INSERT,
+            table_name,
+            record_key(table_name, values),
+            _patient(values),
+            None,
+            {k: v for k, v in values.items() if v is not None},
+        )
+        for values in rows
+    ]
+    append_audit_many(connection, changes, actor=author.actor, reason=author.reason)
 
 
 def update_record(
