@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 from petdx.errors import InputValidationError
@@ -61,6 +62,26 @@ class Candidates:
         )
 
 
+def _dilate_mm(
+    mask: npt.NDArray[np.bool_], margin_mm: float, spacing_mm: tuple[float, float, float]
+) -> npt.NDArray[np.bool_]:
+    """Voxels whose centre is within ``margin_mm`` of a mask voxel's centre (Euclidean
+    distance transform computed only in the mask's bounding box padded by the margin)."""
+    reach = np.ceil(margin_mm / np.asarray(spacing_mm)).astype(int) + 1
+    box = []
+    for axis in range(3):
+        others = tuple(a for a in range(3) if a != axis)
+        hits = np.flatnonzero(mask.any(axis=others))
+        low = max(0, int(hits[0]) - int(reach[axis]))
+        high = min(mask.shape[axis], int(hits[-1]) + int(reach[axis]) + 1)
+        box.append(slice(low, high))
+    window = tuple(box)
+    out = np.zeros_like(mask)
+    distance = ndimage.distance_transform_edt(~mask[window], sampling=spacing_mm)
+    out[window] = distance <= margin_mm
+    return out
+
+
 def detect_candidates(
     suv: Volume,
     *,
@@ -104,8 +125,7 @@ def detect_candidates(
         check_mask_grid(suv, organ, f"physiological-uptake mask #{k + 1}")
         excluded |= np.asarray(organ.array) != 0
     if exclusion_margin_mm > 0 and excluded.any():
-        distance = ndimage.distance_transform_edt(~excluded, sampling=suv.spacing_mm)
-        excluded = distance <= exclusion_margin_mm
+        excluded = _dilate_mm(excluded, exclusion_margin_mm, suv.spacing_mm)
     kept = above & ~excluded
     labels = connected_components(suv.with_array(kept), connectivity=connectivity)
     labels = remove_small_components(labels, min_volume_ml=min_volume_ml)
