@@ -69,3 +69,16 @@ def test_a_database_without_schema_is_refused(tmp_path) -> None:
     write_config(tmp_path, StudyConfig())
     with pytest.raises(InputValidationError, match=r"schema revision none.*petdx init"):
         open_database(open_study(tmp_path))
+
+
+def test_migrations_downgrade_and_upgrade_again(database: StudyDatabase) -> None:
+    from alembic import command
+
+    from petdx.study.database import _alembic_config
+
+    with database.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "base")
+    with database.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() is None
+    database.upgrade()
+    database.check_current()

@@ -1,0 +1,63 @@
+"""study.toml: written, read back, and refused with a message naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from petdx.errors import InputValidationError
+from petdx.study.config import (
+    PdL1Score,
+    StudyConfig,
+    TargetCondition,
+    load_config,
+    open_study,
+    write_config,
+)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    config = StudyConfig(
+        name="BLP pilot",
+        time_points_min=(60, 120),
+        target_condition=TargetCondition.PDL1_POSITIVE,
+        pdl1_score=PdL1Score.CPS,
+        pdl1_cutoff=10.0,
+        visual_score_at_least=4,
+        suv_max_at_least=2.5,
+    )
+    write_config(tmp_path, config)
+    assert load_config(tmp_path / "study.toml") == config
+    assert "visual_score_at_least = 4" in (tmp_path / "study.toml").read_text()
+
+
+def test_relative_sqlite_url_is_resolved_in_the_folder(tmp_path: Path) -> None:
+    write_config(tmp_path, StudyConfig())
+    assert open_study(tmp_path).database_url == f"sqlite:///{tmp_path.resolve()}/study.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[tracer]\nprofile = 'tc99m'\n", "tracer 'tc99m' is not a known tracer profile"),
+        ("[tracer]\ntime_points_min = [0]\n", r"time_points_min \[0\] must be one or more"),
+        ("[target_condition]\nkind = 'cure'\n", "target_condition.kind is 'cure'"),
+        ("[target_condition]\npdl1_cutoff = 150\n", "pdl1_cutoff 150.0 is outside"),
+        ("[index_test]\nsuv_max_at_least = -1\n", "suv_max_at_least is -1.0"),
+        ("[index_test]\nvisual_score_at_least = 0\n", "visual_score_at_least is 0"),
+        ("[tracer\n", "not valid TOML"),
+        ("[index_test]\nvisual_score_at_least = 'high'\n", "wrong type"),
+    ],
+)
+def test_bad_values_are_named(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "study.toml").write_text(text)
+    with pytest.raises(InputValidationError, match=message):
+        load_config(tmp_path / "study.toml")
+
+
+def test_missing_folder_and_file(tmp_path: Path) -> None:
+    with pytest.raises(InputValidationError, match="no such study folder"):
+        open_study(tmp_path / "nope")
+    with pytest.raises(InputValidationError, match="Create the study with `petdx init"):
+        open_study(tmp_path)
