@@ -128,3 +128,22 @@ def test_errors(tmp_path: Path) -> None:
     junk.write_bytes(b"no")
     with pytest.raises(DicomReadError, match="not a readable DICOM Segmentation"):
         read_seg(junk, series)
+
+
+def test_enhanced_multiframe_source(tmp_path: Path) -> None:
+    """An Enhanced PET source (one file, frames in reverse z order): the SEG's frames follow
+    the source frames and come back on the volume's z order (by plane positions)."""
+    from tests.factories import enhanced_pet
+
+    ds = enhanced_pet(4, rows=6, cols=5)
+    ds.FrameOfReferenceUID = generate_uid()
+    (tmp_path / "enh").mkdir()
+    ds.save_as(tmp_path / "enh" / "e.dcm", enforce_file_format=True)
+    (entry,) = index_dicom_folder(tmp_path / "enh").of_kind(SeriesKind.PT)
+    series = read_series_volume(entry)
+    labels = np.zeros(series.volume.shape, np.uint8)
+    labels[0, 1:3, 1:3] = 1
+    labels[3, 2:4, 2:4] = 2
+    write_seg(series.volume.with_array(labels), series, tmp_path / "seg.dcm")
+    read = read_seg(tmp_path / "seg.dcm", series)
+    assert np.array_equal(read.labels.array, labels)
