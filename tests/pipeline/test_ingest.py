@@ -198,3 +198,20 @@ def test_kill_minus_9_midway_then_rerun_stores_every_instance_once(
     assert [p.seq for p in verification.problems] == [3]
     assert "audit row 3" in str(verification)
     assert "was altered" in str(verification)
+
+
+def test_a_pet_series_without_suv_is_stored_with_the_reason(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    pet = pet_series(3)
+    for ds in pet:
+        ds.PatientID = "SIM-0002"
+        ds.CorrectedImage = ["NORM", "DECY"]  # not attenuation corrected
+    save_series(pet, tmp_path / "dicom")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME)
+    assert result.ok
+    with database.engine.connect() as connection:
+        row = connection.execute(select(series)).mappings().one()
+    assert row["suv_factor"] is None
+    assert "ATTN" in row["suv_error"]
+    assert row["n_instances"] == 3

@@ -10,7 +10,9 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    the header, matched to a tracer profile; injection time and SUV provenance from
    :func:`petdx.suv.compute_suv`; uptake = earliest acquisition start - injection. The
    nominal time point is the study's (or the profile's) nearest within 15 min or 20 %, or
-   the ``scans`` row whose ``pet_series_uid`` is this series. A CT takes the visit of the
+   the ``scans`` row whose ``pet_series_uid`` is this series. A PET series whose SUV cannot
+   be computed (not quantitative, a missing dose) is stored with the reason in
+   ``series.suv_error``. A CT takes the visit of the
    PET series with the same study and frame of reference (or its ``scans.ct_series_uid``).
 3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`) and written
    to ``images/<patient>/<study uid>/<modality>_<series uid>/<sop uid>.dcm`` through a
@@ -264,7 +266,20 @@ class _SeriesPlan:
 
 def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan:
     image = read_series_volume(entry)
-    result = compute_suv(image)
+    try:
+        result = compute_suv(image)
+    except PetdxError as exc:  # stored all the same, with the reason SUV is unavailable
+        scan = ctx.scans_by_pet.get(entry.series_instance_uid)
+        return _SeriesPlan(
+            entry,
+            patient_id,
+            None if scan is None else str(scan["tracer"]),
+            None if scan is None else int(scan["time_point_min"]),
+            None,
+            None if scan is None else str(scan["scan_id"]),
+            None,
+            {"suv_error": str(exc)},
+        )
     inputs = suv_inputs_from_frames(list(image.frames), entry.label())
     start = earliest_acquisition(inputs)
     injection = result.injection_datetime
