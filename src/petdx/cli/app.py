@@ -10,6 +10,7 @@ import typer
 from petdx import __version__
 from petdx.cli._console import ExitCode, err_console
 from petdx.cli.quantify import quantify_command
+from petdx.cli.stats import stats_app
 from petdx.cli.study import register as register_study_commands
 from petdx.cli.suv import suv_command
 
@@ -42,6 +43,7 @@ def _root(
 app.command("suv")(suv_command)
 app.command("quantify")(quantify_command)
 register_study_commands(app)  # init, import, export, ingest, audit
+app.add_typer(stats_app, name="stats")
 
 
 def main() -> None:

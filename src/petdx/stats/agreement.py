@@ -118,8 +118,13 @@ def cohen_kappa_table(
     res = cohens_kappa(counts, wt=None if w is KappaWeights.NONE else w.value)
     kappa, se = float(res.kappa), float(res.std_kappa)
     if not math.isfinite(kappa):
-        est = Estimate.undefined(name, method, n, f"{name}: undefined (all ratings in one "
-                                 "category)", confidence_level=level)  # fmt: skip
+        est = Estimate.undefined(
+            name,
+            method,
+            n,
+            f"{name}: undefined (all ratings in one category)",
+            confidence_level=level,
+        )
         return KappaResult(est, math.nan, math.nan, w, cats)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     est = Estimate(name, kappa, kappa - z * se, kappa + z * se, method, n, level, se=se)
@@ -159,8 +164,9 @@ def cohen_kappa(
                 f"{cats}."
             )
         table[index[u], index[v]] += 1
-    return cohen_kappa_table(table, weights=weights, confidence_level=confidence_level,
-                             categories=[str(c) for c in cats])  # fmt: skip
+    return cohen_kappa_table(
+        table, weights=weights, confidence_level=confidence_level, categories=[str(c) for c in cats]
+    )
 
 
 def _fleiss_from_counts(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -301,10 +307,12 @@ def icc(
         else:
             single = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
             fj = msc / mse
-            num = (k - 1) * (n - 1) * (k * single * fj + n * (1 + (k - 1) * single)
-                                       - k * single) ** 2  # fmt: skip
-            den = (n - 1) * k**2 * single**2 * fj**2 + (n * (1 + (k - 1) * single)
-                                                         - k * single) ** 2  # fmt: skip
+            num = (
+                (k - 1) * (n - 1) * (k * single * fj + n * (1 + (k - 1) * single) - k * single) ** 2
+            )
+            den = (n - 1) * k**2 * single**2 * fj**2 + (
+                n * (1 + (k - 1) * single) - k * single
+            ) ** 2
             v = num / den
             f_u = stats.f.ppf(q, n - 1, v)
             f_l = stats.f.ppf(q, v, n - 1)
@@ -378,8 +386,16 @@ def bland_altman(
     z = float(stats.norm.ppf(0.5 + cover / 2.0))
     t = float(stats.t.ppf(0.5 + level / 2.0, n - 1))
     se_bias = sd / math.sqrt(n)
-    bias_est = Estimate("bias", bias, bias - t * se_bias, bias + t * se_bias,
-                        "mean difference, t interval", n, level, se=se_bias)  # fmt: skip
+    bias_est = Estimate(
+        "bias",
+        bias,
+        bias - t * se_bias,
+        bias + t * se_bias,
+        "mean difference, t interval",
+        n,
+        level,
+        se=se_bias,
+    )
     lower, upper = bias - z * sd, bias + z * sd
     if limits == "approximate":
         se = sd * math.sqrt(1.0 / n + z * z / (2.0 * (n - 1)))
@@ -456,5 +472,6 @@ def spearman(
             else "Fisher z, Fieller et al. 1957 variance"
         )
     effect = Estimate("spearman_rho", rho, low, high, label, n, level)
-    return HypothesisTest("spearman", rho, p, "Spearman rank correlation, t approximation", n,
-                          "rho", effect=effect)  # fmt: skip
+    return HypothesisTest(
+        "spearman", rho, p, "Spearman rank correlation, t approximation", n, "rho", effect=effect
+    )

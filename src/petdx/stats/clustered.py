@@ -156,16 +156,23 @@ def clustered_proportion(
         f"seed {seed})",
     }[kind]
     if y.size == 0:
-        return Estimate.undefined(name, label, 0, f"{name}: no units, so it is undefined",
-                                  confidence_level=level, n_clusters=0)  # fmt: skip
+        return Estimate.undefined(
+            name,
+            label,
+            0,
+            f"{name}: no units, so it is undefined",
+            confidence_level=level,
+            n_clusters=0,
+        )
     x = np.bincount(codes, weights=y.astype(np.float64), minlength=k_all).astype(np.float64)
     m = np.bincount(codes, minlength=k_all).astype(np.float64)
     p, var, k = _ratio_variance(x, m)
     numerator = int(y.sum())
     if math.isnan(var):
         reason = f"{name}: a cluster-aware interval needs at least two clusters"
-        est = Estimate.undefined(name, label, y.size, reason, confidence_level=level,
-                                 estimate=p, n_clusters=k)  # fmt: skip
+        est = Estimate.undefined(
+            name, label, y.size, reason, confidence_level=level, estimate=p, n_clusters=k
+        )
         return Estimate(**{**est.__dict__, "numerator": numerator})
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     se = math.sqrt(var)
@@ -178,30 +185,45 @@ def clustered_proportion(
             deff = var / binomial_var
         else:
             deff = 1.0
-            warnings = (warn_undefined(f"{name}: proportion is {p:g}, so the design effect is "
-                                       "not estimable; 1 was used"),)  # fmt: skip
+            warnings = (
+                warn_undefined(
+                    f"{name}: proportion is {p:g}, so the design effect is "
+                    "not estimable; 1 was used"
+                ),
+            )
         n_eff = float(m.sum()) / deff if deff > 0 else float(m.sum())
         low, high = _wilson(p, n_eff, z)
         label += f"; design effect {deff:.3g}"
     elif kind is ClusteredCi.GEE:
         if p in (0.0, 1.0):
             reason = f"{name}: proportion is {p:g}; the logit GEE interval is undefined"
-            est = Estimate.undefined(name, label, y.size, reason, confidence_level=level,
-                                     estimate=p, n_clusters=k)  # fmt: skip
+            est = Estimate.undefined(
+                name, label, y.size, reason, confidence_level=level, estimate=p, n_clusters=k
+            )
             return Estimate(**{**est.__dict__, "numerator": numerator})
         low, high, se = _gee_interval(y, codes, k, z)
     else:
-        reps = cluster_multiplicities(np.random.default_rng(seed), k_all,
-                                      check_replicates(n_bootstrap))  # fmt: skip
+        reps = cluster_multiplicities(
+            np.random.default_rng(seed), k_all, check_replicates(n_bootstrap)
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             values = (reps @ x) / (reps @ m)
         low, high, dropped = percentile_interval(values, level)
         if dropped:
             warnings = (warn_undefined(dropped_message(dropped, n_bootstrap, "units")),)
     return Estimate(
-        name, p, low, high, label, int(y.size), level, se=se, numerator=numerator,
-        n_clusters=k, warnings=warnings,
-    )  # fmt: skip
+        name,
+        p,
+        low,
+        high,
+        label,
+        int(y.size),
+        level,
+        se=se,
+        numerator=numerator,
+        n_clusters=k,
+        warnings=warnings,
+    )
 
 
 def _per_cluster_counts(truth: BoolArray, test: BoolArray, codes: IntArray, k: int) -> FloatArray:
@@ -239,9 +261,14 @@ def clustered_accuracy(
 
     def prop(name: str, success: BoolArray, mask: BoolArray) -> Estimate:
         return clustered_proportion(
-            success[mask], codes[mask], name=name, method=kind, confidence_level=level,
-            n_bootstrap=reps_n, seed=seed,
-        )  # fmt: skip
+            success[mask],
+            codes[mask],
+            name=name,
+            method=kind,
+            confidence_level=level,
+            n_bootstrap=reps_n,
+            seed=seed,
+        )
 
     every = np.ones_like(t)
     c = ConfusionCounts.from_labels(t, r)
@@ -265,12 +292,20 @@ def clustered_accuracy(
         point: Estimate = getattr(pooled, name)
         warns = list(point.warnings)
         if dropped:
-            warns.append(warn_undefined(f"{name}: " + dropped_message(dropped, reps_n,
-                                                                      "finite value")))  # fmt: skip
+            warns.append(
+                warn_undefined(f"{name}: " + dropped_message(dropped, reps_n, "finite value"))
+            )
         ratios[name] = Estimate(
-            name, point.estimate, low, high, method_text, t.size, level, n_clusters=k,
+            name,
+            point.estimate,
+            low,
+            high,
+            method_text,
+            t.size,
+            level,
+            n_clusters=k,
             warnings=tuple(warns),
-        )  # fmt: skip
+        )
     return AccuracyResult(
         counts=pooled.counts,
         sensitivity=prop("sensitivity", r, t),
@@ -349,9 +384,16 @@ def clustered_mcnemar(
             warnings = (warn_undefined("clustered McNemar: no discordant units"),)
     se = math.sqrt(var) if not math.isnan(var) else math.nan
     effect = Estimate(
-        "difference", d, max(-1.0, d - z * se), min(1.0, d + z * se), effect_method, int(big_n),
-        level, se=se, n_clusters=k,
-    )  # fmt: skip
+        "difference",
+        d,
+        max(-1.0, d - z * se),
+        min(1.0, d + z * se),
+        effect_method,
+        int(big_n),
+        level,
+        se=se,
+        n_clusters=k,
+    )
     p = float(stats.chi2.sf(stat, 1)) if not math.isnan(stat) else math.nan
     label = (
         "clustered McNemar, Obuchowski 1998 (Yang et al. 2010 form)"

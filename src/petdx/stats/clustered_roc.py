@@ -149,15 +149,27 @@ def obuchowski_auc(
     if math.isnan(var):
         reason = f"{name}: Obuchowski's variance needs two clusters with each class"
         return Estimate.undefined(
-            name, OBUCHOWSKI_METHOD, n_units, reason, estimate=comp.auc,
-            n_clusters=comp.n_clusters, confidence_level=level,
-        )  # fmt: skip
+            name,
+            OBUCHOWSKI_METHOD,
+            n_units,
+            reason,
+            estimate=comp.auc,
+            n_clusters=comp.n_clusters,
+            confidence_level=level,
+        )
     se = math.sqrt(max(var, 0.0))
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     return Estimate(
-        name, comp.auc, max(0.0, comp.auc - z * se), min(1.0, comp.auc + z * se),
-        OBUCHOWSKI_METHOD, n_units, level, se=se, n_clusters=comp.n_clusters,
-    )  # fmt: skip
+        name,
+        comp.auc,
+        max(0.0, comp.auc - z * se),
+        min(1.0, comp.auc + z * se),
+        OBUCHOWSKI_METHOD,
+        n_units,
+        level,
+        se=se,
+        n_clusters=comp.n_clusters,
+    )
 
 
 def obuchowski_paired_test(
@@ -189,14 +201,43 @@ def obuchowski_paired_test(
             warn_undefined("clustered AUC test needs two clusters with each class"),
         )
         return AucComparison(
-            method, *labels, c1.auc, c2.auc, d, nan, nan, nan, nan, "z", nan, m, n,
-            n_clusters=c1.n_clusters, confidence_level=level, warnings=warnings,
-        )  # fmt: skip
+            method,
+            *labels,
+            c1.auc,
+            c2.auc,
+            d,
+            nan,
+            nan,
+            nan,
+            nan,
+            "z",
+            nan,
+            m,
+            n,
+            n_clusters=c1.n_clusters,
+            confidence_level=level,
+            warnings=warnings,
+        )
     var = v1 + v2 - 2 * cov
     z, p, low, high, warnings = _normal_comparison(d, var, level)
     corr = cov / math.sqrt(v1 * v2) if v1 * v2 > 0 else math.nan
     return AucComparison(
-        method, labels[0], labels[1], c1.auc, c2.auc, d, low, high, math.sqrt(max(var, 0.0)),
-        z, "z", p, m, n, correlation=corr, n_clusters=c1.n_clusters, confidence_level=level,
+        method,
+        labels[0],
+        labels[1],
+        c1.auc,
+        c2.auc,
+        d,
+        low,
+        high,
+        math.sqrt(max(var, 0.0)),
+        z,
+        "z",
+        p,
+        m,
+        n,
+        correlation=corr,
+        n_clusters=c1.n_clusters,
+        confidence_level=level,
         warnings=warnings,
-    )  # fmt: skip
+    )

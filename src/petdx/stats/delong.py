@@ -282,9 +282,22 @@ def delong_paired_test(
         )
         nan = math.nan
         return AucComparison(
-            "DeLong paired z test", *labels, c1.auc, c2.auc, c1.auc - c2.auc, nan, nan, nan,
-            nan, "z", nan, m, n, confidence_level=level, warnings=warnings,
-        )  # fmt: skip
+            "DeLong paired z test",
+            *labels,
+            c1.auc,
+            c2.auc,
+            c1.auc - c2.auc,
+            nan,
+            nan,
+            nan,
+            nan,
+            "z",
+            nan,
+            m,
+            n,
+            confidence_level=level,
+            warnings=warnings,
+        )
     cov10 = np.cov(np.vstack([c1.v10, c2.v10]))
     cov01 = np.cov(np.vstack([c1.v01, c2.v01]))
     s = cov10 / m + cov01 / n
@@ -293,10 +306,24 @@ def delong_paired_test(
     d = c1.auc - c2.auc
     z, p, low, high, warnings = _normal_comparison(d, var, level)
     return AucComparison(
-        "DeLong paired z test", labels[0], labels[1], c1.auc, c2.auc, d, low, high,
-        math.sqrt(max(var, 0.0)), z, "z", p, m, n, correlation=corr, confidence_level=level,
+        "DeLong paired z test",
+        labels[0],
+        labels[1],
+        c1.auc,
+        c2.auc,
+        d,
+        low,
+        high,
+        math.sqrt(max(var, 0.0)),
+        z,
+        "z",
+        p,
+        m,
+        n,
+        correlation=corr,
+        confidence_level=level,
         warnings=warnings,
-    )  # fmt: skip
+    )
 
 
 def delong_unpaired_test(
@@ -332,23 +359,63 @@ def delong_unpaired_test(
             warn_undefined("unpaired DeLong test needs two units in each class"),
         )
         return AucComparison(
-            method, *labels, c1.auc, c2.auc, d, nan, nan, nan, nan, "t", nan, m_total,
-            n_total, confidence_level=level, warnings=warnings,
-        )  # fmt: skip
+            method,
+            *labels,
+            c1.auc,
+            c2.auc,
+            d,
+            nan,
+            nan,
+            nan,
+            nan,
+            "t",
+            nan,
+            m_total,
+            n_total,
+            confidence_level=level,
+            warnings=warnings,
+        )
     var = v1 + v2
     if var == 0:
         z, p, low, high, warnings = _normal_comparison(d, var, level)
         return AucComparison(
-            method, *labels, c1.auc, c2.auc, d, low, high, 0.0, z, "t", p, m_total, n_total,
-            confidence_level=level, warnings=warnings,
-        )  # fmt: skip
+            method,
+            *labels,
+            c1.auc,
+            c2.auc,
+            d,
+            low,
+            high,
+            0.0,
+            z,
+            "t",
+            p,
+            m_total,
+            n_total,
+            confidence_level=level,
+            warnings=warnings,
+        )
     df = var**2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
     sd = math.sqrt(var)
     t_stat = d / sd
     t_crit = float(stats.t.ppf(0.5 + level / 2.0, df))
     p = float(2 * stats.t.sf(abs(t_stat), df))
     return AucComparison(
-        method, labels[0], labels[1], c1.auc, c2.auc, d, d - t_crit * sd, d + t_crit * sd, sd,
-        t_stat, "t", p, m_total, n_total, df=df, confidence_level=level,
+        method,
+        labels[0],
+        labels[1],
+        c1.auc,
+        c2.auc,
+        d,
+        d - t_crit * sd,
+        d + t_crit * sd,
+        sd,
+        t_stat,
+        "t",
+        p,
+        m_total,
+        n_total,
+        df=df,
+        confidence_level=level,
         warnings=collect_warnings(),
-    )  # fmt: skip
+    )

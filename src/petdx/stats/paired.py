@@ -103,12 +103,14 @@ def mcnemar_test(
         message = warn_undefined("McNemar: no discordant pairs, so the test is undefined")
         return HypothesisTest("mcnemar", math.nan, math.nan, label, n, warnings=(message,))
     result = mcnemar(
-        [[a, b], [c, d]], exact=kind is McNemarMethod.EXACT,
+        [[a, b], [c, d]],
+        exact=kind is McNemarMethod.EXACT,
         correction=kind is McNemarMethod.CHI2_CC,
-    )  # fmt: skip
+    )
     if kind is McNemarMethod.EXACT:
-        return HypothesisTest("mcnemar", float(result.statistic), float(result.pvalue), label,
-                              n, statistic_name="b")  # fmt: skip
+        return HypothesisTest(
+            "mcnemar", float(result.statistic), float(result.pvalue), label, n, statistic_name="b"
+        )
     return HypothesisTest(
         "mcnemar", float(result.statistic), float(result.pvalue), label, n, df=1.0
     )
@@ -126,10 +128,12 @@ def _newcombe(a: int, b: int, c: int, d: int, level: float) -> tuple[float, floa
         big_b = a * d - b * c
         big_c = big_b - n / 2 if big_b > n / 2 else (big_b if big_b < 0 else 0.0)
         phi = big_c / math.sqrt(big_a)
-    low = diff - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)
-                               + (u2 - p2) ** 2))  # fmt: skip
-    high = diff + math.sqrt(max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1)
-                                + (u1 - p1) ** 2))  # fmt: skip
+    low = diff - math.sqrt(
+        max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
+    )
+    high = diff + math.sqrt(
+        max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
+    )
     return max(-1.0, low), min(1.0, high)
 
 
@@ -164,16 +168,18 @@ def paired_difference(
         else "Wald (paired)"
     )
     if n == 0:
-        return Estimate.undefined(name, label, 0, f"{name}: no units, so it is undefined",
-                                  confidence_level=level)  # fmt: skip
+        return Estimate.undefined(
+            name, label, 0, f"{name}: no units, so it is undefined", confidence_level=level
+        )
     diff = (b - c) / n
     if kind is PairedDifferenceCi.NEWCOMBE:
         low, high = _newcombe(a, b, c, d, level)
         return Estimate(name, diff, low, high, label, n, level)
     se = math.sqrt(max(0.0, (b + c) - (b - c) ** 2 / n)) / n
     z = float(stats.norm.ppf(0.5 + level / 2.0))
-    return Estimate(name, diff, max(-1.0, diff - z * se), min(1.0, diff + z * se), label, n,
-                    level, se=se)  # fmt: skip
+    return Estimate(
+        name, diff, max(-1.0, diff - z * se), min(1.0, diff + z * se), label, n, level, se=se
+    )
 
 
 @dataclass(frozen=True)
@@ -219,15 +225,25 @@ def compare_paired_accuracy(
     _validate.same_length(truth=t, **{labels[0]: r1, labels[1]: r2})
 
     def compare(name: str, u: Any, v: Any) -> HypothesisTest:
-        table = [[int(np.sum(u & v)), int(np.sum(u & ~v))],
-                 [int(np.sum(~u & v)), int(np.sum(~u & ~v))]]  # fmt: skip
+        table = [
+            [int(np.sum(u & v)), int(np.sum(u & ~v))],
+            [int(np.sum(~u & v)), int(np.sum(~u & ~v))],
+        ]
         test = mcnemar_test(table, method=mcnemar_method)
-        effect = paired_difference(u, v, method=ci_method, confidence_level=confidence_level,
-                                   name=f"{name}_difference")  # fmt: skip
+        effect = paired_difference(
+            u, v, method=ci_method, confidence_level=confidence_level, name=f"{name}_difference"
+        )
         return HypothesisTest(
-            f"{name}_difference", test.statistic, test.p_value, test.method, test.n,
-            test.statistic_name, test.df, effect, test.warnings + effect.warnings,
-        )  # fmt: skip
+            f"{name}_difference",
+            test.statistic,
+            test.p_value,
+            test.method,
+            test.n,
+            test.statistic_name,
+            test.df,
+            effect,
+            test.warnings + effect.warnings,
+        )
 
     return PairedAccuracyComparison(
         labels[0],
@@ -271,20 +287,32 @@ def wilcoxon_signed_rank(
     nonzero = diff[diff != 0]
     n = int(nonzero.size)
     median = float(np.median(diff)) if diff.size else math.nan
-    effect = Estimate("median_difference", median, math.nan, math.nan, "median of x - y",
-                      int(diff.size))  # fmt: skip
+    effect = Estimate(
+        "median_difference", median, math.nan, math.nan, "median of x - y", int(diff.size)
+    )
     if n == 0:
         message = warn_undefined("Wilcoxon: every difference is zero, so the test is undefined")
-        return HypothesisTest(name, math.nan, math.nan, "Wilcoxon signed-rank", 0, "V",
-                              effect=effect, warnings=(message,))  # fmt: skip
+        return HypothesisTest(
+            name,
+            math.nan,
+            math.nan,
+            "Wilcoxon signed-rank",
+            0,
+            "V",
+            effect=effect,
+            warnings=(message,),
+        )
     ranks = stats.rankdata(np.abs(nonzero))
     v = float(ranks[nonzero > 0].sum())
     ties = np.unique(np.abs(nonzero)).size < n
     exact = n < 50 and not ties and n == diff.size
     result = stats.wilcoxon(
-        nonzero, zero_method="wilcox", correction=not exact, alternative=alternative,
+        nonzero,
+        zero_method="wilcox",
+        correction=not exact,
+        alternative=alternative,
         method="exact" if exact else "approx",
-    )  # fmt: skip
+    )
     method = (
         "Wilcoxon signed-rank, exact"
         if exact

@@ -262,10 +262,19 @@ def roc_analysis(
         )
         warnings = auc.warnings
     return RocResult(
-        label, d, auc, variance, variance_method, curve, cutoff,
-        hanley_mcneil_se(auc.estimate, groups.n_pos, groups.n_neg), groups.n_pos, groups.n_neg,
-        None if clusters is None else auc.n_clusters, warnings,
-    )  # fmt: skip
+        label,
+        d,
+        auc,
+        variance,
+        variance_method,
+        curve,
+        cutoff,
+        hanley_mcneil_se(auc.estimate, groups.n_pos, groups.n_neg),
+        groups.n_pos,
+        groups.n_neg,
+        None if clusters is None else auc.n_clusters,
+        warnings,
+    )
 
 
 def compare_aucs(
@@ -292,13 +301,24 @@ def compare_aucs(
     if paired:
         if cluster is not None:
             return obuchowski_paired_test(
-                truth, score_1, score_2, cluster, direction_1=direction_1,
-                direction_2=direction_2, confidence_level=confidence_level, labels=labels,
-            )  # fmt: skip
+                truth,
+                score_1,
+                score_2,
+                cluster,
+                direction_1=direction_1,
+                direction_2=direction_2,
+                confidence_level=confidence_level,
+                labels=labels,
+            )
         return delong_paired_test(
-            truth, score_1, score_2, direction_1=direction_1, direction_2=direction_2,
-            confidence_level=confidence_level, labels=labels,
-        )  # fmt: skip
+            truth,
+            score_1,
+            score_2,
+            direction_1=direction_1,
+            direction_2=direction_2,
+            confidence_level=confidence_level,
+            labels=labels,
+        )
     if cluster is not None:
         raise InputValidationError(
             "An unpaired comparison of clustered AUCs is not available; compare paired scores "
@@ -309,9 +329,15 @@ def compare_aucs(
     s2 = np.asarray(score_2, dtype=np.float64)
     k1, k2 = ~np.isnan(s1), ~np.isnan(s2)
     return delong_unpaired_test(
-        t[k1], s1[k1], t[k2], s2[k2], direction_1=direction_1, direction_2=direction_2,
-        confidence_level=confidence_level, labels=labels,
-    )  # fmt: skip
+        t[k1],
+        s1[k1],
+        t[k2],
+        s2[k2],
+        direction_1=direction_1,
+        direction_2=direction_2,
+        confidence_level=confidence_level,
+        labels=labels,
+    )
 
 
 def partial_auc_bootstrap(
@@ -351,9 +377,15 @@ def partial_auc_bootstrap(
     if dropped:
         warnings = (warn_undefined(dropped_message(dropped, n_bootstrap, "units of a class")),)
     return Estimate(
-        "partial_auc", observed, low, high, f"{region.label(mcclish)}; {design.description}",
-        t.size, level, warnings=warnings,
-    )  # fmt: skip
+        "partial_auc",
+        observed,
+        low,
+        high,
+        f"{region.label(mcclish)}; {design.description}",
+        t.size,
+        level,
+        warnings=warnings,
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -51,8 +51,9 @@ def _proportion(value: float, what: str, *, open_interval: bool = True) -> float
     v = float(value)
     ok = 0.0 < v < 1.0 if open_interval else 0.0 <= v <= 1.0
     if not ok:
-        raise InputValidationError(f"{what}: expected a proportion strictly between 0 and 1; "
-                                   f"got {value}.")  # fmt: skip
+        raise InputValidationError(
+            f"{what}: expected a proportion strictly between 0 and 1; got {value}."
+        )
     return v
 
 
@@ -122,9 +123,17 @@ def buderer_sample_size(
     n_se = math.ceil(n_dis / prev - 1e-9)
     n_sp = math.ceil(n_non / (1 - prev) - 1e-9)
     return BudererResult(
-        se, sp, prev, d, level, math.ceil(n_dis - 1e-9), math.ceil(n_non - 1e-9), n_se, n_sp,
+        se,
+        sp,
+        prev,
+        d,
+        level,
+        math.ceil(n_dis - 1e-9),
+        math.ceil(n_non - 1e-9),
+        n_se,
+        n_sp,
         max(n_se, n_sp),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -203,8 +212,9 @@ def auc_power(
     """
     two_sided = _check_alternative(alternative)
     n_cases, n_controls = _counts(n_cases, n_controls, kappa)
-    missing = [name for name, v in (("auc", auc), ("power", power), ("sig_level", sig_level))
-               if v is None]  # fmt: skip
+    missing = [
+        name for name, v in (("auc", auc), ("power", power), ("sig_level", sig_level)) if v is None
+    ]
     if n_cases is None:
         missing.append("sample size")
     if len(missing) != 1:
@@ -227,8 +237,10 @@ def auc_power(
         assert alpha is not None
         v = _obuchowski_variance(auc, kappa)
         z_a, z_b = stats.norm.ppf(alpha), stats.norm.ppf(1 - power)
-        n_cases = float((z_a * math.sqrt(_NULL_VARIANCE * (1 + 1 / kappa)) + z_b * math.sqrt(v))
-                        ** 2 / (auc - 0.5) ** 2)  # fmt: skip
+        n_cases = float(
+            (z_a * math.sqrt(_NULL_VARIANCE * (1 + 1 / kappa)) + z_b * math.sqrt(v)) ** 2
+            / (auc - 0.5) ** 2
+        )
         n_controls = kappa * n_cases
     else:
         assert n_cases is not None
@@ -240,16 +252,20 @@ def auc_power(
             assert alpha is not None
             v = _obuchowski_variance(auc, kappa)
             z_a = float(stats.norm.ppf(alpha))
-            zb = _quadratic_root(v, 2 * z_a * math.sqrt(null_var) * math.sqrt(v),
-                                 z_a**2 * null_var - n_cases * (auc - 0.5) ** 2)  # fmt: skip
+            zb = _quadratic_root(
+                v,
+                2 * z_a * math.sqrt(null_var) * math.sqrt(v),
+                z_a**2 * null_var - n_cases * (auc - 0.5) ** 2,
+            )
             power = float(1 - stats.norm.cdf(zb))
         elif solved == "sig_level":
             assert auc is not None
             assert power is not None
             v = _obuchowski_variance(auc, kappa)
             zbr = float(stats.norm.ppf(1 - power)) * math.sqrt(v)
-            za = _quadratic_root(null_var, 2 * zbr * math.sqrt(null_var),
-                                 zbr**2 - n_cases * (auc - 0.5) ** 2)  # fmt: skip
+            za = _quadratic_root(
+                null_var, 2 * zbr * math.sqrt(null_var), zbr**2 - n_cases * (auc - 0.5) ** 2
+            )
             sig_level = float(stats.norm.cdf(za)) * (2 if two_sided else 1)
         else:
             assert power is not None
@@ -268,8 +284,9 @@ def auc_power(
     assert power is not None
     assert sig_level is not None
     assert auc is not None
-    return AucPowerResult(solved, n_cases, n_controls, sig_level, power, alternative, method,
-                          auc=auc)  # fmt: skip
+    return AucPowerResult(
+        solved, n_cases, n_controls, sig_level, power, alternative, method, auc=auc
+    )
 
 
 def _binormal_fg(a: float, b: float, fpr: tuple[float, float] | None) -> tuple[float, float]:
@@ -352,19 +369,22 @@ def auc_difference_power(
         assert n_cases is not None
         alpha = sig_level / 2 if two_sided else sig_level
         z_a = float(stats.norm.ppf(alpha))
-        zb = _quadratic_root(va, 2 * z_a * math.sqrt(va) * math.sqrt(v0),
-                             z_a**2 * v0 - n_cases * delta**2)  # fmt: skip
+        zb = _quadratic_root(
+            va, 2 * z_a * math.sqrt(va) * math.sqrt(v0), z_a**2 * v0 - n_cases * delta**2
+        )
         power = float(1 - stats.norm.cdf(zb))
     else:
         assert power is not None
         assert n_cases is not None
         z_b = float(stats.norm.ppf(1 - power))
-        za = _quadratic_root(v0, 2 * z_b * math.sqrt(v0) * math.sqrt(va),
-                             z_b**2 * va - n_cases * delta**2)  # fmt: skip
+        za = _quadratic_root(
+            v0, 2 * z_b * math.sqrt(v0) * math.sqrt(va), z_b**2 * va - n_cases * delta**2
+        )
         sig_level = float(stats.norm.cdf(za)) * (2 if two_sided else 1)
     assert n_cases is not None
     assert n_controls is not None
     assert power is not None
     assert sig_level is not None
-    return AucPowerResult(solved, n_cases, n_controls, sig_level, power, alternative, method,
-                          delta=delta)  # fmt: skip
+    return AucPowerResult(
+        solved, n_cases, n_controls, sig_level, power, alternative, method, delta=delta
+    )

@@ -228,15 +228,37 @@ def kaplan_meier(
     warns: tuple[str, ...] = ()
     if math.isnan(median):
         warns = (warn_undefined(f"{label}: median survival not reached"),)
-    med = Estimate("median_survival", median, median_low, median_high, method, int(t.size),
-                   level, warnings=warns)  # fmt: skip
+    med = Estimate(
+        "median_survival",
+        median,
+        median_low,
+        median_high,
+        method,
+        int(t.size),
+        level,
+        warnings=warns,
+    )
     chosen = tuple(float(v) for v in at_times)
     risk = tuple(int(np.sum(t >= v)) for v in chosen)
     surv_at = tuple(float(fitter.predict(v)) for v in chosen)
     return KaplanMeierResult(
-        label, int(t.size), int(e.sum()), med, kind, level, times, at_risk, deaths,
-        table["censored"].to_numpy(dtype=np.float64), surv, low, high, chosen, risk, surv_at,
-    )  # fmt: skip
+        label,
+        int(t.size),
+        int(e.sum()),
+        med,
+        kind,
+        level,
+        times,
+        at_risk,
+        deaths,
+        table["censored"].to_numpy(dtype=np.float64),
+        surv,
+        low,
+        high,
+        chosen,
+        risk,
+        surv_at,
+    )
 
 
 def logrank_test(
@@ -276,8 +298,9 @@ def logrank_test(
         _validate.same_length(time=t, strata=s)
     chi2, p = survdiff(t, e.astype(np.float64), codes, strata=s)
     method = "log-rank" + (" stratified" if strata is not None else "")
-    return HypothesisTest(name, float(chi2), float(p), method, int(t.size), "chi2",
-                          float(levels.size - 1))  # fmt: skip
+    return HypothesisTest(
+        name, float(chi2), float(p), method, int(t.size), "chi2", float(levels.size - 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -308,17 +331,20 @@ class CoxResult:
     log_likelihood: float
     ties: str = "efron"
     ph_test_method: str = (
-        "Grambsch-Therneau test on scaled Schoenfeld residuals, Kaplan-Meier time transform "
-        "(lifelines proportional_hazard_test; R cox.zph before survival 3.0)"
+        "Grambsch-Therneau test on scaled Schoenfeld residuals (lifelines "
+        "proportional_hazard_test; R cox.zph before survival 3.0)"
     )
+    ph_time_transform: str = "km"
     warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return dataclass_dict(self)
 
     def __str__(self) -> str:
-        lines = [f"Cox PH (ties {self.ties}): n={self.n}, events={self.events}, "
-                 f"concordance {self.concordance:.3f}"]  # fmt: skip
+        lines = [
+            f"Cox PH (ties {self.ties}): n={self.n}, events={self.events}, "
+            f"concordance {self.concordance:.3f}"
+        ]
         for t in self.terms:
             lines.append(
                 f"  {t.term}: coef {t.coef:.4f} (SE {t.se:.4f}), p = {t.p_value:.4g}; "
@@ -334,6 +360,7 @@ def cox_regression(
     *,
     confidence_level: float = 0.95,
     strata: Any = None,
+    ph_time_transform: str = "km",
 ) -> CoxResult:
     """Cox proportional-hazards regression with Efron ties (lifelines underneath).
 
@@ -346,6 +373,8 @@ def cox_regression(
     confidence_level : float
     strata : array, optional
         Stratification variable (separate baseline hazards).
+    ph_time_transform : {"km", "rank", "identity", "log"}
+        Time transform of the proportional-hazards test ("km", R cox.zph's default).
 
     Returns
     -------
@@ -355,10 +384,14 @@ def cox_regression(
     """
     import pandas as pd
     from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
     from lifelines.statistics import proportional_hazard_test
 
     level = _validate.confidence(confidence_level)
+    if ph_time_transform not in ("km", "rank", "identity", "log"):
+        raise InputValidationError(
+            f"ph_time_transform: expected km, rank, identity or log; got {ph_time_transform!r}."
+        )
     t = _times(time)
     e = _events(event, t.size)
     if not covariates:
@@ -375,32 +408,59 @@ def cox_regression(
     fitter = CoxPHFitter(alpha=1.0 - level)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fitter.fit(frame, "_time", "_event", strata=strata_cols)
-            ph = proportional_hazard_test(fitter, frame, time_transform="km").summary
+            ph = proportional_hazard_test(fitter, frame, time_transform=ph_time_transform).summary
     except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
         reason = warn_undefined(f"Cox: the model could not be fitted ({exc})")
         nan = math.nan
         hr_nan = Estimate("hazard_ratio", nan, nan, nan, "Wald", int(t.size), level)
         failed = tuple(CoxTerm(n, nan, nan, nan, nan, hr_nan) for n in names)
         return CoxResult(failed, int(t.size), int(e.sum()), nan, nan, warnings=(reason,))
+    problems = tuple(
+        warn_undefined(f"Cox: {str(w.message).split('. ')[0]}; a coefficient may be infinite")
+        for w in caught
+        if issubclass(w.category, ConvergenceWarning)
+    )
     summary = fitter.summary
     terms: list[CoxTerm] = []
     for name in names:
         row = summary.loc[name]
         coef, se = float(row["coef"]), float(row["se(coef)"])
-        hr = Estimate("hazard_ratio", math.exp(coef), math.exp(coef - z * se),
-                      math.exp(coef + z * se), "Wald, exp(coef +/- z SE)", int(t.size), level,
-                      se=se)  # fmt: skip
+        with np.errstate(over="ignore"):
+            bounds = np.exp([coef, coef - z * se, coef + z * se])
+        hr = Estimate(
+            "hazard_ratio",
+            float(bounds[0]),
+            float(bounds[1]),
+            float(bounds[2]),
+            "Wald, exp(coef +/- z SE)",
+            int(t.size),
+            level,
+            se=se,
+        )
         terms.append(
-            CoxTerm(name, coef, se, float(row["z"]), float(row["p"]), hr,
-                    float(ph.loc[name, "test_statistic"]), float(ph.loc[name, "p"]))
-        )  # fmt: skip
+            CoxTerm(
+                name,
+                coef,
+                se,
+                float(row["z"]),
+                float(row["p"]),
+                hr,
+                float(ph.loc[name, "test_statistic"]),
+                float(ph.loc[name, "p"]),
+            )
+        )
     return CoxResult(
-        tuple(terms), int(t.size), int(e.sum()), float(fitter.concordance_index_),
+        tuple(terms),
+        int(t.size),
+        int(e.sum()),
+        float(fitter.concordance_index_),
         float(fitter.log_likelihood_),
-    )  # fmt: skip
+        ph_time_transform=ph_time_transform,
+        warnings=problems,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -414,8 +474,12 @@ class GroupSplit:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cutoff": json_ready(self.cutoff), "rule": self.rule,
-                "labels": json_ready(self.labels), "warnings": list(self.warnings)}  # fmt: skip
+        return {
+            "cutoff": json_ready(self.cutoff),
+            "rule": self.rule,
+            "labels": json_ready(self.labels),
+            "warnings": list(self.warnings),
+        }
 
 
 def split_groups(
