@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench_dicom_read", "bench_quantify", "bench_study_import"]
+BENCHMARKS = ["bench_dicom_read", "bench_quantify", "bench_study_import", "bench_stats"]
 
 
 def main(argv: list[str]) -> None:
