@@ -412,6 +412,23 @@ def test_survival_bad_cells_exit_2(tmp_path: Path) -> None:
         (["sample-size", "auc", "--solve", "everything"], "--solve: expected one of"),
         (
             [
+                "roc",
+                "x.csv",
+                "--truth",
+                "t",
+                "--positive",
+                "p",
+                "--score",
+                "a",
+                "--score",
+                "b",
+                "--cluster",
+                "patient",
+            ],
+            "add --paired",
+        ),
+        (
+            [
                 "sample-size",
                 "buderer",
                 "--sensitivity",

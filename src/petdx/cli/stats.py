@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console
@@ -77,18 +78,18 @@ def _guarded() -> Iterator[None]:
         try:
             yield
         except PetdxError as exc:
-            err_console.print(f"[red]error:[/] {exc}")
+            err_console.print(f"[red]error:[/] {escape(str(exc))}")
             raise typer.Exit(ExitCode.BAD_INPUT) from None
         finally:
             seen: set[str] = set()
             for w in caught:
                 if issubclass(w.category, PetdxWarning) and str(w.message) not in seen:
                     seen.add(str(w.message))
-                    err_console.print(f"[yellow]warning:[/] {w.message}")
+                    err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/] {message}")
+    err_console.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(ExitCode.BAD_INPUT)
 
 
@@ -117,7 +118,9 @@ def _estimate_table(title: str, estimates: dict[str, Estimate], level: float) ->
         n = f"{e.numerator}/{e.n}" if e.numerator is not None else str(e.n)
         if e.n_clusters is not None:
             n += f" ({e.n_clusters} patients)"
-        table.add_row(name, format_number(e.estimate), _ci(e.ci_low, e.ci_high), n, e.method)
+        table.add_row(
+            name, format_number(e.estimate), _ci(e.ci_low, e.ci_high), n, escape(e.method)
+        )
     return table
 
 
@@ -279,6 +282,11 @@ def roc_command(
             _fail(f"give one or two --score columns; got {len(score)}.")
         if paired and len(score) != 2:
             _fail("--paired needs two --score columns.")
+        if len(score) == 2 and not paired and cluster is not None:
+            _fail(
+                "two scores with --cluster must be compared on the same lesions: add "
+                "--paired (an unpaired clustered comparison is not available)."
+            )
         if bootstrap < 0:
             _fail("--bootstrap must be 0 or a positive number of replicates.")
         table = CsvTable.read(data)
@@ -357,10 +365,10 @@ def roc_command(
             table.add_column(col, overflow="fold")
         for c in curves:
             table.add_row(
-                c.label,
+                escape(c.label),
                 format_number(c.auc.estimate),
                 _ci(c.auc.ci_low, c.auc.ci_high),
-                c.auc.method,
+                escape(c.auc.method),
                 f"{c.n_positive}/{c.n_negative}",
                 f"{format_number(c.cutoff.threshold, 4)} ({c.cutoff.rule.value})",
                 f"{format_number(c.cutoff.sensitivity.estimate)} / "
@@ -368,7 +376,7 @@ def roc_command(
             )
         out_console.print(table)
         if comparison is not None:
-            out_console.print(str(comparison))
+            out_console.print(str(comparison), markup=False)
 
     _emit(document, as_json, render)
 
@@ -502,7 +510,7 @@ def survival_command(
         for k in km:
             med = k.median
             tab.add_row(
-                k.label,
+                escape(k.label),
                 str(k.n),
                 str(k.events),
                 _median(med.estimate),
@@ -515,7 +523,7 @@ def survival_command(
                 f"{logrank.df:g} df, p = {format_p(logrank.p_value)}"
             )
         if cox is not None:
-            out_console.print(str(cox))
+            out_console.print(str(cox), markup=False)
 
     _emit(document, as_json, render)
 
@@ -687,7 +695,7 @@ def buderer_command(
             precision=precision,
             confidence_level=confidence,
         )
-    _emit(result.to_dict(), as_json, lambda: out_console.print(str(result)))
+    _emit(result.to_dict(), as_json, lambda: out_console.print(str(result), markup=False))
 
 
 @sample_size_app.command("auc")
@@ -716,4 +724,4 @@ def auc_power_command(
             kappa=kappa,
             alternative="one-sided" if one_sided else "two-sided",
         )
-    _emit(result.to_dict(), as_json, lambda: out_console.print(str(result)))
+    _emit(result.to_dict(), as_json, lambda: out_console.print(str(result), markup=False))
