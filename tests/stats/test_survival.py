@@ -193,3 +193,15 @@ def test_bad_survival_input() -> None:
         split_groups([1, 2], rule="cutoff")
     with pytest.raises(InputValidationError, match="ph_time_transform"):
         cox_regression([1, 2], [1, 1], {"x": [0, 1]}, ph_time_transform="weird")
+
+
+def test_median_flat_to_the_end_of_follow_up() -> None:
+    """Five events then five censorings among ten patients: S is 0.5 from t = 5 to the last
+    follow-up (t = 10). R quantile.survfit's rule for a flat stretch at the quantile that
+    runs to the end of the curve: midpoint of its start and the last time, 7.5. The lower
+    limit comes from the lower band; the upper band never reaches 0.5 ("not reached")."""
+    r = kaplan_meier(np.arange(1.0, 11.0), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    assert r.median.estimate == 7.5
+    assert r.median.ci_low == 3.0  # first time the lower band is <= 0.5
+    assert r.ci_low[2] < 0.5 < r.ci_low[1]
+    assert math.isnan(r.median.ci_high)

@@ -74,6 +74,16 @@ def labels(values: Any, name: str) -> BoolArray:
         )
     if array.size == 0:
         return np.zeros(0, dtype=bool)
+    if array.dtype == object:
+        ok = np.array(
+            [isinstance(v, (bool, np.bool_, int, np.integer)) and v in (0, 1) for v in array]
+        )
+        if ok.all():
+            return array.astype(bool)
+        first = int(np.flatnonzero(~ok)[0])
+        raise InputValidationError(
+            f"{name}: expected booleans or 0/1; element {first} is {array[first]!r}."
+        )
     raise InputValidationError(
         f"{name}: expected booleans or 0/1; got {array.dtype} values. Convert the labels "
         "first (e.g. truth == 'malignant')."

@@ -82,17 +82,18 @@ def _survival_quantile(times: FloatArray, surv: FloatArray, p: float) -> float:
     x = np.concatenate([[0.0], times])
     y = np.concatenate([[0.0], 1.0 - surv])
     xmax = x[-1]
-    keep = ~np.isnan(y)
-    x, y = x[keep], y[keep]
-    if y.size == 0 or y.max() < p:
+    finite = ~np.isnan(y)
+    if not finite.any() or y[finite].max() < p:
         return math.nan
-    first = np.concatenate([[True], y[1:] != y[:-1]])  # drop repeated levels (censorings)
-    x, y = x[first], y[first]
-    hit1 = np.flatnonzero(y + _TOL >= p)
-    hit2 = np.flatnonzero(y - _TOL >= p)
+    # R's duplicated(): keep the first time each level (NaN included) is reached
+    keep = np.concatenate([[True], (y[1:] != y[:-1]) & ~(np.isnan(y[1:]) & np.isnan(y[:-1]))])
+    x, y = x[keep], y[keep]
+    defined = ~np.isnan(y)  # approx() drops undefined points but keeps their positions
+    hit1 = np.flatnonzero(defined & (y + _TOL >= p))
+    hit2 = np.flatnonzero(defined & (y - _TOL >= p))
     i1 = int(hit1[0]) if hit1.size else None
     i2 = int(hit2[0]) if hit2.size else None
-    if i1 is not None and abs(p - y[-1]) < _TOL:
+    if i1 is not None and not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL:
         return float((x[i1] + xmax) / 2.0)
     if i1 is None or i2 is None:
         return math.nan
