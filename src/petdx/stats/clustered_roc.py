@@ -37,9 +37,9 @@ from scipy import stats
 from petdx.errors import InputValidationError
 from petdx.stats import _validate
 from petdx.stats._validate import FloatArray, IntArray
-from petdx.stats.delong import AucComparison, _normal_comparison, delong_components
+from petdx.stats.delong import AucComparison, delong_components, paired_comparison
 from petdx.stats.enums import RocDirection
-from petdx.stats.results import Estimate, warn_undefined
+from petdx.stats.results import Estimate
 
 __all__ = ["ObuchowskiComponents", "obuchowski_auc", "obuchowski_paired_test"]
 
@@ -191,53 +191,15 @@ def obuchowski_paired_test(
     level = _validate.confidence(confidence_level)
     c1 = obuchowski_components(truth, score_1, cluster, direction=direction_1)
     c2 = obuchowski_components(truth, score_2, cluster, direction=direction_2)
-    v1, v2, cov = c1.variance, c2.variance, c1.covariance(c2)
-    d = c1.auc - c2.auc
-    m, n = int(c1.m.sum()), int(c1.n.sum())
-    method = "Obuchowski 1997 clustered paired z test"
-    if math.isnan(v1) or math.isnan(v2):
-        nan = math.nan
-        warnings: tuple[str, ...] = (
-            warn_undefined("clustered AUC test needs two clusters with each class"),
-        )
-        return AucComparison(
-            method,
-            *labels,
-            c1.auc,
-            c2.auc,
-            d,
-            nan,
-            nan,
-            nan,
-            nan,
-            "z",
-            nan,
-            m,
-            n,
-            n_clusters=c1.n_clusters,
-            confidence_level=level,
-            warnings=warnings,
-        )
-    var = v1 + v2 - 2 * cov
-    z, p, low, high, warnings = _normal_comparison(d, var, level)
-    corr = cov / math.sqrt(v1 * v2) if v1 * v2 > 0 else math.nan
-    return AucComparison(
-        method,
-        labels[0],
-        labels[1],
-        c1.auc,
-        c2.auc,
-        d,
-        low,
-        high,
-        math.sqrt(max(var, 0.0)),
-        z,
-        "z",
-        p,
-        m,
-        n,
-        correlation=corr,
+    return paired_comparison(
+        "Obuchowski 1997 clustered paired z test",
+        labels,
+        (c1.auc, c2.auc),
+        c1.variance,
+        c2.variance,
+        c1.covariance(c2),
+        (int(c1.m.sum()), int(c1.n.sum())),
+        level,
         n_clusters=c1.n_clusters,
-        confidence_level=level,
-        warnings=warnings,
+        undefined_reason="clustered AUC test needs two clusters with each class",
     )

@@ -241,6 +241,65 @@ def _normal_comparison(
     return z, float(2 * stats.norm.sf(abs(z))), d - z_crit * sd, d + z_crit * sd, ()
 
 
+def paired_comparison(
+    method: str,
+    labels: tuple[str, str],
+    aucs: tuple[float, float],
+    var_1: float,
+    var_2: float,
+    cov_12: float,
+    counts: tuple[int, int],
+    level: float,
+    *,
+    n_clusters: int | None = None,
+    undefined_reason: str,
+) -> AucComparison:
+    """z test and normal CI of ``auc_1 - auc_2`` from the two variances and the covariance
+    (DeLong or Obuchowski); NaN variances give an undefined comparison with a warning."""
+    d = aucs[0] - aucs[1]
+    m, n = counts
+    if math.isnan(var_1) or math.isnan(var_2):
+        nan = math.nan
+        return AucComparison(
+            method,
+            *labels,
+            *aucs,
+            d,
+            nan,
+            nan,
+            nan,
+            nan,
+            "z",
+            nan,
+            m,
+            n,
+            n_clusters=n_clusters,
+            confidence_level=level,
+            warnings=(warn_undefined(undefined_reason),),
+        )
+    var = var_1 + var_2 - 2 * cov_12
+    z, p, low, high, warnings = _normal_comparison(d, var, level)
+    corr = cov_12 / math.sqrt(var_1 * var_2) if var_1 * var_2 > 0 else math.nan
+    return AucComparison(
+        method,
+        *labels,
+        *aucs,
+        d,
+        low,
+        high,
+        math.sqrt(max(var, 0.0)),
+        z,
+        "z",
+        p,
+        m,
+        n,
+        correlation=corr,
+        n_clusters=n_clusters,
+        confidence_level=level,
+        warnings=warnings,
+    )
+
+
 def delong_paired_test(
     truth: Any,
     score_1: Any,
@@ -276,53 +335,20 @@ def delong_paired_test(
     c1 = delong_components(t, s1, direction=direction_1)
     c2 = delong_components(t, s2, direction=direction_2)
     m, n = c1.n_positive, c1.n_negative
-    if m < 2 or n < 2:
-        warnings: tuple[str, ...] = (
-            warn_undefined("paired DeLong test needs two units in each class"),
-        )
-        nan = math.nan
-        return AucComparison(
-            "DeLong paired z test",
-            *labels,
-            c1.auc,
-            c2.auc,
-            c1.auc - c2.auc,
-            nan,
-            nan,
-            nan,
-            nan,
-            "z",
-            nan,
-            m,
-            n,
-            confidence_level=level,
-            warnings=warnings,
-        )
-    cov10 = np.cov(np.vstack([c1.v10, c2.v10]))
-    cov01 = np.cov(np.vstack([c1.v01, c2.v01]))
-    s = cov10 / m + cov01 / n
-    var = float(s[0, 0] + s[1, 1] - 2 * s[0, 1])
-    corr = float(s[0, 1] / math.sqrt(s[0, 0] * s[1, 1])) if s[0, 0] * s[1, 1] > 0 else math.nan
-    d = c1.auc - c2.auc
-    z, p, low, high, warnings = _normal_comparison(d, var, level)
-    return AucComparison(
+    var_1 = var_2 = cov_12 = math.nan
+    if m >= 2 and n >= 2:
+        s = np.cov(np.vstack([c1.v10, c2.v10])) / m + np.cov(np.vstack([c1.v01, c2.v01])) / n
+        var_1, var_2, cov_12 = float(s[0, 0]), float(s[1, 1]), float(s[0, 1])
+    return paired_comparison(
         "DeLong paired z test",
-        labels[0],
-        labels[1],
-        c1.auc,
-        c2.auc,
-        d,
-        low,
-        high,
-        math.sqrt(max(var, 0.0)),
-        z,
-        "z",
-        p,
-        m,
-        n,
-        correlation=corr,
-        confidence_level=level,
-        warnings=warnings,
+        labels,
+        (c1.auc, c2.auc),
+        var_1,
+        var_2,
+        cov_12,
+        (m, n),
+        level,
+        undefined_reason="paired DeLong test needs two units in each class",
     )
 
 
