@@ -282,9 +282,15 @@ def _replace_uid(value: Any, secret: bytes) -> Any:
 
 
 def _keep_safe_private(ds: Dataset, offset_days: int) -> None:
+    all_tags = list(ds.keys())
+    present_groups = {t.group for t in all_tags if t.is_private}
+    if not present_groups:
+        return
     keep: dict[BaseTag, SafePrivateElement] = {}
     creators: set[BaseTag] = set()
     for safe in SAFE_PRIVATE:
+        if safe.group not in present_groups:
+            continue
         try:
             block = ds.private_block(safe.group, safe.creator)
         except KeyError:
