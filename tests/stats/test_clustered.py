@@ -57,6 +57,7 @@ clusters = st.integers(min_value=4, max_value=25).flatmap(
 )
 
 
+@pytest.mark.filterwarnings("ignore::petdx.errors.UndefinedStatisticWarning")
 @settings(max_examples=60, deadline=None)
 @given(clusters)
 def test_matches_the_papers_formulas_cluster_by_cluster(

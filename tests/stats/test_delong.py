@@ -56,6 +56,7 @@ tied_data = st.integers(min_value=4, max_value=80).flatmap(
 )
 
 
+@pytest.mark.filterwarnings("ignore::petdx.errors.UndefinedStatisticWarning")
 @settings(max_examples=150, deadline=None)
 @given(tied_data)
 def test_fast_delong_equals_quadratic_definition(data: tuple[list[bool], ...]) -> None:
