@@ -171,7 +171,7 @@ def test_invalid_toml(tmp_path: Path) -> None:
         ("[organs.fat]", "[organs.fatty]", r"'organs.fat' must be a table"),
         ("times_min = [60, 120]", "times_min = [120, 60]", r"'uptake.times_min'.*increasing"),
         ("time_points_min = [60, 120]", "time_points_min = [60, 180]", r"within uptake.times_min"),
-        ("bed_duration_s = [180, 240]", "bed_duration_s = [180]", r"'acquisition.bed_duration_s'"),
+        ("bed_duration_s = [180, 300]", "bed_duration_s = [180]", r"'acquisition.bed_duration_s'"),
         ("schema_version = 1", "schema_version = 2", r"'schema_version' must be 1"),
         ('status = "assumed"', 'status = "guessed"', r"'status' must be assumed, typical"),
         ("gsd = 1.3\n", "gsd = 0.5\n", r"'lesion_classes.pdl1_positive_malignant.gsd'"),

@@ -96,7 +96,7 @@ class OrganUptake:
         Mean SUVbw (g/ml) at each of the profile's ``uptake_times_min``.
     texture_cv
         Coefficient of variation of the smooth texture simulated inside the organ
-        (true structure, before resolution and noise); 0 for a uniform organ.
+        (true structure, before resolution and noise), 0 to 0.25; 0 for a uniform organ.
     """
 
     name: str
@@ -248,7 +248,7 @@ class TracerProfile:
     def interpolation_weights(self, time_min: float) -> tuple[int, int, float]:
         """``(k0, k1, w)`` such that a tabulated series ``v`` at ``time_min`` is
         ``exp((1-w) log v[k0] + w log v[k1])``; validates the time."""
-        self._interpolate([1.0] * len(self.uptake_times_min), time_min, "uptake")
+        self._interpolate([1.0] * len(self.uptake_times_min), time_min, "uptake (SUV)")
         times = self.uptake_times_min
         for k in range(len(times) - 1):
             if times[k] <= time_min <= times[k + 1]:
@@ -411,7 +411,7 @@ def _organs(reader: _Reader, doc: Mapping[str, Any], n_times: int) -> dict[str, 
             suv_mean=reader.numbers(
                 entry, "suv_mean", where, length=n_times, low=0, high=1000, low_open=True
             ),
-            texture_cv=reader.number(entry, "texture_cv", where, low=0, high=0.5),
+            texture_cv=reader.number(entry, "texture_cv", where, low=0, high=0.25),
         )
     return result
 

@@ -1,0 +1,127 @@
+"""``petdx simulate`` (digital phantom cohort) and ``petdx simulate-nema`` (NEMA phantom)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from petdx.cli._console import ExitCode, err_console, progress_bar
+from petdx.errors import PetdxError
+from petdx.simulate import CohortSummary, simulate_cohort
+from petdx.simulate.nema import NemaSummary, simulate_nema
+
+__all__ = ["register", "simulate_command", "simulate_nema_command"]
+
+
+def _time_points(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        err_console.print(
+            f"[red]error:[/] --time-points {text!r}: expected whole minutes after injection "
+            "separated by commas, e.g. 60,120."
+        )
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    return values
+
+
+@contextmanager
+def _bad_input_exits() -> Iterator[None]:
+    """Turn petdx's input errors into a message on stderr and exit status 2."""
+    try:
+        yield
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+
+def _report(summary: CohortSummary | NemaSummary) -> None:
+    typer.echo(json.dumps(summary.to_dict(), indent=2))
+    err_console.print(escape(str(summary)))
+
+
+def simulate_command(
+    out: Annotated[Path, typer.Argument(help="New (or empty) output folder.")],
+    patients: Annotated[int, typer.Option("--patients", help="Number of ENROLLED patients.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")],
+    tracer: Annotated[
+        str, typer.Option("--tracer", help="Study tracer profile: name or TOML path.")
+    ] = "ga68-dota-blp",
+    time_points: Annotated[
+        str, typer.Option("--time-points", help="Minutes after injection, e.g. 60,120.")
+    ] = "60,120",
+    with_fdg: Annotated[
+        bool, typer.Option("--with-fdg", help="Add a paired FDG PET/CT per patient.")
+    ] = False,
+    voxel_mm: Annotated[float, typer.Option("--voxel-mm", help="PET voxel size in mm.")] = 4.0,
+    small: Annotated[
+        bool, typer.Option("--small", help="Test-sized images (coarse voxels, small CT).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes (default: up to 2).")
+    ] = None,
+) -> None:
+    """Simulate a screened cohort with PET/CT DICOM, ground truth and study tables.
+
+    About 20 % more patients than --patients are screened and fail eligibility; enrolled
+    patients get PET/CT DICOM of every scan, ground-truth lesion SEG and NIfTI label maps;
+    the study tables and data_dictionary.csv follow petdx's exchange format (see
+    docs/simulate.md). Prints a JSON summary on stdout; exit status 2 on bad input.
+    """
+    times = _time_points(time_points)
+    with _bad_input_exits(), progress_bar("Simulating patients") as update:
+        summary = simulate_cohort(
+            out,
+            n_patients=patients,
+            seed=seed,
+            tracer=tracer,
+            time_points_min=times,
+            with_fdg=with_fdg,
+            voxel_mm=voxel_mm,
+            small=small,
+            progress=update,
+            workers=workers,
+        )
+    _report(summary)
+
+
+def simulate_nema_command(
+    out: Annotated[Path, typer.Argument(help="New (or empty) output folder.")],
+    nuclide: Annotated[
+        str, typer.Option("--nuclide", help="Positron emitter, e.g. F-18 or Ga-68.")
+    ] = "F-18",
+    contrast: Annotated[
+        float, typer.Option("--contrast", help="Sphere-to-background activity ratio.")
+    ] = 4.0,
+    background_kbq_ml: Annotated[
+        float, typer.Option("--background-kbq-ml", help="Background activity, kBq/ml.")
+    ] = 2.0,
+    voxel_mm: Annotated[float, typer.Option("--voxel-mm", help="Voxel size in mm.")] = 4.0,
+    seed: Annotated[int, typer.Option("--seed", help="Noise seed.")] = 1,
+) -> None:
+    """Simulate the NEMA IEC body phantom (six spheres, 10-37 mm) through the cohort's
+    scanner model, with spheres.csv as truth, to check recovery against EARL limits."""
+    with _bad_input_exits():
+        summary = simulate_nema(
+            out,
+            nuclide=nuclide,
+            contrast=contrast,
+            background_kbq_ml=background_kbq_ml,
+            voxel_mm=voxel_mm,
+            seed=seed,
+        )
+    _report(summary)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` and ``simulate-nema`` to the petdx application."""
+    app.command("simulate")(simulate_command)
+    app.command("simulate-nema")(simulate_nema_command)
