@@ -316,7 +316,7 @@ def build_phantom(*, sex: str, height_m: float, weight_kg: float) -> Phantom:
     aorta = Cylinder((0.10 * a_liver, 0.40 * b_liver), (11.5, 11.5), z(0.450), z(0.235))
     liver = Ellipsoid(
         (-0.38 * a_liver, -0.04 * b_liver, z(0.325)),
-        (0.46 * a_liver, 0.62 * b_liver, 0.044 * height),
+        (0.50 * a_liver, 0.64 * b_liver, 0.047 * height),
     )
     spleen = Ellipsoid((0.60 * a_liver, 0.36 * b_liver, z(0.318)), sized((30.0, 46.0, 52.0)))
     kidneys = [

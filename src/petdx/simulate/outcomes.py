@@ -11,8 +11,8 @@ Reads
     Two blinded readers score each lesion 1-5 on every scan, from the lesion's apparent
     contrast: ``log(1 + (SUV / background - 1) * RC(d))`` with a partial-volume recovery
     ``RC(d) = 1 - exp(-(d / (1.5 FWHM))**2)`` (close to the NEMA max-voxel recovery of the
-    simulated scanner), plus a lesion effect both readers see (SD 0.25) and each reader's
-    own noise (SD 0.18; reader 2 a little more cautious), cut at contrasts 1.5, 2.0, 2.8 and
+    simulated scanner), plus a lesion effect both readers see (SD 0.3) and each reader's
+    own noise (SD 0.10; reader 2 a little more cautious), cut at contrasts 1.5, 2.0, 2.8 and
     4.0. The patient-level score is the reader's highest score of a non-primary lesion.
     Unweighted Cohen's kappa between readers comes out at about 0.6-0.8.
 Follow-up
@@ -49,8 +49,8 @@ __all__ = [
 
 READERS = ("R1", "R2")
 _CUTS = tuple(math.log(c) for c in (1.5, 2.0, 2.8, 4.0))
-_SHARED_SD = 0.25
-_READER_SD = 0.18
+_SHARED_SD = 0.3
+_READER_SD = 0.10
 _READER_BIAS = {"R1": 0.0, "R2": -0.08}
 _HISTOLOGY = {
     "nsclc": ("Adenocarcinoma of the lung", "22C3"),

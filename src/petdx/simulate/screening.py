@@ -76,6 +76,24 @@ FAILURE_SCENARIOS: tuple[str, ...] = (
     "malignancy_unknown",
 )
 
+#: Scenarios that change the same evidence: never dealt to one patient when avoidable.
+_EVIDENCE_GROUP: dict[str, str] = {
+    "age_under_18": "consent",
+    "no_consent": "consent",
+    "consent_unknown": "consent",
+    "malignancy_not_confirmed": "malignancy",
+    "malignancy_by_cytology": "malignancy",
+    "malignancy_unknown": "malignancy",
+    "prior_therapy": "prior_therapy",
+    "prior_therapy_unknown": "prior_therapy",
+    "surgery_89_days": "surgery",
+    "surgery_date_missing": "surgery",
+    "radiation_50_1_msv": "radiation",
+    "radiation_counted_at_365_days": "radiation",
+    "exposure_dose_unknown": "radiation",
+    "radiation_computed_over_50": "radiation",
+}
+
 #: Boundary cases that pass, dealt to the first enrolled patients.
 BOUNDARY_PASSES: tuple[str, ...] = (
     "age_exactly_18",
@@ -485,6 +503,26 @@ def _draw_patient(
     return patient
 
 
+def _deal_scenarios(n_failed: int) -> list[tuple[str, ...]]:
+    """Deal every failure scenario to the least-loaded failing patient that holds no
+    scenario changing the same evidence (possible for 4 or more failing patients)."""
+    hands: list[list[str]] = [[] for _ in range(n_failed)]
+    # More failing patients than scenarios: deal the list again until everyone has one.
+    deck = [
+        FAILURE_SCENARIOS[k % len(FAILURE_SCENARIOS)]
+        for k in range(max(n_failed, len(FAILURE_SCENARIOS)))
+    ]
+    for scenario in deck:
+        group = _EVIDENCE_GROUP.get(scenario)
+        free = [
+            hand
+            for hand in hands
+            if group is None or all(_EVIDENCE_GROUP.get(s) != group for s in hand)
+        ]
+        min(free or hands, key=len).append(scenario)
+    return [tuple(hand) for hand in hands]
+
+
 def screen_patients(
     rng: np.random.Generator,
     *,
@@ -494,11 +532,14 @@ def screen_patients(
     id_prefix: str = "SIM",
 ) -> list[ScreenedPatient]:
     """Draw the screened population: ``n_enrolled`` eligible patients plus about 20 % more
-    (at least 3) who fail, with every failure scenario dealt at least once.
+    (at least 3) who fail, with every failure scenario dealt at least once (scenarios on the
+    same evidence to different patients when there are 4 or more failing patients, so that
+    from 16 enrolled patients on every criterion fails for someone).
 
     Patients are numbered in screening order (``SIM-0001`` ...).
     """
     n_failed = max(3, round(0.2 * n_enrolled))
+    dealt = _deal_scenarios(n_failed)
     total = n_enrolled + n_failed
     days = sorted(int(d) for d in rng.integers(0, recruitment_days, total))
     fail_slots = {int(i) for i in rng.choice(total, n_failed, replace=False)}
@@ -509,9 +550,7 @@ def screen_patients(
         pid = f"{id_prefix}-{index + 1:0{width}d}"
         patient = _draw_patient(rng, pid, study_start + timedelta(days=days[index]))
         if index in fail_slots:
-            scenarios = tuple(
-                s for j, s in enumerate(FAILURE_SCENARIOS) if j % n_failed == failing_index
-            )
+            scenarios = dealt[failing_index]
             failing_index += 1
             patient.meant_to_enrol = False
         else:
