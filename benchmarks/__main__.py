@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench_dicom_read", "bench_quantify", "bench_study_import", "bench_stats"]
+BENCHMARKS = [
+    "bench_dicom_read",
+    "bench_quantify",
+    "bench_study_import",
+    "bench_stats",
+    "bench_simulate",
+]
 
 
 def main(argv: list[str]) -> None:
