@@ -205,6 +205,7 @@ def test_reference_standard_and_pathology_agree(small_cohort: Cohort) -> None:
             assert (row["histology"] == "malignant") == truth
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tmp_path: Path) -> None:
     """Same seed: identical hashes of every file (pixel data, SEG, NIfTI, CSV, TOML), with
     one worker process or two. Another seed: a different cohort."""
@@ -282,3 +283,16 @@ def test_liver_noise_at_default_settings(tmp_path: Path) -> None:
         _, voi = _liver_voi(out, scan["patient_id"])
         values = suv.array[voi]
         assert 0.10 <= float(values.std() / values.mean()) <= 0.15, scan["scan_id"]
+
+
+def test_tracer_outside_the_data_dictionary_is_refused_early(tmp_path: Path) -> None:
+    """A custom profile whose name the study tables cannot hold is refused before any image
+    is simulated."""
+    text = load_tracer_profile("ga68-dota-blp").path.read_text(encoding="utf-8")
+    custom = tmp_path / "cu64.toml"
+    custom.write_text(
+        text.replace('name = "ga68-dota-blp"', 'name = "cu64-test"'), encoding="utf-8"
+    )
+    with pytest.raises(InputValidationError, match=r"'cu64-test' is not one of the tracers"):
+        simulate_cohort(tmp_path / "out", n_patients=1, seed=1, small=True, tracer=custom)
+    assert not (tmp_path / "out").exists()

@@ -59,6 +59,7 @@ def test_readers_agree_moderately_to_substantially() -> None:
     assert calls == {"positive", "negative", "indeterminate"}
 
 
+@pytest.mark.slow
 def test_follow_up_carries_a_pdl1_signal() -> None:
     """A Cox model (lifelines) on 400 simulated patients recovers a protective effect of a
     PD-L1-positive primary on progression-free survival (HR < 1, 95 % CI below 1)."""

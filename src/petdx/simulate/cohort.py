@@ -298,6 +298,13 @@ def simulate_cohort(
     profile = load_tracer_profile(tracer if isinstance(tracer, str) else Path(tracer))
     for t in times:
         profile.interpolation_weights(t)  # refuses a time outside the profile's table
+    known_tracers = TABLES["scans"].field("tracer").allowed or ()
+    if profile.name not in known_tracers:
+        raise InputValidationError(
+            f"Tracer profile {profile.path}: its name {profile.name!r} is not one of the "
+            f"tracers the study tables accept ({', '.join(known_tracers)}; "
+            "petdx.data_dictionary). Use one of these names or add the new tracer there."
+        )
     fdg = load_tracer_profile(COMPARATOR) if with_fdg else None
     settings = ImagingSettings(voxel_mm=float(voxel_mm), small=small)
     worker_count = workers if workers is not None else max(1, min(2, os.cpu_count() or 1))
