@@ -296,3 +296,22 @@ def test_tracer_outside_the_data_dictionary_is_refused_early(tmp_path: Path) -> 
     with pytest.raises(InputValidationError, match=r"'cu64-test' is not one of the tracers"):
         simulate_cohort(tmp_path / "out", n_patients=1, seed=1, small=True, tracer=custom)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_adding_fdg_leaves_the_study_tracer_unchanged(tmp_path: Path) -> None:
+    """Same seed with and without --with-fdg: the 68Ga-DOTA-BLP images, the lesions and
+    every study-tracer row are identical; only the FDG scans and their rows are added."""
+    simulate_cohort(tmp_path / "ga", n_patients=2, seed=21, small=True, workers=1)
+    simulate_cohort(tmp_path / "both", n_patients=2, seed=21, small=True, with_fdg=True, workers=1)
+    alone, both = file_hashes(tmp_path / "ga"), file_hashes(tmp_path / "both")
+    study_tracer = {k: v for k, v in alone.items() if "ga68-dota-blp_" in k}
+    assert study_tracer
+    assert {k: both[k] for k in study_tracer} == study_tracer
+    for name in ("patients", "screening", "exposures", "lesions", "enrolment_truth", "follow_up"):
+        assert alone[f"{name}.csv"] == both[f"{name}.csv"], name
+    for name in ("scans", "lesion_uptake", "reads"):
+        rows = read_csv(tmp_path / "both" / f"{name}.csv")
+        kept = [row for row in rows if row["tracer"] == "ga68-dota-blp"]
+        assert kept == read_csv(tmp_path / "ga" / f"{name}.csv"), name
+        assert len(kept) < len(rows)

@@ -367,8 +367,9 @@ def simulate_cohort(
         if not result.enrolled:
             continue
         sessions: list[tuple[TracerProfile, Sequence[int], int]] = [(profile, times, 0)]
+        fdg_day = int(rng.integers(1, 8))  # drawn with or without FDG: same study-tracer scans
         if fdg is not None:
-            sessions.append((fdg, fdg.time_points_min, int(rng.integers(1, 8))))
+            sessions.append((fdg, fdg.time_points_min, fdg_day))
         scans = _scan_plans(seed, index, patient, sessions, rng)
         plans.append(
             PatientPlan(
@@ -499,9 +500,6 @@ def _write_tables(
                 study_end=STUDY_END,
             )
         )
-        rows["reads"].extend(
-            read_rows(rng, plan.patient_id, plan.lesions, contexts[plan.patient_id])
-        )
         first_time = plan.scans[0].time_point_min
         rows["follow_up"].extend(
             follow_up_rows(
@@ -513,6 +511,10 @@ def _write_tables(
                 uptake_profile=profile,
                 uptake_time_min=first_time,
             )
+        )
+        # Reads last, the study tracer's scans first: adding FDG changes no earlier draw.
+        rows["reads"].extend(
+            read_rows(rng, plan.patient_id, plan.lesions, contexts[plan.patient_id])
         )
     for name in TABLES:
         write_table(folder, name, rows[name])

@@ -18,6 +18,7 @@ lesions have neither score.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -181,14 +182,17 @@ def plan_lesions(
         else:
             lesion_class, scores = LesionClass.BENIGN_INFLAMMATORY, (None, None)
         deviates = dict(zip(("ga68-dota-blp", "f18-fdg"), correlated_deviates(rng), strict=True))
+        uptake_seed = int(rng.integers(2**63))
         series = {}
         for name, profile in profiles.items():
-            retention = rng.standard_normal(max(0, len(profile.uptake_times_min) - 1))
+            # A stream per lesion and tracer: adding a tracer leaves the others unchanged.
+            own = np.random.default_rng([uptake_seed, zlib.crc32(name.encode())])
+            retention = own.standard_normal(max(0, len(profile.uptake_times_min) - 1))
             series[name] = lesion_suv_series(
                 profile,
                 lesion_class,
                 scores[0] or 0.0,
-                deviate=deviates.get(name, float(rng.standard_normal())),
+                deviate=deviates.get(name, float(own.standard_normal())),
                 retention_deviates=[float(r) for r in retention],
             )
         diameter_mm = 2.0 * math.prod(shape.semi_axes_mm) ** (1.0 / 3.0)
