@@ -87,7 +87,7 @@ def detect_candidates(
     *,
     threshold_suv: float,
     physiological_masks: Sequence[Volume] = (),
-    exclusion_margin_mm: float = 5.0,
+    exclusion_margin_mm: float = 10.0,
     min_volume_ml: float = 0.1,
     connectivity: int | Connectivity = Connectivity.CORNER,
 ) -> Candidates:
