@@ -30,6 +30,10 @@ from petdx.image import Volume
 
 __all__ = ["RigidTransform", "estimate_rigid_transform", "resample_labels", "to_sitk"]
 
+_SHRINK_FACTORS = (4, 2, 1)
+#: Metric samples per resolution level, at most (see estimate_rigid_transform).
+_MAX_SAMPLES = 100_000
+
 
 @dataclass(frozen=True)
 class RigidTransform:
@@ -116,13 +120,18 @@ def estimate_rigid_transform(
     reg = sitk.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
-    reg.SetMetricSamplingPercentage(0.2, seed)
+    # 20 % of the voxels, but at most _MAX_SAMPLES per level: whole-body scans have millions
+    # of voxels and a rigid fit needs far fewer samples (cost grows with the sample count).
+    n_voxels = float(np.prod(fixed.shape))
+    reg.SetMetricSamplingPercentagePerLevel(
+        [min(0.2, _MAX_SAMPLES * shrink**3 / n_voxels) for shrink in _SHRINK_FACTORS], seed
+    )
     reg.SetInterpolator(sitk.sitkLinear)
     reg.SetOptimizerAsRegularStepGradientDescent(
         learningRate=4.0, minStep=0.01, numberOfIterations=200, relaxationFactor=0.5
     )
     reg.SetOptimizerScalesFromPhysicalShift()
-    reg.SetShrinkFactorsPerLevel([4, 2, 1])
+    reg.SetShrinkFactorsPerLevel(list(_SHRINK_FACTORS))
     reg.SetSmoothingSigmasPerLevel([2, 1, 0])
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
     if translation_only:
