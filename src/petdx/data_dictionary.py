@@ -456,6 +456,15 @@ _TABLES: tuple[Table, ...] = (
                 required=True,
             ),
             Field("identified_by", FieldType.STRING, "Who or what identified it (reader id, tool)"),
+            Field(
+                "diameter_mm",
+                FieldType.DECIMAL,
+                "Longest diameter measured on CT at identification; petdx sizes the region in "
+                "which it measures the lesion from it",
+                unit="mm",
+                minimum=1,
+                maximum=300,
+            ),
         ),
     ),
     Table(

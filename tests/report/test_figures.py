@@ -98,7 +98,9 @@ def test_other_figures() -> None:
     labels = np.zeros(volume.shape, dtype=np.uint8)
     labels[10:14, 8:12, 10:15] = 1
     volume[labels > 0] = 8
-    figs.append(mip_figure(volume, (4.0, 4.0, 4.0), labels_zyx=labels, title="SIM-0001"))
+    figs.append(
+        mip_figure(volume.max(axis=1), (4.0, 4.0, 4.0), label_mip=labels.max(axis=1), title="S1")
+    )
     for fig in figs:
         _assert_grayscale_png(figure_png(fig))
 

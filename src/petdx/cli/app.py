@@ -10,6 +10,7 @@ import typer
 from petdx import __version__
 from petdx.cli._console import ExitCode, err_console
 from petdx.cli.quantify import quantify_command
+from petdx.cli.run import register as register_run_commands
 from petdx.cli.simulate import register as register_simulate_commands
 from petdx.cli.stats import stats_app
 from petdx.cli.study import register as register_study_commands
@@ -46,6 +47,7 @@ app.command("quantify")(quantify_command)
 register_study_commands(app)  # init, import, export, ingest, audit
 app.add_typer(stats_app, name="stats")
 register_simulate_commands(app)  # simulate, simulate-nema
+register_run_commands(app)  # run, report, demo
 
 
 def main() -> None:

@@ -302,26 +302,33 @@ def scatter_figure(
 
 
 def mip_figure(
-    suv_zyx: npt.NDArray[np.floating],
+    suv_mip: npt.NDArray[np.floating],
     spacing_zyx_mm: tuple[float, float, float],
     *,
-    labels_zyx: npt.NDArray[np.integer] | None = None,
+    label_mip: npt.NDArray[np.integer] | None = None,
     title: str,
     suv_window: float | None = None,
 ) -> Figure:
     """Coronal maximum-intensity projection (inverted grey scale, as PET is read) with the
-    outlines of labelled regions projected onto it."""
-    mip = np.max(suv_zyx, axis=1)[::-1]  # (z, x), head up
+    outlines of the projected lesion labels.
+
+    Parameters
+    ----------
+    suv_mip, label_mip
+        Projections along y (anterior-posterior) of a ``(z, y, x)`` volume: arrays ``(z, x)``.
+    spacing_zyx_mm
+        Voxel spacing of the volume.
+    """
+    mip = np.asarray(suv_mip)[::-1]  # head up
     dz, _, dx = spacing_zyx_mm
     height_mm, width_mm = mip.shape[0] * dz, mip.shape[1] * dx
-    fig = Figure(figsize=(3.0, 3.0 * height_mm / max(width_mm, 1.0) + 0.4))
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
+    fig = Figure(figsize=(2.2, 2.2 * height_mm / max(width_mm, 1.0) + 0.4))
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.88))
     vmax = suv_window if suv_window is not None else float(np.percentile(mip, 99.5)) or 1.0
     ax.imshow(mip, cmap="Greys", vmin=0, vmax=vmax, aspect=dz / dx, interpolation="nearest")
-    if labels_zyx is not None and np.any(labels_zyx):
-        projected = np.max(labels_zyx, axis=1)[::-1]
-        ax.contour(projected > 0, levels=[0.5], colors="black", linewidths=0.8)
+    if label_mip is not None and np.any(label_mip):
+        ax.contour(np.asarray(label_mip)[::-1] > 0, levels=[0.5], colors="black", linewidths=0.7)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}\nSUV 0–{vmax:.1f}", fontsize=_FONT)
+    ax.set_title(f"{title}\nSUV 0–{vmax:.1f}", fontsize=_FONT - 1)
     return fig

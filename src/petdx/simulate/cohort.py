@@ -523,7 +523,7 @@ def _write_tables(
 
 def _lesion_row(patient_id: str, lesion: LesionSpec) -> dict[str, Any]:
     row = _registry_row(patient_id, lesion)
-    del row["identified_by"]
+    del row["identified_by"], row["diameter_mm"]
     return {
         **row,
         "lesion_class": lesion.lesion_class,
@@ -550,6 +550,7 @@ def _registry_row(patient_id: str, lesion: LesionSpec) -> dict[str, Any]:
         "centre_y_mm": round(y, 3),
         "centre_z_mm": round(z, 3),
         "identified_by": "R1",
+        "diameter_mm": round(lesion.diameter_mm, 1),
     }
 
 

@@ -30,6 +30,7 @@ from petdx import __version__
 from petdx.data_dictionary import TRACERS
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_write_text
+from petdx.quantify.method import MethodSpec
 
 __all__ = [
     "CONFIG_NAME",
@@ -96,6 +97,16 @@ class StudyConfig:
         the study pre-specifies no SUV threshold (ROC analysis only).
     analyses
         Pre-specified analyses, by name.
+    quantification_method, voi_margin_mm, seed_radius_mm, align_scans
+        How ``petdx run`` measures each registered lesion on every PET scan: the
+        segmentation method (``percent:41`` = 41 % of SUVmax, EANM) inside a sphere around
+        the lesion's registered centre, of radius half its registered diameter plus
+        ``voi_margin_mm`` (``seed_radius_mm`` when no diameter is registered); later scans and
+        the comparator scan are rigidly aligned to the first index-test scan when
+        ``align_scans``.
+    primary_reader
+        Reader whose reads are the primary visual index test (the others give the
+        inter-reader agreement); None = the first reader id in alphabetical order.
     """
 
     name: str = "petdx study"
@@ -109,6 +120,11 @@ class StudyConfig:
     visual_score_at_least: int = 3
     suv_max_at_least: float | None = None
     analyses: tuple[str, ...] = DEFAULT_ANALYSES
+    quantification_method: str = "percent:41"
+    voi_margin_mm: float = 5.0
+    seed_radius_mm: float = 20.0
+    align_scans: bool = True
+    primary_reader: str | None = None
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -141,7 +157,16 @@ class StudyConfig:
             },
             "index_test": {"visual_score_at_least": self.visual_score_at_least},
             "analyses": {"pre_specified": list(self.analyses)},
+            "quantification": {
+                "method": self.quantification_method,
+                "voi_margin_mm": self.voi_margin_mm,
+                "seed_radius_mm": self.seed_radius_mm,
+                "align_scans": self.align_scans,
+            },
+            "reads": {},
         }
+        if self.primary_reader:
+            doc["reads"]["primary_reader"] = self.primary_reader
         if self.comparator_tracer:
             doc["tracer"]["comparator"] = self.comparator_tracer
         if self.suv_max_at_least is not None:
@@ -188,6 +213,20 @@ def _check_config(config: StudyConfig) -> None:
             f"{where}: pdl1_cutoff {config.pdl1_cutoff} is outside the range of the "
             f"{config.pdl1_score.value.upper()} score (TPS 0-100 %, CPS >= 0)."
         )
+    try:
+        MethodSpec.parse(config.quantification_method)
+    except InputValidationError as exc:
+        raise InputValidationError(f"{where}: quantification.method: {exc}") from None
+    if not 0.0 <= config.voi_margin_mm <= 50.0:
+        raise InputValidationError(
+            f"{where}: quantification.voi_margin_mm is {config.voi_margin_mm}; expected a "
+            "margin in mm between 0 and 50 around the lesion's registered radius."
+        )
+    if not 2.0 <= config.seed_radius_mm <= 100.0:
+        raise InputValidationError(
+            f"{where}: quantification.seed_radius_mm is {config.seed_radius_mm}; expected a "
+            "radius in mm between 2 and 100 (the sphere around each lesion's centre)."
+        )
     if config.suv_max_at_least is not None and config.suv_max_at_least <= 0:
         raise InputValidationError(
             f"{where}: suv_max_at_least is {config.suv_max_at_least}; expected a positive "
@@ -229,6 +268,7 @@ def load_config(path: str | Path) -> StudyConfig:
         tracer = doc.get("tracer", {})
         target = doc.get("target_condition", {})
         index_test = doc.get("index_test", {})
+        quant = doc.get("quantification", {})
         return StudyConfig(
             name=str(study.get("name", "petdx study")),
             created_utc=str(study.get("created_utc", "")),
@@ -251,6 +291,11 @@ def load_config(path: str | Path) -> StudyConfig:
             analyses=tuple(
                 str(a) for a in doc.get("analyses", {}).get("pre_specified", DEFAULT_ANALYSES)
             ),
+            quantification_method=str(quant.get("method", "percent:41")),
+            voi_margin_mm=float(quant.get("voi_margin_mm", 5.0)),
+            seed_radius_mm=float(quant.get("seed_radius_mm", 20.0)),
+            align_scans=bool(quant.get("align_scans", True)),
+            primary_reader=doc.get("reads", {}).get("primary_reader"),
         )
     except InputValidationError as exc:
         raise InputValidationError(str(exc).replace(CONFIG_NAME, where, 1)) from None

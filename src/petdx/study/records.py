@@ -22,6 +22,7 @@ __all__ = [
     "get_record",
     "insert_record",
     "insert_records",
+    "sync_records",
     "update_record",
 ]
 
@@ -186,3 +187,52 @@ def delete_record(
         actor=author.actor,
         reason=author.reason,
     )
+
+
+def sync_records(
+    connection: Connection,
+    table_name: str,
+    scope: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    author: Author,
+) -> tuple[int, int, int]:
+    """Make the records of ``table_name`` matching ``scope`` equal to ``rows``.
+
+    Records are matched by their key (:func:`~petdx.study.schema.key_columns`); only the
+    differences are written, each with its audit row: new keys are inserted, changed fields
+    updated, keys absent from ``rows`` deleted. Writing the same rows again changes nothing.
+    Updates and deletes need ``author.reason``.
+
+    Returns
+    -------
+    tuple of int
+        (inserted, updated, deleted).
+    """
+    table = _table(table_name)
+    where = and_(*(table.c[name] == value for name, value in scope.items()))
+    stored = {
+        record_key(table_name, dict(row)): dict(row)
+        for row in connection.execute(select(table).where(where)).mappings()
+    }
+    wanted = {record_key(table_name, row): dict(row) for row in rows}
+    new = [row for key, row in wanted.items() if key not in stored]
+    insert_records(connection, table_name, new, author=author)
+    updated = 0
+    for key, row in wanted.items():
+        old = stored.get(key)
+        if old is not None and any(old.get(k) != v for k, v in row.items()):
+            update_record(
+                connection,
+                table_name,
+                {k: row[k] for k in key_columns(table_name)},
+                row,
+                author=author,
+            )
+            updated += 1
+    gone = [row for key, row in stored.items() if key not in wanted]
+    for row in gone:
+        delete_record(
+            connection, table_name, {k: row[k] for k in key_columns(table_name)}, author=author
+        )
+    return len(new), updated, len(gone)

@@ -1,0 +1,336 @@
+"""The analysis datasets: one row per patient and one row per lesion, built from the study.
+
+These two tables are what every pre-specified analysis reads, and they are written beside the
+report (``analysis_patients.csv``, ``analysis_lesions.csv``) so that a statistician can
+recompute any number of the report with ``petdx stats`` or any other software.
+
+Definitions (docs/protocol.md, docs/report.md):
+
+* **Enrolled**: every eligibility criterion passes (:func:`petdx.study.eligibility.screening_log`).
+* **Index scan**: the first PET of the index tracer at the study's first time point; its
+  injection date is time zero of the survival analysis.
+* **Visual index test**: the primary reader's score (1-5) at the index scan; positive when
+  ``score >= visual_score_at_least``. Patient level: the reader's patient-level score.
+* **Quantitative index tests**: per lesion, SUVmax, SUVpeak (global), SUVmean, MTV and
+  SUVmax/liver mean at each time point, measured by ``petdx run``; per patient, the highest
+  value over the patient's non-primary lesions.
+* **Target condition** (``study.toml``): malignancy of a lesion by its reference standard;
+  for a patient, a malignant nodal or distant (non-primary) lesion. Or PD-L1 positivity: a
+  lesion's own IHC score ``>=`` the cut-off (sampled lesions only); a patient's primary.
+* **Retention index** ``RI = (v_t2 - v_t1) / v_t1 x 100 %`` between the first two time points.
+* **Survival**: progression-free (progression or death) and overall survival from time zero,
+  in months (days / 30.4375), censored at the last follow-up date.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from petdx.study.config import PdL1Score, StudyConfig, StudyFolder, TargetCondition
+from petdx.study.database import StudyDatabase
+from petdx.study.eligibility import ScreeningDecision, screening_log
+from petdx.study.schema import exchange_table, measurements, series, visits
+
+__all__ = ["DAYS_PER_MONTH", "AnalysisData", "load_analysis_data", "metric_column"]
+
+DAYS_PER_MONTH = 30.4375
+_METRICS = ("suv_max", "suv_peak_global", "suv_mean", "volume_ml", "tbr_liver")
+
+
+def metric_column(metric: str, time_point_min: int, *, comparator: bool = False) -> str:
+    """Column name of a lesion metric, e.g. ``suv_max_60min``, ``comparator_suv_max_60min``."""
+    return f"{'comparator_' if comparator else ''}{metric}_{time_point_min}min"
+
+
+@dataclass(frozen=True)
+class AnalysisData:
+    """Everything the pre-specified analyses read."""
+
+    config: StudyConfig
+    screening: tuple[ScreeningDecision, ...]
+    patients: pd.DataFrame = field(repr=False)
+    lesions: pd.DataFrame = field(repr=False)
+    scans: pd.DataFrame = field(repr=False)
+    primary_reader: str | None
+    readers: tuple[str, ...]
+    index_time_points: tuple[int, ...]
+    comparator_time_points: tuple[int, ...]
+    #: Liver reference mean SUV per patient and (tracer, time point), from ``petdx run``.
+    liver_means: dict[str, dict[tuple[str, int], float]] = field(default_factory=dict)
+
+    @property
+    def enrolled(self) -> pd.DataFrame:
+        return self.patients[self.patients["enrolled"]]
+
+    @property
+    def first_time_point(self) -> int:
+        return (
+            self.index_time_points[0] if self.index_time_points else self.config.time_points_min[0]
+        )
+
+
+def _frame(connection: Connection, name: str) -> pd.DataFrame:
+    table = exchange_table(name)
+    rows = [dict(r) for r in connection.execute(select(table)).mappings()]
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+def _age_years(birth: Any, on: Any) -> float:
+    if birth is None or on is None or pd.isna(birth) or pd.isna(on):
+        return float("nan")
+    birth, on = pd.Timestamp(birth), pd.Timestamp(on)
+    years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return float(years)
+
+
+def _latest_sample(pathology: pd.DataFrame) -> pd.DataFrame:
+    diagnostic = pathology[pathology["histology"] != "non_diagnostic"].copy()
+    diagnostic = diagnostic.sort_values(["lesion_id", "sample_date", "sample_id"])
+    return diagnostic.groupby("lesion_id", as_index=False).last()
+
+
+def _survival(follow_up: pd.DataFrame, time_zero: dict[str, pd.Timestamp]) -> pd.DataFrame:
+    """PFS and OS (months, event) per patient from the follow-up events."""
+    rows = []
+    for patient, zero in time_zero.items():
+        events = follow_up[follow_up["patient_id"] == patient]
+        dates = pd.to_datetime(events["event_date"])
+        last = dates.max() if len(dates) else pd.NaT
+        progression = dates[events["event"].isin(["progression", "death"])]
+        death = dates[events["event"] == "death"]
+        pfs_end = progression.min() if len(progression) else last
+        os_end = death.min() if len(death) else last
+        rows.append(
+            {
+                "patient_id": patient,
+                "pfs_months": (pfs_end - zero).days / DAYS_PER_MONTH
+                if pd.notna(pfs_end)
+                else np.nan,
+                "pfs_event": bool(len(progression)),
+                "os_months": (os_end - zero).days / DAYS_PER_MONTH if pd.notna(os_end) else np.nan,
+                "os_event": bool(len(death)),
+                "last_follow_up": last,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "patient_id",
+            "pfs_months",
+            "pfs_event",
+            "os_months",
+            "os_event",
+            "last_follow_up",
+        ],
+    )
+
+
+def _pdl1_positive(tps: Any, cps: Any, config: StudyConfig) -> Any:
+    score = tps if config.pdl1_score is PdL1Score.TPS else cps
+    if score is None or pd.isna(score):
+        return np.nan
+    return bool(float(score) >= config.pdl1_cutoff)
+
+
+def _liver_means(
+    study: StudyFolder, patients: list[str]
+) -> dict[str, dict[tuple[str, int], float]]:
+    out: dict[str, dict[tuple[str, int], float]] = {}
+    for patient in patients:
+        path = study.root / "derived" / patient / "summary.json"
+        if not path.exists():
+            continue
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        out[patient] = {
+            (s["tracer"], int(s["time_point_min"])): float(s["liver_mean_suv"])
+            for s in summary.get("scans", [])
+            if s.get("liver_mean_suv") is not None
+        }
+    return out
+
+
+def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisData:
+    """Build the patient- and lesion-level analysis tables (module docstring)."""
+    config = study.config
+    with database.engine.connect() as connection:
+        decisions = tuple(screening_log(connection))
+        patients = _frame(connection, "patients")
+        screening = _frame(connection, "screening")
+        registry = _frame(connection, "lesion_registry")
+        reference = _frame(connection, "reference_standard")
+        pathology = _frame(connection, "pathology")
+        reads = _frame(connection, "reads")
+        follow_up = _frame(connection, "follow_up")
+        pet = pd.DataFrame(
+            [
+                dict(r)
+                for r in connection.execute(
+                    select(series, visits.c.injection_datetime, visits.c.administered_activity_mbq)
+                    .join(visits, visits.c.visit_id == series.c.visit_id)
+                    .where(series.c.modality == "PT")
+                ).mappings()
+            ]
+        )
+        values = pd.DataFrame(
+            [dict(r) for r in connection.execute(select(measurements)).mappings()]
+        )
+
+    eligible = {d.patient_id: d.eligible for d in decisions}
+    out = patients.merge(screening[["patient_id", "planned_scan_date", "consent_date"]], "left")
+    out["enrolled"] = out["patient_id"].map(eligible).fillna(False).astype(bool)
+    out["age_years"] = [
+        _age_years(b, c) for b, c in zip(out["birth_date"], out["consent_date"], strict=True)
+    ]
+    out["bmi_kg_m2"] = out["weight_kg"] / out["height_m"] ** 2
+
+    # Scans: index tracer first, by time point; the comparator after.
+    if pet.empty:
+        pet = pd.DataFrame(
+            columns=[
+                "series_uid",
+                "patient_id",
+                "tracer",
+                "time_point_min",
+                "uptake_min",
+                "injection_datetime",
+                "administered_activity_mbq",
+                "suv_error",
+            ]
+        )
+    scans = pet[pet["suv_error"].isna()].copy()
+    index_points = tuple(
+        sorted(
+            int(t) for t in scans.loc[scans["tracer"] == config.tracer, "time_point_min"].unique()
+        )
+    )
+    comparator_points = (
+        tuple(
+            sorted(
+                int(t)
+                for t in scans.loc[
+                    scans["tracer"] == config.comparator_tracer, "time_point_min"
+                ].unique()
+            )
+        )
+        if config.comparator_tracer
+        else ()
+    )
+    first = index_points[0] if index_points else config.time_points_min[0]
+    index_scans = scans[(scans["tracer"] == config.tracer) & (scans["time_point_min"] == first)]
+    time_zero: dict[str, pd.Timestamp] = {
+        str(row.patient_id): pd.Timestamp(str(row.injection_datetime)).normalize()
+        for row in index_scans.sort_values("injection_datetime")
+        .drop_duplicates("patient_id")
+        .itertuples()
+    }
+    out["index_scan_date"] = out["patient_id"].map(time_zero)
+
+    # Lesions with reference standard, IHC, reads and measurements.
+    lesions = registry.merge(
+        reference[["lesion_id", "standard", "outcome", "assessment_date"]],
+        on="lesion_id",
+        how="left",
+    )
+    samples = _latest_sample(pathology)[["lesion_id", "pdl1_tps_pct", "pdl1_cps", "pdl1_assay"]]
+    lesions = lesions.merge(samples, on="lesion_id", how="left")
+    lesions["enrolled"] = lesions["patient_id"].map(eligible).fillna(False).astype(bool)
+    lesions["non_primary"] = lesions["role"] != "primary"
+    lesions["malignant"] = lesions["outcome"].map({"malignant": True, "benign": False})
+    lesions["pdl1_positive"] = [
+        _pdl1_positive(t, c, config)
+        for t, c in zip(lesions["pdl1_tps_pct"], lesions["pdl1_cps"], strict=True)
+    ]
+    if config.target_condition is TargetCondition.MALIGNANCY:
+        lesions["target"] = lesions["malignant"]
+    else:
+        lesions["target"] = lesions["pdl1_positive"]
+    lesions["days_index_to_reference"] = [
+        (pd.Timestamp(d) - time_zero[p]).days if p in time_zero and pd.notna(d) else np.nan
+        for p, d in zip(lesions["patient_id"], lesions["assessment_date"], strict=True)
+    ]
+
+    readers = tuple(sorted(reads["reader_id"].dropna().unique()))
+    primary_reader = config.primary_reader or (readers[0] if readers else None)
+    first_reads = reads[(reads["tracer"] == config.tracer) & (reads["time_point_min"] == first)]
+    for reader in readers:
+        mine = first_reads[first_reads["reader_id"] == reader]
+        lesion_scores = mine.dropna(subset=["lesion_id"]).set_index("lesion_id")["score"]
+        patient_scores = mine[mine["lesion_id"].isna()].set_index("patient_id")["score"]
+        suffix = reader.lower()
+        lesions[f"visual_score_{suffix}"] = lesions["lesion_id"].map(lesion_scores)
+        out[f"visual_score_{suffix}"] = out["patient_id"].map(patient_scores)
+    k = config.visual_score_at_least
+    if primary_reader is not None:
+        key = f"visual_score_{primary_reader.lower()}"
+        for frame in (lesions, out):
+            frame["visual_score"] = frame[key]
+            frame["visual_positive"] = np.where(frame[key].notna(), frame[key] >= k, np.nan)
+
+    if not values.empty:
+        values = values[values["metric"].isin(_METRICS)].copy()
+        values["column"] = [
+            metric_column(m, int(t), comparator=tr != config.tracer)
+            for m, t, tr in zip(
+                values["metric"], values["time_point_min"], values["tracer"], strict=True
+            )
+        ]
+        wide = values.pivot_table(
+            index="lesion_id", columns="column", values="value", aggfunc="first"
+        )
+        lesions = lesions.merge(wide, left_on="lesion_id", right_index=True, how="left")
+    for metric in ("suv_max", "suv_peak_global"):
+        if len(index_points) >= 2:
+            a = lesions.get(metric_column(metric, index_points[0]))
+            b = lesions.get(metric_column(metric, index_points[1]))
+            if a is not None and b is not None:
+                lesions[f"ri_{metric}_pct"] = (b - a) / a * 100.0
+
+    # Patient summaries of the lesions.
+    non_primary = lesions[lesions["non_primary"]]
+    grouped = non_primary.groupby("patient_id")
+    summary = pd.DataFrame(index=out["patient_id"])
+    summary["n_lesions_non_primary"] = grouped.size()
+    summary["n_malignant_non_primary"] = grouped["malignant"].sum()
+    for column in [
+        c
+        for c in lesions.columns
+        if c.startswith(("suv_max_", "comparator_suv_max_", "tbr_liver_", "suv_peak_global_"))
+    ]:
+        summary[f"max_{column}"] = grouped[column].max()
+    out = out.merge(summary, left_on="patient_id", right_index=True, how="left")
+    primary = (
+        lesions[lesions["role"] == "primary"].drop_duplicates("patient_id").set_index("patient_id")
+    )
+    out["pdl1_tps_primary"] = out["patient_id"].map(primary["pdl1_tps_pct"])
+    out["pdl1_cps_primary"] = out["patient_id"].map(primary["pdl1_cps"])
+    out["pdl1_positive_primary"] = [
+        _pdl1_positive(t, c, config)
+        for t, c in zip(out["pdl1_tps_primary"], out["pdl1_cps_primary"], strict=True)
+    ]
+    if config.target_condition is TargetCondition.MALIGNANCY:
+        has_reference = grouped["malignant"].count()
+        target = grouped["malignant"].any()
+        out["target"] = [
+            bool(target[p]) if has_reference.get(p, 0) > 0 else np.nan for p in out["patient_id"]
+        ]
+    else:
+        out["target"] = out["pdl1_positive_primary"]
+    out = out.merge(_survival(follow_up, time_zero), on="patient_id", how="left")
+    return AnalysisData(
+        liver_means=_liver_means(study, list(out["patient_id"])),
+        config=config,
+        screening=decisions,
+        patients=out.sort_values("patient_id").reset_index(drop=True),
+        lesions=lesions.sort_values("lesion_id").reset_index(drop=True),
+        scans=scans.reset_index(drop=True),
+        primary_reader=primary_reader,
+        readers=readers,
+        index_time_points=index_points,
+        comparator_time_points=comparator_points,
+    )

@@ -1,0 +1,43 @@
+"""Writing the results: the results document and the analysis datasets, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from petdx.analysis.outcomes import StudyResults
+from petdx.fileio import atomic_write_text
+
+__all__ = ["write_analysis"]
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == bool or (
+            set(values.dropna().unique()) <= {True, False} and values.notna().any()
+        ):
+            out[column] = values.map({True: "true", False: "false"})
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+
+
+def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]:
+    """Write ``results.json``, ``analysis_patients.csv`` (enrolled patients),
+    ``analysis_lesions.csv`` (the lesion-level analysis set: enrolled patients' non-primary
+    lesions with a reference standard) and ``screening_log.csv`` into ``folder``.
+
+    Booleans are written ``true``/``false`` as in the exchange format, so the files feed
+    ``petdx stats`` directly (e.g. ``--truth target --positive true``).
+    """
+    root = Path(folder)
+    paths = {
+        "results": atomic_write_text(root / "results.json", results.to_json()),
+        "patients": atomic_write_text(root / "analysis_patients.csv", _csv(results.patients)),
+        "lesions": atomic_write_text(root / "analysis_lesions.csv", _csv(results.lesions)),
+        "screening_log": atomic_write_text(
+            root / "screening_log.csv", _csv(pd.DataFrame(list(results.screening_rows)))
+        ),
+    }
+    return paths

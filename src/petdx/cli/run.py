@@ -1,0 +1,127 @@
+"""``petdx run``, ``petdx report`` and ``petdx demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
+from petdx.errors import PetdxError
+from petdx.pipeline.run import RunSummary
+
+__all__ = ["register"]
+
+
+def _headline(summary: RunSummary) -> Table:
+    table = Table(title="Headline results", show_lines=False)
+    for name in ("Level", "Index test", "Measure", "Estimate (95 % CI)"):
+        table.add_column(name)
+    for row in summary.headline:
+        est = row.get("estimate")
+        text = "—" if est is None else f"{est:.2f}"
+        if row.get("ci_low") is not None and row.get("ci_high") is not None:
+            text += f" ({row['ci_low']:.2f}–{row['ci_high']:.2f})"
+        table.add_row(row["level"], row["test"], row["measure"], text)
+    return table
+
+
+def _finish(summary: RunSummary, as_json: bool) -> None:
+    results = Path(summary.study) / "results" / "results.json"
+    if results.exists():
+        summary.headline = json.loads(results.read_text()).get("headline", [])
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        for stage in summary.stages:
+            err_console.print(
+                f"{stage.name}: {stage.done} done, {stage.skipped} unchanged "
+                f"({stage.seconds:.1f} s)"
+            )
+        out_console.print(_headline(summary))
+        out_console.print(f"Report: {summary.report_html}")
+        if summary.report_pdf:
+            out_console.print(f"PDF:    {summary.report_pdf}")
+    for problem in summary.problems:
+        err_console.print(f"[yellow]note:[/] {problem}")
+
+
+def _progress(description: str) -> Any:
+    return progress_bar(description)
+
+
+def run_command(
+    study: Annotated[Path, typer.Argument(help="Study folder (petdx init).")],
+    source: Annotated[
+        list[Path] | None,
+        typer.Option("--source", help="DICOM folder to ingest (remembered for later runs)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes for quantification.")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+) -> None:
+    """Ingest new series, quantify every registered lesion, run the pre-specified analyses and
+    write the report. Only what changed since the last run is redone."""
+    from petdx.pipeline.run import run_study
+
+    try:
+        summary = run_study(
+            study, sources=source or [], workers=workers, pdf=pdf, progress=_progress
+        )
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    _finish(summary, as_json)
+
+
+def report_command(
+    study: Annotated[Path, typer.Argument(help="Study folder with analysis results.")],
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF.")] = False,
+) -> None:
+    """Write the report (HTML, and PDF with --pdf) from the study's analysis results."""
+    from petdx.report import write_report
+
+    try:
+        paths = write_report(study, pdf=pdf)
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    out_console.print(f"Report: {paths.html}")
+    if paths.pdf:
+        out_console.print(f"PDF:    {paths.pdf}")
+
+
+def demo_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Where to put the simulated cohort and the study.")
+    ] = Path("demo-study"),
+    patients: Annotated[int, typer.Option(help="Enrolled patients to simulate.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 1,
+    small: Annotated[bool, typer.Option("--small", help="Test-sized images (fast).")] = False,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+) -> None:
+    """Simulate the default 68Ga-DOTA-BLP cohort, run the whole study on it and write the
+    report (the main job of `make demo`)."""
+    from petdx.pipeline.demo import DemoSettings, run_demo
+
+    try:
+        summary = run_demo(
+            folder, DemoSettings(patients, seed, small, workers, pdf), progress=_progress
+        )
+    except PetdxError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    _finish(summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("report")(report_command)
+    app.command("demo")(demo_command)

@@ -1,0 +1,144 @@
+"""``petdx report STUDY``: the study report as one self-contained HTML file and a PDF.
+
+The report lays out ``STUDY/results/results.json`` (written by the analyses) and the
+per-patient projections written by ``petdx run``; it computes no statistic. HTML: Jinja2, every
+figure embedded as a PNG data URI, so the file can be mailed or archived alone. PDF:
+WeasyPrint from the same HTML. Both are written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from petdx import __version__
+from petdx.errors import InputValidationError
+from petdx.fileio import atomic_output, atomic_write_text
+from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
+from petdx.report.sections import build_context
+from petdx.study.config import open_study
+
+__all__ = ["ReportPaths", "render_html", "write_report"]
+
+_LIBRARIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pydicom",
+    "highdicom",
+    "nibabel",
+    "SimpleITK",
+    "connected-components-3d",
+    "statsmodels",
+    "lifelines",
+    "SQLAlchemy",
+    "matplotlib",
+    "Jinja2",
+    "weasyprint",
+)
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    pdf: Path | None
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("petdx.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(est=fmt_estimate, iqr=fmt_iqr, num=fmt_number, p=fmt_p)
+    return env
+
+
+def _versions() -> list[tuple[str, str]]:
+    out = [("petdx", __version__)]
+    for name in _LIBRARIES:
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _methods(doc: dict[str, Any]) -> dict[str, Any]:
+    study = doc["study"]
+    quant = study["quantification"]
+    return {
+        "tracer": study["tracer"],
+        "comparator": study["comparator_tracer"],
+        "time_points": ", ".join(f"{t}" for t in study["time_points_min"]),
+        "method": quant["method"],
+        "margin": quant["voi_margin_mm"],
+        "align": quant["align_scans"],
+        "k": study["visual_score_at_least"],
+        "reader": study["primary_reader"],
+        "readers": ", ".join(study["readers"]),
+        "cutoff": study["suv_max_at_least"],
+        "version": study["petdx_version"],
+    }
+
+
+def render_html(study_root: str | Path) -> str:
+    """The report HTML of a study whose analyses have run."""
+    root = Path(study_root)
+    results = root / "results" / "results.json"
+    if not results.exists():
+        raise InputValidationError(
+            f"{results}: no analysis results yet. Run `petdx run {root}` first."
+        )
+    raw = results.read_bytes()
+    doc = json.loads(raw)
+    study = open_study(root)
+    patients_csv = root / "results" / "analysis_patients.csv"
+    patients = []
+    if patients_csv.exists():
+        import pandas as pd
+
+        patients = sorted(pd.read_csv(patients_csv)["patient_id"].astype(str))
+    provenance = [
+        ("Study folder", root.name),
+        ("Results (results.json) SHA-256", hashlib.sha256(raw).hexdigest()),
+        ("Study configuration", (root / "study.toml").name),
+        ("Database", study.config.database_url.split("://")[0]),
+        ("Report written (UTC)", datetime.now(UTC).isoformat(timespec="seconds")),
+        *[(f"Software: {name}", version) for name, version in _versions()],
+    ]
+    state = root / ".petdx" / "run-state.json"
+    if state.exists():
+        units = json.loads(state.read_text()).get("units", {})
+        if "analysis" in units:
+            provenance.insert(2, ("Analysis inputs (content hash)", units["analysis"]))
+    context = build_context(
+        doc, study_root=root, patients=patients, provenance=provenance, methods=_methods(doc)
+    )
+    template = _environment().get_template("report.html.j2")
+    css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    return template.render(ctx=context, doc=doc, css=css, config=study.config.to_dict())
+
+
+def write_report(study_root: str | Path, *, pdf: bool = True) -> ReportPaths:
+    """Write ``report/report.html`` (and ``report/report.pdf``) of a study."""
+    root = Path(study_root)
+    html = render_html(root)
+    html_path = atomic_write_text(root / "report" / "report.html", html)
+    pdf_path = None
+    if pdf:
+        import weasyprint
+
+        pdf_path = root / "report" / "report.pdf"
+        with atomic_output(pdf_path) as tmp:
+            weasyprint.HTML(string=html, base_url=str(root)).write_pdf(tmp)
+    return ReportPaths(html_path, pdf_path)

@@ -1,0 +1,568 @@
+"""The report's sections: tables (formatted strings) and figures (PNG data URIs) laid out from
+the results document of :mod:`petdx.analysis`. Nothing here computes a statistic."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from petdx.report.figures import (
+    CurveBand,
+    KaplanMeierCurve,
+    RocCurve,
+    box_figure,
+    figure_png,
+    forest_figure,
+    kaplan_meier_figure,
+    mip_figure,
+    paired_figure,
+    roc_figure,
+    scatter_figure,
+)
+from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
+from petdx.report.stard import STARD_2015_ITEMS, IndexTestArm, StardFlow, flow_diagram
+
+__all__ = ["FigureBlock", "ReportContext", "build_context"]
+
+_MEASURES = (
+    ("sensitivity", "Sensitivity"),
+    ("specificity", "Specificity"),
+    ("accuracy", "Accuracy"),
+    ("ppv", "PPV"),
+    ("npv", "NPV"),
+    ("lr_positive", "LR+"),
+    ("lr_negative", "LR−"),
+    ("dor", "Diagnostic odds ratio"),
+)
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    """A figure as an embedded PNG with its number and caption."""
+
+    id: str
+    caption: str
+    data_uri: str
+    alt: str
+
+
+@dataclass
+class ReportContext:
+    """Everything the template shows."""
+
+    study: dict[str, Any]
+    figures: dict[str, FigureBlock] = field(default_factory=dict)
+    mips: list[FigureBlock] = field(default_factory=list)
+    tables: dict[str, Any] = field(default_factory=dict)
+    text: dict[str, Any] = field(default_factory=dict)
+    checklist: list[dict[str, str]] = field(default_factory=list)
+    provenance: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _uri(fig: Figure, dpi: int = 150) -> str:
+    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi=dpi)).decode()
+
+
+def _add(ctx: ReportContext, key: str, fig: Figure, caption: str, alt: str, dpi: int = 150) -> None:
+    number = len(ctx.figures) + 1
+    ctx.figures[key] = FigureBlock(f"fig-{key}", f"Figure {number}. {caption}", _uri(fig, dpi), alt)
+
+
+def _flow(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    flow = doc["flow"]
+    reasons = tuple(
+        (f"{r['text']}{' (unknown)' if r['kind'] == 'unknown' else ''}", int(r["n"]))
+        for r in flow["exclusion_reasons"]
+    )
+    arms = tuple(IndexTestArm(**arm) for arm in flow["arms"])
+    study = doc["study"]
+    diagram = StardFlow(
+        index_test=f"{study['tracer']} PET visual read",
+        target_condition=_target_name(study),
+        potentially_eligible=flow["potentially_eligible"],
+        excluded=flow["excluded"],
+        exclusion_reasons=reasons,
+        index_test_not_performed=flow["index_test_not_performed"],
+        not_performed_reasons=tuple((r["reason"], r["n"]) for r in flow["not_performed_reasons"]),
+        arms=arms,
+    )
+    _add(
+        ctx,
+        "flow",
+        flow_diagram(diagram),
+        "STARD 2015 flow of participants (patient level). Exclusion reasons count every "
+        "criterion a patient fails, so they may add up to more than the excluded; "
+        "'(unknown)' counts patients excluded only because evidence was missing.",
+        "Flow diagram of participants",
+    )
+    ctx.tables["flow_reasons"] = flow["exclusion_reasons"]
+
+
+def _target_name(study: Mapping[str, Any]) -> str:
+    if study["target_condition"] == "malignancy":
+        return "Nodal/distant malignancy"
+    return f"PD-L1 {study['pdl1_score'].upper()} >= {study['pdl1_cutoff']:g}"
+
+
+def _baseline(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    b = doc["baseline"]
+    rows: list[tuple[str, str]] = [("Patients enrolled", str(b["n"]))]
+    rows.append(("Age, years, median (IQR)", fmt_iqr(b["age_years"], 0)))
+    for label, key in (
+        ("Sex", "sex"),
+        ("Tumour type", "tumour_type"),
+        ("ECOG performance status", "ecog"),
+        ("PD-L1 of the primary", "pdl1_positive_primary"),
+        ("Target condition", "target_present"),
+    ):
+        for item in b[key]:
+            rows.append(
+                (
+                    f"{label}: {item['value']}",
+                    f"{item['n']} ({100 * item['n'] / max(b['n'], 1):.0f} %)",
+                )
+            )
+    rows += [
+        ("Weight, kg, median (IQR)", fmt_iqr(b["weight_kg"])),
+        ("Height, m, median (IQR)", fmt_iqr(b["height_m"], 2)),
+        ("BMI, kg/m², median (IQR)", fmt_iqr(b["bmi_kg_m2"])),
+        ("Non-primary lesions per patient, median (IQR)", fmt_iqr(b["lesions_non_primary"], 0)),
+    ]
+    for tracer, summary in b["administered_activity_mbq"].items():
+        rows.append((f"Injected activity, {tracer}, MBq, median (IQR)", fmt_iqr(summary, 0)))
+    for label, summary in b["uptake_min"].items():
+        rows.append((f"Uptake time, {label}, min, median (IQR)", fmt_iqr(summary, 0)))
+    ctx.tables["baseline"] = rows
+    ctx.tables["interval"] = [
+        (name, str(s.get("n", 0)), fmt_iqr(s, 0)) for name, s in doc["interval_days"].items()
+    ]
+
+
+def _accuracy(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    blocks = []
+    for entry in doc["accuracy"]:
+        r = entry["result"]
+        counts = r["counts"]
+        blocks.append(
+            {
+                "title": f"{entry['level'].capitalize()} level — {entry['test']}",
+                "pre_specified": entry.get("pre_specified", True),
+                "counts": counts,
+                "n_clusters": r.get("n_clusters"),
+                "ci_method": r["ci_method"],
+                "rows": [
+                    (label, fmt_estimate(r["measures"][key]), r["measures"][key]["method"])
+                    for key, label in _MEASURES
+                    if key in r["measures"]
+                ],
+            }
+        )
+    ctx.tables["accuracy"] = blocks
+
+
+def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    roc = doc["roc"]
+    rows = []
+    for entry in [*roc["lesion"], *roc["patient"]]:
+        r = entry["result"]
+        cutoff = entry.get("cutoff") or r.get("cutoff") or {}
+        threshold = cutoff.get("threshold")
+        rows.append(
+            {
+                "level": entry["level"],
+                "label": entry["label"],
+                "auc": fmt_estimate(
+                    {"estimate": r["auc"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+                ),
+                "method": r["ci_method"],
+                "n": f"{r['n_positive']} / {r['n_negative']}"
+                + (f" ({r['n_clusters']} patients)" if r.get("n_clusters") else ""),
+                "cutoff": "—"
+                if threshold is None
+                else f"≥ {fmt_number(cutoff.get('midpoint_threshold', threshold), 2)}: Se "
+                f"{fmt_estimate(cutoff.get('sensitivity'))}, "
+                f"Sp {fmt_estimate(cutoff.get('specificity'))}",
+            }
+        )
+    ctx.tables["roc"] = rows
+    ctx.tables["roc_comparisons"] = [
+        {
+            "label": f"{c['result']['label_1']} vs {c['result']['label_2']}",
+            "difference": fmt_estimate(
+                {
+                    "estimate": c["result"]["difference"],
+                    "ci_low": c["result"]["ci_low"],
+                    "ci_high": c["result"]["ci_high"],
+                },
+                3,
+            ),
+            "p": fmt_p(c["result"]["p_value"]),
+            "method": c["result"]["method"],
+        }
+        for c in roc["comparisons"]
+    ]
+    by_time: dict[str, list[RocCurve]] = {}
+    for entry in roc["lesion"]:
+        label = entry["label"]
+        group = (
+            "comparator"
+            if entry["column"].startswith("comparator_")
+            else (label.split()[-2] + " min" if label.endswith("min") else "visual")
+        )
+        curve = entry["result"]["curve"]
+        band = entry.get("band")
+        by_time.setdefault(group, []).append(
+            RocCurve(
+                f"{label} (AUC {entry['result']['auc']:.2f})",
+                1.0 - np.asarray(curve["specificity"], dtype=float),
+                np.asarray(curve["sensitivity"], dtype=float),
+                band=CurveBand(
+                    1.0 - np.asarray(band["specificity"], dtype=float),
+                    np.asarray(band["ci_low"], dtype=float),
+                    np.asarray(band["ci_high"], dtype=float),
+                )
+                if band
+                else None,
+            )
+        )
+    for group, curves in by_time.items():
+        if group in ("visual", "comparator"):
+            continue
+        visual = by_time.get("visual", [])
+        shown = (visual if group == f"{doc['study']['time_points_min'][0]} min" else []) + curves
+        _add(
+            ctx,
+            f"roc-{group.replace(' ', '')}",
+            roc_figure(shown, title=f"Lesion-level ROC, {group}"),
+            f"Lesion-level ROC curves at {group} (non-primary lesions, patients as clusters); "
+            "shaded: 95 % cluster-bootstrap band of sensitivity at each specificity.",
+            f"ROC curves at {group}",
+        )
+    if "comparator" in by_time:
+        first = [
+            c
+            for c in by_time.get(f"{doc['study']['time_points_min'][0]} min", [])
+            if "SUVmax" in c.label and "liver" not in c.label
+        ]
+        _add(
+            ctx,
+            "roc-comparator",
+            roc_figure(
+                first[:1] + by_time["comparator"],
+                title=f"{doc['study']['tracer']} vs {doc['study']['comparator_tracer']}",
+            ),
+            "SUVmax ROC curves of the index tracer and the comparator on the same lesions.",
+            "ROC comparison of the two tracers",
+        )
+
+
+def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    pdl1 = doc.get("pdl1", {})
+    if not pdl1.get("groups"):
+        return
+    groups = [(g["label"], g["values"]) for g in pdl1["groups"] if g["values"]]
+    if groups:
+        _add(
+            ctx,
+            "pdl1-box",
+            box_figure(groups, ylabel="SUVmax (g/ml)", title="Uptake by PD-L1 status"),
+            "SUVmax of sampled malignant lesions by PD-L1 status of the lesion's own sample.",
+            "Box plot of SUVmax by PD-L1 status",
+        )
+    rows = []
+    for key, name in (("pdl1_tps_pct", "TPS (%)"), ("pdl1_cps", "CPS")):
+        entry = pdl1.get(key)
+        if not entry or not entry["x"]:
+            continue
+        rho = entry["spearman"] or {}
+        effect = rho.get("effect") or {}
+        note = f"Spearman rho {fmt_estimate(effect)}, {fmt_p(rho.get('p_value'))}"
+        rows.append(
+            (
+                name,
+                str(len(entry["x"])),
+                fmt_estimate(effect),
+                fmt_p(rho.get("p_value")),
+                effect.get("method", ""),
+            )
+        )
+        _add(
+            ctx,
+            f"pdl1-{key}",
+            scatter_figure(
+                entry["x"],
+                entry["y"],
+                xlabel=f"PD-L1 {name}",
+                ylabel="SUVmax (g/ml)",
+                title=f"Uptake vs PD-L1 {name}",
+                annotation=note,
+            ),
+            f"SUVmax against PD-L1 {name} (sampled malignant lesions).",
+            f"Scatter of SUVmax vs {name}",
+        )
+    ctx.tables["pdl1"] = rows
+
+
+def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    retention = doc.get("retention", {})
+    groups = retention.get("groups", [])
+    if not groups:
+        return
+    t1, t2 = retention["time_points_min"]
+    _add(
+        ctx,
+        "retention-paired",
+        paired_figure(
+            [(g["label"], g["suv_max_t1"], g["suv_max_t2"]) for g in groups],
+            labels=(f"{t1} min", f"{t2} min"),
+            ylabel="SUVmax (g/ml)",
+            title="Lesion uptake at both time points",
+        ),
+        f"SUVmax of each lesion at {t1} and {t2} min, by lesion class "
+        "(solid: rising, dashed: falling).",
+        "Paired plot of SUVmax at two time points",
+    )
+    box = [(g["label"], [v for v in g["ri_suv_max_pct"] if v is not None]) for g in groups]
+    if retention.get("ri_liver_pct"):
+        box.append(("liver reference", retention["ri_liver_pct"]))
+    _add(
+        ctx,
+        "retention-ri",
+        box_figure(box, ylabel="Retention index (%)", title="Retention index"),
+        f"Retention index RI = (SUVmax {t2} min − SUVmax {t1} min) / SUVmax {t1} min × 100 %, by "
+        "lesion class, and of the liver reference region's mean.",
+        "Box plot of retention index",
+    )
+    ctx.tables["retention"] = [
+        (
+            g["label"],
+            str(len(g["suv_max_t1"])),
+            fmt_iqr(g["ri_suv_max_pct_summary"], 1, "%"),
+            (
+                (g.get("wilcoxon") or {}).get("statistic") is not None
+                and f"V = {g['wilcoxon']['statistic']:.0f}, {fmt_p(g['wilcoxon']['p_value'])}"
+            )
+            or "—",
+        )
+        for g in groups
+    ]
+    if retention.get("ri_liver_pct_summary"):
+        ctx.tables["retention"].append(
+            (
+                "liver reference",
+                str(retention["ri_liver_pct_summary"].get("n", 0)),
+                fmt_iqr(retention["ri_liver_pct_summary"], 1, "%"),
+                "—",
+            )
+        )
+
+
+def _agreement(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    rows = []
+    for entry in doc.get("agreement", []):
+        r = entry["result"]
+        kappa = r["kappa"]
+        rows.append(
+            (
+                entry["level"],
+                " vs ".join(entry["readers"]),
+                entry["weights"],
+                str(entry["n"]),
+                fmt_estimate(kappa),
+                kappa.get("method", ""),
+            )
+        )
+    ctx.tables["agreement"] = rows
+
+
+def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+    survival = doc.get("survival", {})
+    rows, cox_rows = [], []
+    forest = []
+    for n, endpoint in enumerate(survival.get("endpoints", [])):
+        curves = []
+        times = ()
+        for g in endpoint["groups"]:
+            times = tuple(g.get("at_risk_times", ()))
+            curves.append(
+                KaplanMeierCurve(
+                    label=f"{g['label']} uptake (n = {g['n']})",
+                    times=np.asarray(g["times"], dtype=float),
+                    survival=np.asarray(g["survival"], dtype=float),
+                    lower=np.asarray(
+                        [np.nan if v is None else v for v in g["ci_low"]], dtype=float
+                    ),
+                    upper=np.asarray(
+                        [np.nan if v is None else v for v in g["ci_high"]], dtype=float
+                    ),
+                    at_risk=tuple(int(v) for v in g.get("at_risk", ())),
+                )
+            )
+            rows.append(
+                (
+                    endpoint["endpoint"],
+                    g["label"],
+                    str(g["n"]),
+                    str(g["events"]),
+                    fmt_estimate(g["median"], 1),
+                )
+            )
+        logrank = endpoint.get("logrank") or {}
+        note = f"log-rank {fmt_p(logrank.get('p_value'))}" if logrank else None
+        if curves:
+            _add(
+                ctx,
+                f"km-{n}",
+                kaplan_meier_figure(
+                    curves,
+                    title=endpoint["endpoint"],
+                    time_unit="months",
+                    ylabel=f"{endpoint['endpoint']} probability",
+                    at_risk_times=times,
+                    annotation=note,
+                ),
+                f"Kaplan-Meier {endpoint['endpoint'].lower()} by uptake group (highest non-primary "
+                "SUVmax above/below the cohort median), 95 % pointwise intervals (log transform), "
+                "numbers at risk below.",
+                f"Kaplan-Meier curves of {endpoint['endpoint']}",
+            )
+        cox = endpoint.get("cox") or {}
+        for term in cox.get("terms", []):
+            hr = term["hazard_ratio"]
+            cox_rows.append(
+                (
+                    endpoint["endpoint"],
+                    term["term"],
+                    fmt_estimate(hr),
+                    fmt_p(term["p_value"]),
+                    fmt_p(term.get("ph_test_p")),
+                )
+            )
+            if hr and hr.get("ci_low") and hr.get("ci_high"):
+                forest.append(
+                    (
+                        f"{term['term']} ({endpoint['endpoint'][:3]})",
+                        hr["estimate"],
+                        hr["ci_low"],
+                        hr["ci_high"],
+                    )
+                )
+        ctx.text[f"logrank_{n}"] = note
+    ctx.tables["km"] = rows
+    ctx.tables["cox"] = cox_rows
+    if forest:
+        _add(
+            ctx,
+            "forest",
+            forest_figure(
+                forest, title="Cox proportional hazards", xlabel="Hazard ratio (95 % CI), log scale"
+            ),
+            "Hazard ratios of the multivariable Cox models (Efron ties).",
+            "Forest plot of hazard ratios",
+        )
+
+
+def _mips(
+    ctx: ReportContext, study_root: Path, doc: Mapping[str, Any], patients: Sequence[str]
+) -> None:
+    study = doc["study"]
+    t = study["time_points_min"][0] if study["time_points_min"] else None
+    folder_name = f"{study['tracer']}_{t}min"
+    for patient in patients:
+        path = study_root / "derived" / patient / folder_name / "mip.npz"
+        if not path.exists():
+            continue
+        with np.load(path) as data:
+            fig = mip_figure(
+                data["suv_mip"],
+                tuple(data["spacing_mm"]),
+                label_mip=data["label_mip"],
+                title=patient,
+            )
+        ctx.mips.append(
+            FigureBlock(
+                f"mip-{patient}",
+                patient,
+                _uri(fig, dpi=90),
+                f"Maximum-intensity projection of {patient}",
+            )
+        )
+
+
+_CHECKLIST_WHERE = {
+    "1": ("Title", "report"),
+    "6": ("Methods: eligibility (protocol criteria as encoded)", "report"),
+    "10a": ("Methods: index test", "report"),
+    "10b": ("Methods: reference standard", "report"),
+    "12a": ("Methods and Table: accuracy (pre-specified) and ROC (cut-offs exploratory)", "report"),
+    "12b": ("Methods: reference standard categories", "report"),
+    "13a": ("Methods: blinding of readers", "report"),
+    "14": ("Methods: statistics", "report"),
+    "15": ("Methods: indeterminate results", "report"),
+    "16": ("Methods: missing data", "report"),
+    "17": ("Results: inter-reader agreement (pre-specified)", "report"),
+    "19": ("Results: flow diagram", "report"),
+    "20": ("Results: baseline characteristics", "report"),
+    "21a": ("Results: baseline (target condition, lesions per patient)", "partly"),
+    "21b": ("Results: lesions without the target condition (benign lesions)", "partly"),
+    "22": ("Results: interval between index test and reference standard", "report"),
+    "23": ("Results: 2x2 tables", "report"),
+    "24": ("Results: accuracy estimates with 95 % CIs", "report"),
+    "28": ("Study: registration (fill in from the trial record)", "authors"),
+}
+
+
+def _checklist() -> list[dict[str, str]]:
+    rows = []
+    for item in STARD_2015_ITEMS:
+        where, status = _CHECKLIST_WHERE.get(item.number, ("Needs the authors' words", "authors"))
+        rows.append(
+            {
+                "number": item.number,
+                "section": item.section,
+                "text": item.text,
+                "where": where,
+                "status": status,
+            }
+        )
+    return rows
+
+
+def build_context(
+    doc: Mapping[str, Any],
+    *,
+    study_root: Path,
+    patients: Sequence[str],
+    provenance: Sequence[tuple[str, str]],
+    methods: Mapping[str, Any],
+) -> ReportContext:
+    """Lay out every section of the report from the results document."""
+    ctx = ReportContext(
+        study=dict(doc["study"]),
+        provenance=list(provenance),
+        problems=list(doc.get("problems", [])),
+    )
+    ctx.text["target"] = _target_name(doc["study"])
+    ctx.text["methods"] = methods
+    ctx.text["analysis_sets"] = doc["analysis_sets"]
+    ctx.text["headline"] = doc.get("headline", [])
+    ctx.text["results_json"] = json.dumps(doc["study"], indent=1)
+    _flow(ctx, doc)
+    _baseline(ctx, doc)
+    _accuracy(ctx, doc)
+    _roc(ctx, doc)
+    _pdl1(ctx, doc)
+    _retention(ctx, doc)
+    _agreement(ctx, doc)
+    _survival(ctx, doc)
+    _mips(ctx, study_root, doc, patients)
+    ctx.checklist = _checklist()
+    return ctx
