@@ -220,12 +220,6 @@ def _store(
     )
 
 
-def _worker_init() -> None:
-    import SimpleITK as sitk
-
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-
-
 def _quantify_stage(
     study: StudyFolder,
     database: StudyDatabase,
@@ -253,7 +247,7 @@ def _quantify_stage(
                 update(n, len(todo))
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = {pool.submit(quantify_patient, job): digest for job, digest in todo}
             for n, future in enumerate(as_completed(futures), start=1):
                 _finish(study, database, state, future.result(), futures[future], author, stage)
