@@ -118,9 +118,6 @@ def estimate_rigid_transform(
     """
     fixed_image, moving_image = to_sitk(fixed), to_sitk(moving)
     reg = sitk.ImageRegistrationMethod()
-    # One thread: multi-threaded metric sums differ in the last bits from run to run, and a
-    # study must give the same numbers every time it is run (seeded sampling, same order).
-    reg.SetNumberOfThreads(1)
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
     # 20 % of the voxels, but at most _MAX_SAMPLES per level: whole-body scans have millions
@@ -155,6 +152,10 @@ def estimate_rigid_transform(
         euler.SetTranslation((0.0, 0.0, 0.0))
         initial = euler
     reg.SetInitialTransform(initial, inPlace=False)
+    # One thread: multi-threaded sums (metric, pyramid) differ in the last bits from run to
+    # run, and a study must give the same numbers every time it is run.
+    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     try:
         result = reg.Execute(fixed_image, moving_image)
     except RuntimeError as exc:
@@ -162,6 +163,8 @@ def estimate_rigid_transform(
             f"Rigid alignment of the two scans failed ({exc}). Check that both scans cover "
             "the same body region, or give --no-align to match lesions without alignment."
         ) from exc
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     # SimpleITK's transform maps fixed-space points to moving space: p_m = A p_f + b.
     composite = sitk.CompositeTransform(result)
     flat = composite.GetNthTransform(composite.GetNumberOfTransforms() - 1)
