@@ -4,6 +4,7 @@ Dates and Retain Safe Private options; SUV factors identical before and after.""
 from __future__ import annotations
 
 import copy
+import io
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from petdx.dicom import (
     deidentify_uid,
     index_dicom_folder,
     patient_date_offset_days,
+    read_header,
     read_series_volume,
 )
-from petdx.dicom.deidentify import profile_action
+from petdx.dicom.deidentify import DeidentifiedFileEncoder, profile_action
 from petdx.errors import InvalidSeriesError
 from petdx.suv import compute_suv
-from tests.factories import pet_series, save_series
+from tests.factories import ct_series, enhanced_pet, pet_series, save_series
 from tests.study.planted import (
     NEEDLES,
     PRIVATE_NAME,
@@ -157,3 +159,118 @@ def test_burned_in_annotation_is_refused() -> None:
     ds.BurnedInAnnotation = "YES"
     with pytest.raises(InvalidSeriesError, match=r"BurnedInAnnotation \(0028,0301\) is YES"):
         deidentify_dataset(ds, SETTINGS)
+
+
+# --- DeidentifiedFileEncoder: the same bytes as deidentify_dataset + dcmwrite ---------------
+
+
+def _plain_bytes(path: Path, settings: DeidentificationSettings) -> bytes:
+    """The straightforward composition the encoder must reproduce: a full read, the profile
+    on the whole data set, pydicom's writer."""
+    buffer = io.BytesIO()
+    dataset = deidentify_dataset(pydicom.dcmread(path), settings)
+    pydicom.dcmwrite(buffer, dataset, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _latin1(ds: pydicom.Dataset) -> pydicom.Dataset:
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = "Müller^Zoë"
+    ds.Manufacturer = "Société Médicale"  # kept: not in the profile table
+    ds.InstitutionName = "Hôpital Sainte-Anne"
+    return ds
+
+
+def _odd_elements(ds: pydicom.Dataset) -> pydicom.Dataset:
+    ds.add_new(0x00080000, "UL", 0)  # a retired group length: never written
+    ds.CalibrationDate = ["20240101", "20240215"]  # multi-valued DA, shifted
+    ds.AccessionNumber = ""  # empty Z attribute
+    ds.ReferringPhysicianName = ""
+    ds.OtherPatientIDsSequence = [pydicom.Dataset()]  # empty item in a removed sequence
+    ds.file_meta.SourceApplicationEntityTitle = "HOSPITAL_PACS"
+    block = ds.private_block(0x0013, "ACME big blob", create=True)
+    block.add_new(0x01, "OB", bytes(6000))  # deferred when indexing, then removed
+    return ds
+
+
+def _implicit_vr(ds: pydicom.Dataset) -> pydicom.Dataset:
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    return ds
+
+
+def _un_encoded(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """ProtocolName written with VR UN, as some converters do."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pydicom.config, "replace_un_with_known_vr", False)
+        ds.add_new(0x00181030, "UN", b"WB PET PROTOCOL ")
+    assert ds[0x00181030].VR == "UN"
+    return ds
+
+
+ENCODER_CASES = {
+    "plain PET": lambda: pet_series(4, rows=48, cols=48),  # pixel data deferred (> 4 KB)
+    "planted": lambda: _planted_series(4),
+    "Philips private": lambda: [_philips_cnts(plant_identifiers(d)) for d in pet_series(3)],
+    "GE private": lambda: [_ge_private_time(plant_identifiers(d)) for d in pet_series(3)],
+    "CT": lambda: [plant_identifiers(d) for d in ct_series(3, rows=64, cols=64)],
+    "enhanced multi-frame": lambda: [plant_identifiers(enhanced_pet(4))],
+    "Latin-1": lambda: [_latin1(plant_identifiers(d)) for d in pet_series(3)],
+    "odd elements": lambda: [_odd_elements(plant_identifiers(d)) for d in pet_series(3)],
+    "de-identified again": lambda: [deidentify_dataset(d, SETTINGS) for d in _planted_series(3)],
+    "implicit VR (plain path)": lambda: [_implicit_vr(d) for d in _planted_series(3)],
+    "UN attribute (plain path)": lambda: [_un_encoded(d) for d in _planted_series(3)],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENCODER_CASES))
+def test_encoder_writes_exactly_what_deidentify_dataset_and_dcmwrite_write(
+    tmp_path: Path, case: str
+) -> None:
+    """Oracle: the plain composition (full dcmread, deidentify_dataset, dcmwrite), file by
+    file, with one encoder for the whole series so that its remembered encodings are
+    reused."""
+    paths = save_series(ENCODER_CASES[case](), tmp_path / "in")
+    encoder = DeidentifiedFileEncoder(SETTINGS)
+    for path in paths:
+        header = read_header(path)
+        before = [(tag, header.get_item(tag, keep_deferred=True)) for tag in list(header.keys())]
+        encoded = encoder.encode(header)
+        assert encoded == _plain_bytes(path, SETTINGS), path.name
+        after = [(tag, header.get_item(tag, keep_deferred=True)) for tag in list(header.keys())]
+        assert after == before  # the header is left as it was read
+    assert encoder.n_plain_path == (len(paths) if "plain path" in case else 0)
+    copies = tmp_path / "out"
+    copies.mkdir()
+    for k, path in enumerate(paths):
+        (copies / f"{k}.dcm").write_bytes(encoder.encode(read_header(path)))
+    assert scan_for_needles(all_files(copies)) == []
+
+
+def test_encoder_output_keeps_the_suv_factors(tmp_path: Path) -> None:
+    originals = [_ge_private_time(plant_identifiers(d)) for d in pet_series(5)]
+    paths = save_series(originals, tmp_path / "in")
+    encoder = DeidentifiedFileEncoder(SETTINGS)
+    (tmp_path / "out").mkdir()
+    for path in paths:
+        (tmp_path / "out" / path.name).write_bytes(encoder.encode(read_header(path)))
+    np.testing.assert_array_equal(_factors(tmp_path / "out"), _factors(tmp_path / "in"))
+
+
+def test_the_preamble_is_not_copied(tmp_path: Path) -> None:
+    """PS3.10 7.1: the 128-byte preamble is free for applications (a TIFF header, say), so
+    it may hold anything; the copy has 128 zero bytes."""
+    path = save_series(_planted_series(1), tmp_path)[0]
+    data = bytearray(path.read_bytes())
+    data[:24] = b"Philippa Wintergreen 001"
+    path.write_bytes(bytes(data))
+    encoded = DeidentifiedFileEncoder(SETTINGS).encode(read_header(path))
+    assert encoded[:132] == bytes(128) + b"DICM"
+    assert _plain_bytes(path, SETTINGS)[:132] == bytes(128) + b"DICM"
+
+
+def test_encoder_refuses_burned_in_annotation(tmp_path: Path) -> None:
+    ds = pet_series(1)[0]
+    ds.BurnedInAnnotation = "YES"
+    path = save_series([ds], tmp_path)[0]
+    with pytest.raises(InvalidSeriesError, match=r"BurnedInAnnotation \(0028,0301\) is YES"):
+        DeidentifiedFileEncoder(SETTINGS).encode(read_header(path))
