@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo_study import DemoStudy, build_demo
+
 _REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,3 +38,10 @@ def shared_data() -> Path:
             "folder holding ibsi-suv-dro/, cornerstone-suv-vectors/ and mirp-sts-suv/."
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_study(tmp_path_factory: pytest.TempPathFactory) -> DemoStudy:
+    """A small simulated study, run once (tests/demo_study.py). Tests using it carry
+    ``@pytest.mark.xdist_group("demo")`` so that one worker builds it."""
+    return build_demo(tmp_path_factory.mktemp("demo"))

@@ -270,7 +270,7 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
         key = f"visual_score_{primary_reader.lower()}"
         for frame in (lesions, out):
             frame["visual_score"] = frame[key]
-            frame["visual_positive"] = np.where(frame[key].notna(), frame[key] >= k, np.nan)
+            frame["visual_positive"] = frame[key].ge(k).astype("boolean").mask(frame[key].isna())
 
     if not values.empty:
         values = values[values["metric"].isin(_METRICS)].copy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from petdx.analysis.outcomes import StudyResults
@@ -12,14 +13,22 @@ from petdx.fileio import atomic_write_text
 __all__ = ["write_analysis"]
 
 
+def _is_boolean(values: pd.Series) -> bool:
+    if values.dtype == bool or str(values.dtype) == "boolean":
+        return True
+    present = values.dropna()
+    return values.dtype == object and len(present) > 0 and all(
+        isinstance(v, (bool, np.bool_)) for v in present
+    )
+
+
 def _csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     for column in out.columns:
-        values = out[column]
-        if values.dtype == bool or (
-            set(values.dropna().unique()) <= {True, False} and values.notna().any()
-        ):
-            out[column] = values.map({True: "true", False: "false"})
+        if _is_boolean(out[column]):
+            out[column] = [
+                "" if pd.isna(v) else ("true" if bool(v) else "false") for v in out[column]
+            ]
     return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
 

@@ -440,22 +440,26 @@ def analyse(data: AnalysisData) -> StudyResults:
     pcol = f"max_{metric_column('suv_max', first)}"
     if pcol in patients:
         sub = patients[patients[pcol].notna()]
-        result = run.run(
-            "patient-level ROC",
+        label = f"Highest non-primary SUVmax {first} min"
+        truth, score = _bool(sub["target"]), sub[pcol].to_numpy(float)
+        result = run.run("patient-level ROC", roc_analysis, truth, score, label=label)
+        cutoff = run.run(
+            "patient-level ROC cut-off",
             roc_analysis,
-            _bool(sub["target"]),
-            sub[pcol].to_numpy(float),
+            truth,
+            score,
             n_bootstrap=N_BOOTSTRAP,
             seed=SEED,
-            label=f"Highest SUVmax {first} min",
+            label=label,
         )
         if result is not None:
             patient_roc.append(
                 {
                     "level": "patient",
                     "column": pcol,
-                    "label": f"Highest non-primary SUVmax {first} min",
+                    "label": label,
                     "result": result.to_dict(),
+                    "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
                     "cutoff_exploratory": True,
                 }
             )
@@ -603,12 +607,14 @@ def analyse(data: AnalysisData) -> StudyResults:
     doc["agreement"] = agreement
 
     # 7. Survival
-    doc["survival"] = _survival(run, patients, first)
+    doc["survival"], uptake_groups = _survival(run, patients, first)
     doc["headline"] = _headline(doc)
     doc["problems"] = run.problems
+    exported = enrolled.copy()
+    exported["uptake_group"] = exported["patient_id"].map(uptake_groups)
     return StudyResults(
         document=_clean(doc),
-        patients=enrolled.reset_index(drop=True),
+        patients=exported.reset_index(drop=True),
         lesions=lesions.reset_index(drop=True),
         screening_rows=tuple(row for d in data.screening for row in d.log_rows()),
         problems=tuple(run.problems),
@@ -625,15 +631,18 @@ def _liver_means(data: AnalysisData) -> list[dict[int, float]]:
     ]
 
 
-def _survival(run: _Collector, patients: pd.DataFrame, first: int) -> dict[str, Any]:
+def _survival(
+    run: _Collector, patients: pd.DataFrame, first: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Survival by uptake group; also returns each patient's group (for the export)."""
     column = f"max_{metric_column('suv_max', first)}"
     out: dict[str, Any] = {"grouping_column": column, "endpoints": []}
     if column not in patients:
-        return out
+        return out, {}
     sub = patients[patients[column].notna() & patients["pfs_months"].notna()].copy()
     split = run.run("uptake groups", split_groups, sub[column].to_numpy(float), rule="median")
     if split is None:
-        return out
+        return out, {}
     sub["uptake_group"] = list(split.labels)
     out["grouping"] = split.to_dict()
     for endpoint, time_col, event_col in (
@@ -683,13 +692,15 @@ def _survival(run: _Collector, patients: pd.DataFrame, first: int) -> dict[str, 
                 "cox": cox.to_dict() if cox is not None else None,
             }
         )
-    return out
+    return out, dict(zip(sub["patient_id"], sub["uptake_group"], strict=True))
 
 
 def _headline(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The numbers the command line prints at the end of a run."""
     rows = []
     for entry in doc.get("accuracy", []):
+        if entry["column"] != "visual_positive":
+            continue  # the primary index test; the SUV cut-off rows are in the report
         measures = entry["result"]["measures"]
         for name in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
             m = measures[name]
@@ -705,7 +716,7 @@ def _headline(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     for entry in doc.get("roc", {}).get("lesion", []):
-        if entry["column"].startswith("suv_max_"):
+        if entry["column"].startswith(("suv_max_", "comparator_suv_max_")):
             r = entry["result"]
             rows.append(
                 {

@@ -130,6 +130,7 @@ class KaplanMeierCurve:
     upper: npt.NDArray[np.float64] | None = None
     censor_times: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     at_risk: tuple[int, ...] = ()
+    at_risk_label: str | None = None
 
 
 def kaplan_meier_figure(
@@ -143,9 +144,10 @@ def kaplan_meier_figure(
 ) -> Figure:
     """Kaplan-Meier curves with CI bands and a numbers-at-risk table under the axes."""
     n_rows = len(curves) if at_risk_times else 0
-    fig = Figure(figsize=(6.0, 4.2 + 0.22 * n_rows))
+    fig = Figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
     bottom = 0.16 + 0.055 * n_rows
-    ax = _ax(fig, rect=(0.12, bottom, 0.84, 0.92 - bottom))
+    left = 0.24 if at_risk_times else 0.12
+    ax = _ax(fig, rect=(left, bottom, 0.96 - left, 0.92 - bottom))
     for k, curve in enumerate(curves):
         style, _ = _STYLES[k % len(_STYLES)]
         grey = _GREYS[k % len(_GREYS)]
@@ -177,14 +179,15 @@ def kaplan_meier_figure(
             0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize=_FONT - 1
         )
     if at_risk_times:
-        fig.text(0.01, bottom - 0.1, "At risk", fontsize=_FONT - 1, weight="bold")
+        fig.text(0.01, bottom - 0.1, "Numbers at risk", fontsize=_FONT - 1, weight="bold")
         x_min, x_max = ax.get_xlim()
         for row, curve in enumerate(curves):
             y = bottom - 0.13 - 0.05 * row
-            fig.text(0.01, y, curve.label[:18], fontsize=_FONT - 1)
+            fig.text(0.01, y, curve.at_risk_label or curve.label[:24], fontsize=_FONT - 1)
             for t_value, n in zip(at_risk_times, curve.at_risk, strict=False):
-                x = 0.12 + 0.84 * (t_value - x_min) / (x_max - x_min)
-                fig.text(x, y, str(n), fontsize=_FONT - 1, ha="center")
+                if x_min <= t_value <= x_max:
+                    x = left + (0.96 - left) * (t_value - x_min) / (x_max - x_min)
+                    fig.text(x, y, str(n), fontsize=_FONT - 1, ha="center")
     return fig
 
 

@@ -404,6 +404,7 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                         [np.nan if v is None else v for v in g["ci_high"]], dtype=float
                     ),
                     at_risk=tuple(int(v) for v in g.get("at_risk", ())),
+                    at_risk_label=f"{g['label']} uptake",
                 )
             )
             rows.append(
@@ -447,9 +448,12 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                 )
             )
             if hr and hr.get("ci_low") and hr.get("ci_high"):
+                short = "".join(
+                    w[0] for w in endpoint["endpoint"].replace("-", " ").split()
+                ).upper()
                 forest.append(
                     (
-                        f"{term['term']} ({endpoint['endpoint'][:3]})",
+                        f"{term['term']} ({short})",
                         hr["estimate"],
                         hr["ci_low"],
                         hr["ci_high"],

@@ -1,0 +1,99 @@
+"""The demo study's report: HTML in headless Chromium, PDF rasterised with pdftoppm."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from tests.demo_study import DemoStudy
+
+pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_html_loads_every_image_without_console_errors(
+    demo_study: DemoStudy, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    html = demo_study.reference / "report" / "report.html"
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(html.as_uri())
+        page.wait_for_load_state("load")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth, e.alt])"
+        )
+        screenshot = tmp_path / "report.png"
+        page.screenshot(path=str(screenshot), full_page=False)
+        browser.close()
+    assert errors == []
+    assert len(images) >= 10
+    broken = [alt for complete, width, alt in images if not complete or width == 0]
+    assert broken == []
+    assert screenshot.stat().st_size > 10_000
+
+
+def _html_images(demo_study: DemoStudy) -> int:
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    return len(re.findall(r"<img ", text))
+
+
+def test_pdf_pages_are_not_blank_and_hold_every_figure(
+    demo_study: DemoStudy, tmp_path: Path
+) -> None:
+    pdf = demo_study.reference / "report" / "report.pdf"
+    subprocess.run(
+        ["pdftoppm", "-r", "20", "-gray", "-png", str(pdf), str(tmp_path / "page")], check=True
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 8
+    for page in pages:
+        pixels = imread(page)
+        ink = (pixels < 0.9).mean()
+        assert ink > 0.002, f"{page.name} is blank"
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[2:]
+    assert len(listing) >= _html_images(demo_study)
+
+
+def test_report_sections_present(demo_study: DemoStudy) -> None:
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    for needle in (
+        "STARD 2015 flow",
+        "Baseline characteristics",
+        "Diagnostic accuracy",
+        "ROC analysis",
+        "PD-L1",
+        "Retention",
+        "Inter-reader agreement",
+        "Survival",
+        "maximum-intensity projections",
+        "STARD 2015 checklist",
+        "Provenance",
+        "Clopper-Pearson",
+        "Obuchowski",
+    ):
+        assert needle in text, needle
+    assert not np.any([name in text for name in ("SYNTHETIC^", "Synthetic^")])
