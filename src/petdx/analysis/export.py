@@ -17,8 +17,10 @@ def _is_boolean(values: pd.Series) -> bool:
     if values.dtype == bool or str(values.dtype) == "boolean":
         return True
     present = values.dropna()
-    return values.dtype == object and len(present) > 0 and all(
-        isinstance(v, (bool, np.bool_)) for v in present
+    return (
+        values.dtype == object
+        and len(present) > 0
+        and all(isinstance(v, (bool, np.bool_)) for v in present)
     )
 
 
