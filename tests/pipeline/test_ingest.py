@@ -3,7 +3,12 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import io
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +22,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
+from petdx.dicom.deidentify import DeidentifiedFileEncoder
 from petdx.pipeline import ingest
 from petdx.study.audit import verify_audit_trail
 from petdx.study.config import StudyFolder
@@ -30,6 +36,8 @@ from tests.study.cohort import PATIENTS, write_csv
 from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_for_needles
 
 ME = Author("tech")
+#: The module (``petdx.pipeline.ingest`` as an attribute is the function).
+INGEST_MODULE = importlib.import_module("petdx.pipeline.ingest")
 
 
 def _write_visit(folder: Path, patient_id: str, *, n_slices: int = 3, plant: bool = False) -> None:
@@ -139,7 +147,9 @@ _DRIVER = textwrap.dedent(
             Path(marker).write_text(str(total))
             time.sleep(120)  # wait here to be killed
 
-    ingest(study, open_database(study), source, author=Author("tech"), progress=progress)
+    ingest(
+        study, open_database(study), source, author=Author("tech"), progress=progress, workers=2
+    )
     """
 )
 
@@ -215,3 +225,178 @@ def test_a_pet_series_without_suv_is_stored_with_the_reason(
     assert row["suv_factor"] is None
     assert "ATTN" in row["suv_error"]
     assert row["n_instances"] == 3
+
+
+def _stored(study: StudyFolder) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(study.images)): p.read_bytes()
+        for p in all_files(study.images)
+        if p.suffix == ".dcm"
+    }
+
+
+def test_stored_files_are_the_same_for_any_number_of_workers_and_on_every_rerun(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    source = tmp_path / "dicom"
+    for k in range(3):
+        _write_visit(source / f"v{k}", HOSPITAL_ID if k else "SIM-0002", plant=bool(k))
+    first = ingest(enrolled, database, source, author=ME, workers=2)
+    assert first.ok, first.problems
+    assert first.n_written == 18
+    files, content = _stored(enrolled), database.content_hash()
+    for path in all_files(enrolled.images):
+        path.unlink()  # every stored copy lost: recorded, but its file missing
+    again = ingest(enrolled, database, source, author=ME, workers=1)
+    assert again.ok, again.problems
+    assert again.n_written == 18  # all rewritten ...
+    assert _stored(enrolled) == files  # ... byte for byte
+    assert database.content_hash() == content  # same rows, hashes and paths
+    with database.engine.connect() as connection:
+        recorded = dict(connection.execute(select(instances.c.path, instances.c.sha256)).all())
+    assert {
+        str(Path("images") / name): hashlib.sha256(data).hexdigest() for name, data in files.items()
+    } == recorded
+
+
+class _WeightChangingEncoder(DeidentifiedFileEncoder):
+    """A broken de-identification: the copy's PatientWeight differs (SUV changes)."""
+
+    def encode(self, header: pydicom.Dataset) -> bytes:
+        copy = pydicom.dcmread(io.BytesIO(super().encode(header)))
+        if copy.Modality == "PT":
+            copy.PatientWeight = "71"
+        buffer = io.BytesIO()
+        copy.save_as(buffer, enforce_file_format=True)
+        return buffer.getvalue()
+
+
+def test_a_copy_whose_suv_differs_from_the_original_is_not_recorded(
+    enrolled: StudyFolder,
+    database: StudyDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", _WeightChangingEncoder)
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    assert [s.modality for s in result.series] == ["CT"]
+    (problem,) = result.problems
+    assert (
+        problem.source
+        == index_dicom_folder(tmp_path / "dicom" / "PT")
+        .of_kind(SeriesKind.PT)[0]
+        .series_instance_uid
+    )
+    assert "SUV factors of 3 of the 3 de-identified frames differ" in problem.message
+    assert "the series was not recorded" in problem.message
+    with database.engine.connect() as connection:
+        assert connection.execute(select(series.c.modality)).scalars().all() == ["CT"]
+        assert _count(database, instances) == 3
+
+
+class _FailingEncoder(DeidentifiedFileEncoder):
+    def encode(self, header: pydicom.Dataset) -> bytes:
+        if header.Modality == "CT":
+            raise ValueError("invalid value for VR DS: '1,5'")
+        return super().encode(header)
+
+
+def test_a_series_that_cannot_be_written_is_refused_and_the_others_stored(
+    enrolled: StudyFolder,
+    database: StudyDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", _FailingEncoder)
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    assert [s.modality for s in result.series] == ["PT"]
+    (problem,) = result.problems
+    assert problem.message.startswith(
+        "CT series: instance number 1 cannot be de-identified and written (ValueError: "
+        "invalid value for VR DS: '1,5')."
+    )
+
+
+def test_a_series_whose_files_change_during_the_ingest_is_refused(
+    enrolled: StudyFolder,
+    database: StudyDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_index = INGEST_MODULE.index_dicom_folder
+
+    def index_then_remove_a_file(root: Path) -> object:
+        index = real_index(root)
+        next(iter(sorted((Path(root) / "PT").iterdir()))).unlink()  # gone before the copy
+        return index
+
+    monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_remove_a_file)
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    assert [s.modality for s in result.series] == ["CT"]
+    (problem,) = result.problems
+    assert "PT series: its files changed while petdx was reading them" in problem.message
+    assert "(3 file(s) indexed, 2 of them still in the series)" in problem.message
+
+
+def test_a_series_holding_an_instance_twice_is_refused(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    first = sorted((tmp_path / "dicom" / "CT").iterdir())[0]
+    shutil.copy(first, first.with_name("copy_of_first.dcm"))
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    assert [s.modality for s in result.series] == ["PT"]
+    (problem,) = result.problems
+    assert re.search(r"CT series: SOPInstanceUID [0-9.]+ is in 2 files", problem.message)
+    assert problem.folder == "CT"
+
+
+_ORPHAN_DRIVER = textwrap.dedent(
+    """
+    import multiprocessing, os, sys, time
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+    from petdx.pipeline.ingest import _end_with_parent
+
+    pool = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_parent, initargs=(os.getpid(),),
+    )
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 120)  # busy when its parent is killed
+    Path(sys.argv[1]).write_text(str(worker))
+    time.sleep(120)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended
+
+
+def test_worker_processes_end_when_the_ingest_process_is_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "worker-pid"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_DRIVER, str(marker)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker = int(marker.read_text())
+    assert _alive(worker)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)

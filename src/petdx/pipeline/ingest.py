@@ -14,11 +14,21 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    be computed (not quantitative, a missing dose) is stored with the reason in
    ``series.suv_error``. A CT takes the visit of the
    PET series with the same study and frame of reference (or its ``scans.ct_series_uid``).
-3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`) and written
-   to ``images/<patient>/<study uid>/<modality>_<series uid>/<sop uid>.dcm`` through a
-   temporary name and a rename, then the SUV factors of the copy are recomputed and must
-   equal the original's exactly; only then are the series and its instances recorded, in one
-   transaction (series and visits go to the audit trail).
+3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`, through
+   :class:`~petdx.dicom.deidentify.DeidentifiedFileEncoder`, byte-identical to
+   ``deidentify_dataset`` + ``dcmwrite``) and written to
+   ``images/<patient>/<study uid>/<modality>_<series uid>/<sop uid>.dcm`` through a
+   temporary name and a rename, then the SUV factors of the stored copies are recomputed
+   from the files and must equal the original's exactly, instance by instance; only then
+   are the series and its instances recorded, in one transaction (series and visits go to
+   the audit trail).
+
+**Parallel**: the copies of a series (reading, SUV of the original, de-identification,
+writing, SUV of the copies) are one task; ``workers`` processes run the tasks (threads
+would not help: pydicom's parsing holds the GIL), while this process records the results
+in the order the series were found, so the database, the audit trail and every file are
+the same whatever the number of workers. Worker processes end with this process (Linux:
+``PR_SET_PDEATHSIG``), so a killed ingest leaves none writing behind it.
 
 Idempotent by SOPInstanceUID: de-identified UIDs are a keyed hash of the original, so an
 instance already recorded with its file present is skipped. Crash-safe: a run killed at any
@@ -26,48 +36,64 @@ point leaves complete files (perhaps not yet recorded) and stale temporary files
 run removes the temporary files, rewrites the unrecorded instances (same bytes) and records
 them, so every instance ends up present once. One ingest runs at a time per study (a lock
 file).
+
+**Durability** (power loss, not only a killed process): the files of a series are written
+and renamed without a flush each; when the worker has renamed the last one, this process
+calls ``sync`` (file data and folder entries to disk) and records the series only after it
+returns. So a recorded instance always has its complete file on disk, which is all the skip
+rule above relies on; an unrecorded file may be lost or truncated by a power cut, and is
+rewritten by the next run. One flush per series costs one journal commit instead of one per
+file, and it runs here while the workers go on copying.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
+import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import signal
+import sys
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 from sqlalchemy import Connection, select
 
 from petdx.dicom import (
     DeidentificationSettings,
+    ImageSeries,
     SeriesEntry,
     SeriesKind,
-    deidentify_dataset,
     deidentify_uid,
     index_dicom_files,
     index_dicom_folder,
     read_series_volume,
 )
+from petdx.dicom.deidentify import DeidentifiedFileEncoder
 from petdx.errors import InputValidationError, PetdxError
-from petdx.fileio import atomic_output
+from petdx.fileio import atomic_write_bytes
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.records import Author, get_record, insert_record, update_record
 from petdx.study.schema import exchange_table, instances, patient_identity
-from petdx.suv import compute_suv
+from petdx.suv import SuvResult, compute_suv
 from petdx.suv.inputs import suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition
 
 __all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest"]
 
 ProgressCallback = Callable[[int, int], None]
+#: SUV factor of each frame, keyed by (de-identified SOP instance UID, frame index).
+_Factors = dict[tuple[str, int], float]
+#: Below this many files the default is to copy in this process (see ``ingest``).
+_POOL_MIN_FILES = 1000
 _TOLERANCE_MIN = 15.0
 _TOLERANCE_FRACTION = 0.20
 
@@ -264,11 +290,18 @@ class _SeriesPlan:
     suv: dict[str, Any]
 
 
-def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan:
-    image = read_series_volume(entry)
-    try:
-        result = compute_suv(image)
-    except PetdxError as exc:  # stored all the same, with the reason SUV is unavailable
+@dataclass(frozen=True)
+class _PetSuv:
+    """What the PET plan needs from the SUV of the original (computed in a worker)."""
+
+    result: SuvResult | None
+    error: str | None
+    acquisition_start: datetime | None
+
+
+def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str, measured: _PetSuv) -> _SeriesPlan:
+    result = measured.result
+    if result is None:  # stored all the same, with the reason SUV is unavailable
         scan = ctx.scans_by_pet.get(entry.series_instance_uid)
         return _SeriesPlan(
             entry,
@@ -278,10 +311,9 @@ def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan
             None,
             None if scan is None else str(scan["scan_id"]),
             None,
-            {"suv_error": str(exc)},
+            {"suv_error": measured.error},
         )
-    inputs = suv_inputs_from_frames(list(image.frames), entry.label())
-    start = earliest_acquisition(inputs)
+    start = measured.acquisition_start
     injection = result.injection_datetime
     uptake = (start - injection).total_seconds() / 60.0 if start and injection else None
     tracer = _tracer(ctx, result.nuclide, entry.first_header)
@@ -308,7 +340,6 @@ def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan
         "suv_reference_time_rule": result.reference_time_rule.value,
         "suv_warnings": "\n".join(result.warnings) or None,
         "suv_error": None,
-        "_factors": np.asarray(result.factors),
     }
     key = (entry.study_instance_uid, entry.frame_of_reference_uid)
     visit_id = None if visit is None else str(visit["visit_id"])
@@ -344,75 +375,190 @@ def _plan_ct(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan:
     )
 
 
-def _write_copies(
-    ctx: _Context, plan: _SeriesPlan, progress: Callable[[], None]
-) -> tuple[str, str, Path, list[dict[str, Any]], int]:
-    settings = DeidentificationSettings(ctx.secret, plan.patient_id)
-    entry = plan.entry
-    study_uid = deidentify_uid(ctx.secret, entry.study_instance_uid)
-    series_uid = deidentify_uid(ctx.secret, entry.series_instance_uid)
-    folder = ctx.study.images / plan.patient_id / study_uid / f"{entry.kind.value}_{series_uid}"
-    with ctx.database.engine.connect() as connection:
-        recorded = {
-            str(row.sop_instance_uid): str(row.sha256)
-            for row in connection.execute(
-                select(instances.c.sop_instance_uid, instances.c.sha256).where(
-                    instances.c.series_uid == series_uid
-                )
-            )
-        }
-    rows: list[dict[str, Any]] = []
-    written = 0
-    for instance in entry.instances:
-        sop_uid = deidentify_uid(ctx.secret, instance.sop_instance_uid)
-        target = folder / f"{sop_uid}.dcm"
-        if sop_uid in recorded and target.exists():
-            progress()
-            continue
-        dataset = pydicom.dcmread(instance.path)
-        deidentify_dataset(dataset, settings)
-        with atomic_output(target) as tmp:
-            dataset.save_as(tmp, enforce_file_format=True)
-            data = tmp.read_bytes()
-            with tmp.open("rb+") as handle:
-                os.fsync(handle.fileno())
-        rows.append(
-            {
-                "sop_instance_uid": sop_uid,
-                "series_uid": series_uid,
-                "path": str(target.relative_to(ctx.study.root)),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "_new": sop_uid not in recorded,
-            }
-        )
-        written += 1
-        progress()
-    return study_uid, series_uid, folder, rows, written
+# --- the copy of one series: runs in a worker process (or in this one) -------------------
 
 
-def _check_suv_unchanged(plan: _SeriesPlan, folder: Path) -> None:
-    if "_factors" not in plan.suv:
-        return
-    copies = [p for p in sorted(folder.glob("*.dcm")) if not p.name.startswith(".")]
-    index = index_dicom_files(copies)
-    entry = index.of_kind(SeriesKind.PT)[0]
-    after = np.asarray(compute_suv(read_series_volume(entry)).factors)
-    if after.shape != plan.suv["_factors"].shape or not np.array_equal(after, plan.suv["_factors"]):
+@dataclass(frozen=True)
+class _CopyTask:
+    """One series for a worker: its files, the keys, where the copies go, what exists."""
+
+    series_uid: str
+    kind: SeriesKind
+    paths: tuple[Path, ...]
+    secret: bytes
+    pseudonym: str
+    study_root: Path
+    folder: Path
+    recorded: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _CopyOutcome:
+    rows: tuple[dict[str, Any], ...] = ()
+    written: int = 0
+    pet: _PetSuv | None = None
+    error: str | None = None
+
+
+def _reindex(task: _CopyTask) -> SeriesEntry:
+    """The series as the worker reads it: the same files must still hold the same series."""
+    index = index_dicom_files(task.paths)
+    entry = index.series.get(task.series_uid)
+    if entry is None or len(entry.instances) != len(task.paths) or index.unreadable:
         raise PetdxError(
-            "the SUV factors of the de-identified copy differ from the original's; the copy "
-            "was not recorded. This is a bug in petdx's de-identification; please report it."
+            f"{task.kind.value} series: its files changed while petdx was reading them "
+            f"({len(task.paths)} file(s) indexed, "
+            f"{0 if entry is None else len(entry.instances)} of them still in the series). "
+            "Let the copy into the folder finish, then ingest again."
         )
+    sop_uids = [i.sop_instance_uid for i in entry.instances]
+    if len(set(sop_uids)) != len(sop_uids):
+        twice = sorted({u for u in sop_uids if sop_uids.count(u) > 1})[0]
+        raise PetdxError(
+            f"{task.kind.value} series: SOPInstanceUID {twice} is in {sop_uids.count(twice)} "
+            "files of the series (in the folder shown). Remove the duplicate files and "
+            "ingest again."
+        )
+    return entry
+
+
+def _factors_by_instance(
+    image: ImageSeries, factors: Iterable[float], secret: bytes | None
+) -> _Factors:
+    """SUV factor of each frame keyed by (de-identified SOP instance UID, frame index)."""
+    out = {}
+    for frame, factor in zip(image.frames, factors, strict=True):
+        uid = frame.instance.sop_instance_uid
+        key = deidentify_uid(secret, uid) if secret is not None else uid
+        out[(key, frame.frame_index or 0)] = float(factor)
+    return out
+
+
+def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[_PetSuv, _Factors | None]:
+    """SUV of the original (refusing a series whose geometry or pixels are unusable)."""
+    image = read_series_volume(entry)
+    try:
+        result = compute_suv(image)
+    except PetdxError as exc:
+        return _PetSuv(None, str(exc), None), None
+    start = earliest_acquisition(suv_inputs_from_frames(list(image.frames), entry.label()))
+    return _PetSuv(result, None, start), _factors_by_instance(image, result.factors, secret)
+
+
+def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
+    """Recompute the SUV factors from the stored copies; they must equal the original's."""
+    stored = index_dicom_files(targets).of_kind(SeriesKind.PT)
+    if len(stored) != 1 or len(stored[0].instances) != len(targets):
+        raise PetdxError(
+            "the stored de-identified copies cannot be read back as the series "
+            f"({len(targets)} file(s) written); the series was not recorded. Check the disk "
+            "of the study folder and ingest again."
+        )
+    image = read_series_volume(stored[0])
+    after = _factors_by_instance(image, compute_suv(image).factors, None)
+    if after != expected:
+        differ = [k for k in expected.keys() | after.keys() if after.get(k) != expected.get(k)]
+        raise PetdxError(
+            f"the SUV factors of {len(differ)} of the {len(expected)} de-identified frames "
+            "differ from the original's; the series was not recorded. This is a bug in "
+            "petdx's de-identification; please report it."
+        )
+
+
+def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind) -> bytes:
+    try:
+        return encoder.encode(header)
+    except PetdxError:
+        raise
+    except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as exc:
+        number = header.get("InstanceNumber", "?")  # names neither the patient nor the file
+        raise PetdxError(
+            f"{kind.value} series: instance number {number} cannot be de-identified and "
+            f"written ({type(exc).__name__}: {exc}). The file may be malformed; export the "
+            "series again from the PACS."
+        ) from exc
+
+
+def _copy_series(task: _CopyTask) -> _CopyOutcome:
+    """Read, de-identify and store one series, then check the SUV of the copies."""
+    try:
+        entry = _reindex(task)
+        pet, factors = (
+            _measure_pet(entry, task.secret) if task.kind is SeriesKind.PT else (None, None)
+        )
+        encoder = DeidentifiedFileEncoder(DeidentificationSettings(task.secret, task.pseudonym))
+        rows: list[dict[str, Any]] = []
+        targets: list[Path] = []
+        for instance in entry.instances:
+            sop_uid = deidentify_uid(task.secret, instance.sop_instance_uid)
+            target = task.folder / f"{sop_uid}.dcm"
+            targets.append(target)
+            if sop_uid in task.recorded and target.exists():
+                continue
+            data = _encode(encoder, instance.header, task.kind)
+            atomic_write_bytes(target, data)
+            rows.append(
+                {
+                    "sop_instance_uid": sop_uid,
+                    "series_uid": deidentify_uid(task.secret, task.series_uid),
+                    "path": str(target.relative_to(task.study_root)),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "_new": sop_uid not in task.recorded,
+                }
+            )
+        if factors is not None:
+            _check_suv_unchanged(targets, factors)
+    except PetdxError as exc:
+        return _CopyOutcome(error=str(exc))
+    return _CopyOutcome(tuple(rows), len(rows), pet)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """Worker initializer: die with the ingest process, so none writes after it is killed."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+
+def _copy_all(
+    tasks: list[_CopyTask | None], workers: int
+) -> Generator[_CopyOutcome | None, None, None]:
+    """Outcomes in task order (None for None); a process pool when it pays."""
+    real = [t for t in tasks if t is not None]
+    if workers <= 1 or len(real) <= 1:
+        for task in tasks:
+            yield None if task is None else _copy_series(task)
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(real)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        futures: list[Future[_CopyOutcome] | None] = [
+            None if t is None else pool.submit(_copy_series, t) for t in tasks
+        ]
+        for future in futures:
+            yield None if future is None else future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _record(
     connection: Connection,
     ctx: _Context,
     plan: _SeriesPlan,
-    study_uid: str,
-    series_uid: str,
-    folder: Path,
-    rows: list[dict[str, Any]],
+    task: _CopyTask,
+    rows: tuple[dict[str, Any], ...],
 ) -> None:
+    study_uid = deidentify_uid(ctx.secret, plan.entry.study_instance_uid)
+    series_uid = deidentify_uid(ctx.secret, plan.entry.series_instance_uid)
     author = Author(ctx.author.actor, ctx.author.reason or "ingest")
     visit = plan.visit
     if visit is not None and "tracer" in visit and get_record(connection, "visits", visit) is None:
@@ -432,7 +578,7 @@ def _record(
         "scan_id": plan.scan_id,
         "manufacturer": plan.entry.manufacturer or None,
         "n_instances": len(plan.entry.instances),
-        "folder": str(folder.relative_to(ctx.study.root)),
+        "folder": str(task.folder.relative_to(ctx.study.root)),
         **{k: v for k, v in plan.suv.items() if not k.startswith("_")},
     }
     stored = get_record(connection, "series", values)
@@ -460,8 +606,17 @@ def ingest(
     *,
     author: Author,
     progress: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
     """Ingest every PET and CT series under ``path`` into ``study`` (see the module docstring).
+
+    Parameters
+    ----------
+    workers
+        Processes copying series; 1 copies in this process. Default: the number of CPUs,
+        at most 2, from 1000 files on (below, starting the workers, each importing petdx,
+        would cost more than it saves). The result, the files and the database are the
+        same for any number.
 
     Returns
     -------
@@ -475,29 +630,39 @@ def ingest(
         ``path`` does not exist, or another ingest holds the study's lock.
     """
     root = Path(path)
-    with _study_lock(study):
+    with ExitStack() as stack:
+        stack.enter_context(_study_lock(study))
         _remove_stale_temporaries(study.images)
         index = index_dicom_folder(root)
         ctx = _load_context(study, database, author, root)
-        pet = index.of_kind(SeriesKind.PT)
-        ct = index.of_kind(SeriesKind.CT)
-        total = sum(len(e.instances) for e in pet + ct)
+        entries = index.of_kind(SeriesKind.PT) + index.of_kind(SeriesKind.CT)
+        total = sum(len(e.instances) for e in entries)
+        n_workers = workers or (min(2, os.cpu_count() or 1) if total >= _POOL_MIN_FILES else 1)
         done = 0
 
-        def tick() -> None:
+        def tick(n: int) -> None:
             nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            for _ in range(n):
+                done += 1
+                if progress is not None:
+                    progress(done, total)
 
         stored: list[IngestedSeries] = []
         problems = [
             IngestProblem(str(p.path.name), str(p.path.parent), p.message) for p in index.unreadable
         ]
-        for entry in pet + ct:
+        patients = [_pseudonym(ctx, entry.first_header) for entry in entries]
+        tasks = [
+            None if patient_id is None else _copy_task(ctx, entry, patient_id)
+            for entry, patient_id in zip(entries, patients, strict=True)
+        ]
+        outcomes = stack.enter_context(closing(_copy_all(tasks, n_workers)))
+        for entry, patient_id, task, outcome in zip(
+            entries, patients, tasks, outcomes, strict=True
+        ):
+            tick(len(entry.instances))
             where = _relative(entry.folder, root)
-            patient_id = _pseudonym(ctx, entry.first_header)
-            if patient_id is None:
+            if patient_id is None or task is None or outcome is None:
                 problems.append(
                     IngestProblem(
                         entry.series_instance_uid,
@@ -508,36 +673,59 @@ def ingest(
                         "issuer) and ingest again.",
                     )
                 )
-                for _ in entry.instances:
-                    tick()
                 continue
             try:
+                if outcome.error is not None:
+                    raise PetdxError(outcome.error)
                 plan = (
-                    _plan_pet(ctx, entry, patient_id)
-                    if entry.kind is SeriesKind.PT
+                    _plan_pet(ctx, entry, patient_id, outcome.pet)
+                    if outcome.pet is not None
                     else _plan_ct(ctx, entry, patient_id)
                 )
-                study_uid, series_uid, folder, rows, written = _write_copies(ctx, plan, tick)
-                _check_suv_unchanged(plan, folder)
+                if outcome.written:
+                    os.sync()  # the files on disk before their rows (see Durability)
                 with database.begin() as connection:
-                    _record(connection, ctx, plan, study_uid, series_uid, folder, rows)
+                    _record(connection, ctx, plan, task, outcome.rows)
             except PetdxError as exc:
                 problems.append(IngestProblem(entry.series_instance_uid, where, str(exc)))
                 continue
             stored.append(
                 IngestedSeries(
-                    series_uid=series_uid,
+                    series_uid=deidentify_uid(ctx.secret, entry.series_instance_uid),
                     patient_id=patient_id,
                     modality=entry.kind.value,
                     tracer=plan.tracer,
                     time_point_min=plan.time_point_min,
                     n_instances=len(entry.instances),
-                    n_written=written,
-                    folder=str(folder.relative_to(study.root)),
+                    n_written=outcome.written,
+                    folder=str(task.folder.relative_to(study.root)),
                 )
             )
-        skipped = len(index.series) - len(pet) - len(ct)
+        skipped = len(index.series) - len(entries)
     return IngestResult(tuple(stored), tuple(problems), skipped)
+
+
+def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _CopyTask:
+    study_uid = deidentify_uid(ctx.secret, entry.study_instance_uid)
+    series_uid = deidentify_uid(ctx.secret, entry.series_instance_uid)
+    folder = ctx.study.images / patient_id / study_uid / f"{entry.kind.value}_{series_uid}"
+    with ctx.database.engine.connect() as connection:
+        recorded = frozenset(
+            str(uid)
+            for uid in connection.execute(
+                select(instances.c.sop_instance_uid).where(instances.c.series_uid == series_uid)
+            ).scalars()
+        )
+    return _CopyTask(
+        series_uid=entry.series_instance_uid,
+        kind=entry.kind,
+        paths=tuple(i.path for i in entry.instances),
+        secret=ctx.secret,
+        pseudonym=patient_id,
+        study_root=ctx.study.root,
+        folder=folder,
+        recorded=recorded,
+    )
 
 
 def _relative(folder: Path, root: Path) -> str:
