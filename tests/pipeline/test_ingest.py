@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.dicom.deidentify import DeidentifiedFileEncoder
-from petdx.pipeline import ingest
+from petdx.pipeline import IngestResult, ingest
 from petdx.study.audit import verify_audit_trail
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
@@ -134,7 +134,7 @@ _DRIVER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from petdx.pipeline import ingest
+    from petdx.pipeline import IngestResult, ingest
     from petdx.study.config import open_study
     from petdx.study.database import open_database
     from petdx.study.records import Author
@@ -259,6 +259,19 @@ def test_stored_files_are_the_same_for_any_number_of_workers_and_on_every_rerun(
     } == recorded
 
 
+def _ingest_a_visit_with(
+    encoder: type[DeidentifiedFileEncoder],
+    study: StudyFolder,
+    database: StudyDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> IngestResult:
+    """Ingest one PET/CT visit (3 + 3 instances) with ``encoder`` in place of petdx's."""
+    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", encoder)
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    return ingest(study, database, tmp_path / "dicom", author=ME, workers=1)
+
+
 class _WeightChangingEncoder(DeidentifiedFileEncoder):
     """A broken de-identification: the copy's PatientWeight differs (SUV changes)."""
 
@@ -277,9 +290,7 @@ def test_a_copy_whose_suv_differs_from_the_original_is_not_recorded(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", _WeightChangingEncoder)
-    _write_visit(tmp_path / "dicom", "SIM-0002")
-    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    result = _ingest_a_visit_with(_WeightChangingEncoder, enrolled, database, tmp_path, monkeypatch)
     assert [s.modality for s in result.series] == ["CT"]
     (problem,) = result.problems
     assert (
@@ -308,9 +319,7 @@ def test_a_series_that_cannot_be_written_is_refused_and_the_others_stored(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", _FailingEncoder)
-    _write_visit(tmp_path / "dicom", "SIM-0002")
-    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    result = _ingest_a_visit_with(_FailingEncoder, enrolled, database, tmp_path, monkeypatch)
     assert [s.modality for s in result.series] == ["PT"]
     (problem,) = result.problems
     assert problem.message.startswith(
