@@ -5,8 +5,10 @@
 #   chromium      the HTML report is checked in headless Chromium
 #   poppler-utils pdftoppm rasterises the PDF report in tests
 #   fonts-dejavu-core  fonts for matplotlib and WeasyPrint
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  WeasyPrint's text layout (PDF report)
 set -euo pipefail
-packages=(dicom3tools postgresql chromium poppler-utils fonts-dejavu-core)
+packages=(dicom3tools postgresql chromium poppler-utils fonts-dejavu-core
+          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
