@@ -246,6 +246,20 @@ def test_encoder_writes_exactly_what_deidentify_dataset_and_dcmwrite_write(
     assert scan_for_needles(all_files(copies)) == []
 
 
+def test_encoder_gives_the_same_bytes_for_headers_whose_values_were_read(
+    tmp_path: Path,
+) -> None:
+    """Reading a value converts the element in the header (SUV and indexing code do it);
+    the encoder must give the same file as for an untouched header, from its memory too."""
+    paths = save_series([_ge_private_time(plant_identifiers(d)) for d in pet_series(3)], tmp_path)
+    encoder = DeidentifiedFileEncoder(SETTINGS)
+    for path in paths + paths:
+        header = read_header(path)
+        _ = header.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose
+        _ = (header.PatientName, header.StudyDate, header.SOPInstanceUID, header.PatientWeight)
+        assert encoder.encode(header) == _plain_bytes(path, SETTINGS), path.name
+
+
 def test_encoder_output_keeps_the_suv_factors(tmp_path: Path) -> None:
     originals = [_ge_private_time(plant_identifiers(d)) for d in pet_series(5)]
     paths = save_series(originals, tmp_path / "in")

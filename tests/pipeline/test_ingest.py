@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -328,26 +329,46 @@ def test_a_series_that_cannot_be_written_is_refused_and_the_others_stored(
     )
 
 
+def _remove(path: Path) -> None:
+    path.unlink()
+
+
+def _move_to_another_series(path: Path) -> None:
+    ds = pydicom.dcmread(path)
+    ds.SeriesInstanceUID = pydicom.uid.generate_uid()
+    ds.save_as(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (_remove, "a file can no longer be read (FileNotFoundError)"),
+        (_move_to_another_series, "a file now belongs to another series"),
+    ],
+)
 def test_a_series_whose_files_change_during_the_ingest_is_refused(
     enrolled: StudyFolder,
     database: StudyDatabase,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Path], None],
+    what: str,
 ) -> None:
     real_index = INGEST_MODULE.index_dicom_folder
 
-    def index_then_remove_a_file(root: Path) -> object:
+    def index_then_change_a_file(root: Path) -> object:
         index = real_index(root)
-        next(iter(sorted((Path(root) / "PT").iterdir()))).unlink()  # gone before the copy
+        change(sorted((Path(root) / "PT").iterdir())[0])  # after the index, before the copy
         return index
 
-    monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_remove_a_file)
+    monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_change_a_file)
     _write_visit(tmp_path / "dicom", "SIM-0002")
     result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
     assert [s.modality for s in result.series] == ["CT"]
     (problem,) = result.problems
-    assert "PT series: its files changed while petdx was reading them" in problem.message
-    assert "(3 file(s) indexed, 2 of them still in the series)" in problem.message
+    assert problem.message.startswith(
+        f"PT series: its files changed while petdx was ingesting them ({what})."
+    )
 
 
 def test_a_series_holding_an_instance_twice_is_refused(

@@ -58,13 +58,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum, StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import pydicom
 from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
 from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
-from pydicom.dataset import Dataset, validate_file_meta
+from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_deferred_data_element
 from pydicom.filewriter import write_data_element
@@ -619,19 +619,13 @@ class DeidentifiedFileEncoder:
                 raise _NotEncodable
             if tag in _ADDED_TAGS:
                 continue
-            value = elem.value
-            if (
-                isinstance(elem, RawDataElement)
-                and tag not in _WRITER_CONVERTS
-                and (value is None or len(value) <= _MEMO_MAX_VALUE_BYTES)
-            ):
-                key = (charset_key, tag, elem.VR, elem.length == _UNDEFINED_LENGTH, value)
-                found = memo.get(key)
-                if found is None:
-                    found = memo[key] = self._public(header, elem, encodings)
-                parts[tag] = found
-            else:
-                parts[tag] = self._public(header, elem, encodings)
+            key = None if tag in _WRITER_CONVERTS else self._key(elem, encodings, charset_key)
+            found = None if key is None else memo.get(key)
+            if found is None:
+                found = self._public(header, elem, encodings)
+                if key is not None:
+                    memo[key] = found
+            parts[tag] = found
         if private:
             parts.update(self._private(header, private, encodings))
         parts.update(self._added_bytes(encodings, charset_key))
@@ -639,8 +633,32 @@ class DeidentifiedFileEncoder:
         return self._meta(header, meta) + body
 
     @staticmethod
+    def _key(
+        elem: DataElement | RawDataElement, encodings: Any, charset_key: str
+    ) -> tuple[Any, ...] | None:
+        """What the de-identified encoding of a public element depends on: its tag, VR,
+        raw bytes (an element already converted by the caller: its encoding, and it is
+        written from its value), the character set. None for values too large to keep."""
+        if isinstance(elem, RawDataElement):
+            value = elem.value
+            undefined_length = elem.length == _UNDEFINED_LENGTH
+        else:
+            value = _element_bytes(elem, encodings)
+            undefined_length = elem.is_undefined_length
+        if value is not None and len(value) > _MEMO_MAX_VALUE_BYTES:
+            return None
+        raw = isinstance(elem, RawDataElement)
+        return (charset_key, elem.tag, elem.VR, raw, undefined_length, value)
+
+    @staticmethod
     def _read_deferred(header: Dataset, elem: RawDataElement) -> RawDataElement:
-        source = getattr(header, "filename", None) or getattr(header, "buffer", None)
+        """The value, from the buffer the header was read from or else its file (as
+        ``Dataset.__getitem__`` does), without storing it in ``header``."""
+        buffer = getattr(header, "buffer", None)
+        source = buffer if buffer is not None and not getattr(buffer, "closed", False) else None
+        source = source or getattr(header, "filename", None)
+        if source is None:  # nothing to read the value from
+            raise _NotEncodable
         return read_deferred_data_element(
             header.fileobj_type, source, getattr(header, "timestamp", None), elem
         )
@@ -716,7 +734,7 @@ class DeidentifiedFileEncoder:
         key = (tuple(items), sop_class)
         constant = self._meta_memo.get(key)
         if constant is None:
-            meta = copy.deepcopy(source_meta)
+            meta = cast(FileMetaDataset, copy.deepcopy(source_meta))
             for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle"):
                 if keyword in meta:
                     delattr(meta, keyword)

@@ -51,6 +51,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import hashlib
+import io
 import multiprocessing
 import os
 import signal
@@ -63,28 +64,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pydicom
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 from sqlalchemy import Connection, select
 
 from petdx.dicom import (
     DeidentificationSettings,
-    ImageSeries,
+    DicomInstance,
+    Frame,
     SeriesEntry,
     SeriesKind,
     deidentify_uid,
+    frames_of,
     index_dicom_files,
     index_dicom_folder,
     read_series_volume,
 )
 from petdx.dicom.deidentify import DeidentifiedFileEncoder
+from petdx.dicom.discovery import DEFER_SIZE_BYTES
 from petdx.errors import InputValidationError, PetdxError
 from petdx.fileio import atomic_write_bytes
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.records import Author, get_record, insert_record, update_record
 from petdx.study.schema import exchange_table, instances, patient_identity
-from petdx.suv import SuvResult, compute_suv
-from petdx.suv.inputs import suv_inputs_from_frames
+from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition
 
 __all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest"]
@@ -400,18 +405,22 @@ class _CopyOutcome:
     error: str | None = None
 
 
-def _reindex(task: _CopyTask) -> SeriesEntry:
-    """The series as the worker reads it: the same files must still hold the same series."""
-    index = index_dicom_files(task.paths)
-    entry = index.series.get(task.series_uid)
-    if entry is None or len(entry.instances) != len(task.paths) or index.unreadable:
-        raise PetdxError(
-            f"{task.kind.value} series: its files changed while petdx was reading them "
-            f"({len(task.paths)} file(s) indexed, "
-            f"{0 if entry is None else len(entry.instances)} of them still in the series). "
-            "Let the copy into the folder finish, then ingest again."
-        )
-    sop_uids = [i.sop_instance_uid for i in entry.instances]
+def _read_series(task: _CopyTask) -> SeriesEntry:
+    """Read every file of the series once, whole: the header is parsed from memory (large
+    values deferred, as when indexing) and everything later - pixels for the SUV check,
+    the de-identified copy - reads memory or the page cache, not the disk again. The files
+    must still hold the series the index found, in its order."""
+    instances = []
+    for path in task.paths:
+        try:
+            header = pydicom.dcmread(io.BytesIO(path.read_bytes()), defer_size=DEFER_SIZE_BYTES)
+        except (OSError, InvalidDicomError, ValueError, EOFError) as exc:
+            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
+        if str(header.get("SeriesInstanceUID", "")) != task.series_uid:
+            raise _changed(task, "a file now belongs to another series")
+        instances.append(DicomInstance(path, header))
+    entry = SeriesEntry(task.series_uid, task.kind, instances)
+    sop_uids = [i.sop_instance_uid for i in instances]
     if len(set(sop_uids)) != len(sop_uids):
         twice = sorted({u for u in sop_uids if sop_uids.count(u) > 1})[0]
         raise PetdxError(
@@ -422,12 +431,19 @@ def _reindex(task: _CopyTask) -> SeriesEntry:
     return entry
 
 
-def _factors_by_instance(
-    image: ImageSeries, factors: Iterable[float], secret: bytes | None
+def _changed(task: _CopyTask, what: str) -> PetdxError:
+    return PetdxError(
+        f"{task.kind.value} series: its files changed while petdx was ingesting them ({what}). "
+        "Let the copy into the folder finish, then ingest again."
+    )
+
+
+def _factors_by_frame(
+    frames: Iterable[Frame], factors: Iterable[float], secret: bytes | None
 ) -> _Factors:
     """SUV factor of each frame keyed by (de-identified SOP instance UID, frame index)."""
     out = {}
-    for frame, factor in zip(image.frames, factors, strict=True):
+    for frame, factor in zip(frames, factors, strict=True):
         uid = frame.instance.sop_instance_uid
         key = deidentify_uid(secret, uid) if secret is not None else uid
         out[(key, frame.frame_index or 0)] = float(factor)
@@ -437,12 +453,13 @@ def _factors_by_instance(
 def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[_PetSuv, _Factors | None]:
     """SUV of the original (refusing a series whose geometry or pixels are unusable)."""
     image = read_series_volume(entry)
-    try:
-        result = compute_suv(image)
+    try:  # compute_suv in two steps, to keep the inputs for the acquisition start
+        inputs = suv_inputs_from_frames(image.frames, entry.label())
+        result = suv_factors_from_inputs(inputs, entry.series_instance_uid)
     except PetdxError as exc:
         return _PetSuv(None, str(exc), None), None
-    start = earliest_acquisition(suv_inputs_from_frames(list(image.frames), entry.label()))
-    return _PetSuv(result, None, start), _factors_by_instance(image, result.factors, secret)
+    start = earliest_acquisition(inputs)
+    return _PetSuv(result, None, start), _factors_by_frame(image.frames, result.factors, secret)
 
 
 def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
@@ -454,8 +471,8 @@ def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
             f"({len(targets)} file(s) written); the series was not recorded. Check the disk "
             "of the study folder and ingest again."
         )
-    image = read_series_volume(stored[0])
-    after = _factors_by_instance(image, compute_suv(image).factors, None)
+    frames = [frame for instance in stored[0].instances for frame in frames_of(instance)]
+    after = _factors_by_frame(frames, compute_suv(frames).factors, None)
     if after != expected:
         differ = [k for k in expected.keys() | after.keys() if after.get(k) != expected.get(k)]
         raise PetdxError(
@@ -482,7 +499,7 @@ def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind)
 def _copy_series(task: _CopyTask) -> _CopyOutcome:
     """Read, de-identify and store one series, then check the SUV of the copies."""
     try:
-        entry = _reindex(task)
+        entry = _read_series(task)
         pet, factors = (
             _measure_pet(entry, task.secret) if task.kind is SeriesKind.PT else (None, None)
         )
