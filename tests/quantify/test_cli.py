@@ -122,12 +122,15 @@ def test_two_time_points_with_seeds(visit: tuple[Path, Path], tmp_path: Path) ->
         assert dciodvfy_errors(tmp_path / "out" / name) == [], name
 
 
-def test_detection_and_percist(visit: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("method", ["local-contrast", "percist", None])
+def test_detection_and_percist(visit: tuple[Path, Path], method: str | None) -> None:
     t60, _ = visit
-    code, out, err = _run(str(t60), "--detect", "--liver-centre", _point(LIVER), "--json")
+    choice = ["--detect-method", method] if method else []
+    code, out, err = _run(str(t60), "--detect", *choice, "--liver-centre", _point(LIVER), "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["method"] == "detect"
+    assert data["time_points"][0]["detection"]["method"] == (method or "local-contrast")
     assert data["percist_threshold_suv"] == pytest.approx(1.5 * 2.0 + 2 * 0.06, abs=0.1)
     centroids = sorted(tuple(np.round(les["centroid_mm"])) for les in data["lesions"])
     assert len(centroids) == 2
@@ -144,6 +147,7 @@ def test_bad_inputs_exit_2(visit: tuple[Path, Path], tmp_path: Path) -> None:
         ([str(t60), "--seed", "0,0,0", "--method", "percent:140"], "at most 100"),
         ([str(t60), "--seed", "9999,0,0"], "outside the PET volume"),
         ([str(t60), "--detect"], "needs the PERCIST threshold"),
+        ([str(t60), "--detect", "--detect-method", "blob"], "'blob' is not one of"),
         ([str(tmp_path)], "exactly one PET series, found 0"),
         ([str(t60), "--method", "percist", "--seed", _point(LESION_A)], "PERCIST threshold"),
     ]

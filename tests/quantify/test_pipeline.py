@@ -92,3 +92,71 @@ def test_method_spec_and_source_errors() -> None:
         quantify_visit([scan], _voi(scan), method="a50")
     with pytest.raises(InputValidationError, match="no scan"):
         quantify_visit([], _voi(scan))
+
+
+SMALL = (-30.0, 30.0, 100.0)  # radius 6 mm, SUV 2.6: below PERCIST's 3.04, 2.6 x its body
+
+
+def _scan_with_small_lesion() -> ScanInput:
+    scan, _ = _scan()
+    values = np.asarray(scan.suv.array).copy()
+    values[ball(scan.suv, SMALL, 6.0)] = 2.6
+    return ScanInput(scan.suv.with_array(values), "1.2.3", 1.0)
+
+
+def test_detection_methods_in_quantify_visit() -> None:
+    scan = _scan_with_small_lesion()
+    found = {}
+    for method in ("local-contrast", "percist"):
+        source = LesionSource(detect=True, detection_method=method)
+        (tp,) = quantify_visit([scan], source, references=REFS).time_points
+        found[method] = tp
+        assert tp.detection is not None
+        assert tp.detection["method"] == method
+        assert tp.method.method is SegmentationMethod.DETECT
+    assert LesionSource(detect=True).detection_method == "local-contrast"  # the default
+    small = ball(scan.suv, SMALL, 6.0)
+    local_labels = np.asarray(found["local-contrast"].labels.array)
+    assert local_labels[small].any()
+    assert not np.asarray(found["percist"].labels.array)[small].any()
+    assert len(found["local-contrast"].lesions) == len(found["percist"].lesions) + 1
+    detection = found["local-contrast"].detection
+    assert detection["local_contrast"]["reference_peak_mean_suv"] > 1.9  # the liver sphere
+    with pytest.raises(InputValidationError, match="Detection method 'blob'"):
+        LesionSource(detect=True, detection_method="blob")
+    result = quantify_visit([scan], LesionSource(detect=True), references=REFS)
+    assert '"detection_method": "local-contrast"' in result.table().loc[0, "method_parameters"]
+
+
+def test_retention_of_the_first_voi_carried_without_resegmenting() -> None:
+    """Later scan: the lesion's core rises from 12 to 30, its rim stays at 6. Re-segmenting
+    (41 % of the new maximum) keeps the core only; the first scan's VOI carried over
+    measures the same voxels: its mean is the later image's mean over them."""
+    first, rim = _scan()
+    values = np.asarray(first.suv.array).copy()
+    core = ball(first.suv, HOT, 6.0)
+    values[core] *= 2.5
+    later = ScanInput(first.suv.with_array(values), "1.2.4", 1.0)
+    result = quantify_visit(
+        [first, later], _voi(first), method="percent:41", references=REFS, align=False
+    )
+    t1, t2 = result.time_points
+    (a,) = t1.lesions
+    voxels = np.asarray(t1.labels.array) == a.label
+    assert np.array_equal(voxels, rim)
+    expected_mean = float(np.mean(values[voxels], dtype=np.float64))
+    assert t2.carried_voi_mean_suv == {a.label: pytest.approx(expected_mean, rel=1e-6)}
+    (b,) = t2.lesions
+    assert b.voxels == int(core.sum())  # re-segmented: the core only
+    expected_ri = (expected_mean - a.suv_mean) / a.suv_mean * 100.0
+    follow = result.to_dict()["lesions"][0]["follow_up"][0]
+    assert follow["retention_index_voi_mean_pct"] == pytest.approx(expected_ri, rel=1e-6)
+    assert follow["suv_mean_in_first_voi"] == pytest.approx(expected_mean, rel=1e-6)
+    assert follow["retention_index_mean_pct"] > follow["retention_index_voi_mean_pct"] + 50
+    table = result.table()
+    later_row = table[table["time_point"] == 2].iloc[0]
+    assert later_row["retention_index_voi_mean_pct"] == pytest.approx(expected_ri, rel=1e-6)
+    assert np.isnan(table[table["time_point"] == 1].iloc[0]["retention_index_voi_mean_pct"])
+    assert result.to_dict()["time_points"][1]["carried_voi_mean_suv"] == {
+        str(a.label): pytest.approx(expected_mean, rel=1e-6)
+    }

@@ -39,6 +39,7 @@ from petdx.quantify import (
     quantify_visit,
     write_table,
 )
+from petdx.segment import DetectionMethod
 from petdx.suv import SuvNormalization, compute_suv, suv_volume
 
 __all__ = ["quantify_command"]
@@ -198,8 +199,15 @@ def quantify_command(
         list[str] | None, typer.Option(help="Seed point X,Y,Z in LPS mm (repeat).")
     ] = None,
     detect: Annotated[
-        bool, typer.Option("--detect", help="Whole-body candidate detection (PERCIST).")
+        bool, typer.Option("--detect", help="Whole-body candidate detection.")
     ] = False,
+    detect_method: Annotated[
+        DetectionMethod,
+        typer.Option(
+            "--detect-method",
+            help="local-contrast (PERCIST threshold plus local hot spots) or percist.",
+        ),
+    ] = DetectionMethod.LOCAL_CONTRAST,
     method: Annotated[
         str, typer.Option(help="voi, fixed:SUV, percent:PCT, percist, a50, grow[:SUV].")
     ] = "voi",
@@ -272,6 +280,7 @@ def quantify_command(
             voi_labels=vois,
             seeds_mm=seeds,
             detect=detect,
+            detection_method=detect_method,
             physiological_masks=tuple(read_nifti_mask(p, grid) for p in exclude_mask or []),
         )
     except PetdxError as exc:

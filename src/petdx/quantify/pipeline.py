@@ -14,17 +14,25 @@ detected component dilated by ``candidate_margin_mm``. A50's background is the l
 reference mean (blood pool when the liver is unusable); ``grow`` without a value uses the
 PERCIST threshold as its lower bound.
 
+Detection (``LesionSource.detect``) uses :func:`petdx.segment.detect_candidates` with the
+PERCIST threshold and, for ``local-contrast`` (the default), the reference region PERCIST
+used (liver, else blood pool) to scale the noise.
+
 Later time points: the rigid motion to the first scan is estimated from the images
 (:func:`petdx.quantify.align.estimate_rigid_transform`); VOIs are carried over (nearest
 neighbour), seeds and reference centres mapped, detection rerun; lesions are then matched by
-centroid (:func:`petdx.quantify.match_lesions`).
+centroid (:func:`petdx.quantify.match_lesions`). Independently of matching, each lesion of
+the first scan, as delineated there, is carried to every later scan through the same
+transform (nearest neighbour) and the later scan's mean SUV inside it is recorded without
+re-segmenting (``TimePointResult.carried_voi_mean_suv``): the mean uptake of the same
+tissue at both time points, from which the VOI-mean retention index is computed.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +48,7 @@ from petdx.quantify.results import QuantificationResult, TimePointResult
 from petdx.quantify.timepoints import match_lesions
 from petdx.segment import (
     Connectivity,
+    DetectionMethod,
     ReferenceRegion,
     ReferenceRegionError,
     ReferenceTissue,
@@ -73,14 +82,25 @@ class ScanInput:
 
 @dataclass(frozen=True)
 class LesionSource:
-    """Where the lesions of the first time point come from (exactly one)."""
+    """Where the lesions of the first time point come from (exactly one).
+
+    ``detection_method`` (``local-contrast`` or ``percist``) applies with ``detect``.
+    """
 
     voi_labels: Volume | None = field(default=None, repr=False)
     seeds_mm: tuple[tuple[float, float, float], ...] = ()
     detect: bool = False
     physiological_masks: tuple[Volume, ...] = field(default=(), repr=False)
+    detection_method: str | DetectionMethod = DetectionMethod.LOCAL_CONTRAST
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "detection_method", DetectionMethod(self.detection_method))
+        except ValueError:
+            allowed = ", ".join(m.value for m in DetectionMethod)
+            raise InputValidationError(
+                f"Detection method '{self.detection_method}': expected one of {allowed}."
+            ) from None
         given = sum([self.voi_labels is not None, bool(self.seeds_mm), self.detect])
         if given != 1:
             raise InputValidationError(
@@ -143,6 +163,13 @@ def _measure_references(
         except ReferenceRegionError as exc:
             problems[tissue.value] = str(exc)
     return found, problems
+
+
+def _percist_reference(references: Mapping[str, ReferenceRegion]) -> ReferenceRegion | None:
+    """The region PERCIST's threshold comes from: the liver, else the blood pool."""
+    return references.get(ReferenceTissue.LIVER.value) or references.get(
+        ReferenceTissue.BLOOD_POOL.value
+    )
 
 
 def _percist(references: Mapping[str, ReferenceRegion]) -> float | None:
@@ -275,6 +302,7 @@ def _time_point(
     bg_ref = refs.get("liver") or refs.get("blood_pool")
     background = bg_ref.mean_suv if bg_ref else None
     notes: list[str] = []
+    detection = None
     if source.voi_labels is not None:
         vois = source.voi_labels
         if transform is not None and first_grid is not None:
@@ -304,8 +332,11 @@ def _time_point(
             scan.suv,
             threshold_suv=threshold,
             physiological_masks=masks,
+            method=source.detection_method,
+            reference=_percist_reference(refs),
             connectivity=connectivity,
         )
+        detection = found.to_dict()
         notes.append(str(found))
         regions = np.asarray(found.labels.array)
         if method.method not in (SegmentationMethod.VOI, SegmentationMethod.DETECT):
@@ -336,7 +367,26 @@ def _time_point(
         lesions=tuple(lesions),
         transform_to_first=transform,
         warnings=tuple(notes),
+        detection=detection,
     )
+
+
+def _carried_voi_means(
+    first: TimePointResult, scan: ScanInput, transform: RigidTransform
+) -> dict[int, float]:
+    """Mean SUV of ``scan`` inside each first-scan lesion carried there (nearest neighbour)."""
+    carried = np.asarray(resample_labels(first.labels, scan.suv, transform).array)
+    labels = [les.label for les in first.lesions]
+    if not labels:
+        return {}
+    values = np.asarray(scan.suv.array, dtype=np.float64)
+    counts = ndimage.sum_labels(np.ones_like(values), carried, index=labels)
+    sums = ndimage.sum_labels(values, carried, index=labels)
+    return {
+        label: float(total / count)
+        for label, total, count in zip(labels, sums, counts, strict=True)
+        if count > 0
+    }
 
 
 def quantify_visit(
@@ -404,6 +454,11 @@ def quantify_visit(
                 seed_radius_mm=seed_radius_mm,
                 candidate_margin_mm=candidate_margin_mm,
                 connectivity=conn,
+            )
+        if n:
+            assert transform is not None
+            result = replace(
+                result, carried_voi_mean_suv=_carried_voi_means(results[0], scan, transform)
             )
         results.append(result)
         if n:

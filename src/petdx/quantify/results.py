@@ -30,7 +30,13 @@ __all__ = ["QuantificationResult", "TimePointResult", "write_table"]
 
 @dataclass(frozen=True)
 class TimePointResult:
-    """Everything measured on one PET scan."""
+    """Everything measured on one PET scan.
+
+    ``detection`` holds the detection method and its numbers when the lesions were detected;
+    ``carried_voi_mean_suv`` (later scans only) maps each first-scan lesion label to this
+    scan's mean SUV inside that lesion's first-scan VOI carried here through the rigid
+    transform, without re-segmenting.
+    """
 
     index: int
     series_instance_uid: str
@@ -45,6 +51,8 @@ class TimePointResult:
     lesions: tuple[LesionMetrics, ...]
     transform_to_first: RigidTransform | None = None
     warnings: tuple[str, ...] = ()
+    detection: dict[str, Any] | None = None
+    carried_voi_mean_suv: dict[int, float] = field(default_factory=dict)
 
     def lesion(self, label: int) -> LesionMetrics | None:
         for lesion in self.lesions:
@@ -70,6 +78,12 @@ class TimePointResult:
             ),
             "lesions": [lesion.to_dict() for lesion in self.lesions],
             "warnings": list(self.warnings),
+            "detection": self.detection,
+            "carried_voi_mean_suv": (
+                {str(k): v for k, v in sorted(self.carried_voi_mean_suv.items())}
+                if self.index
+                else None
+            ),
         }
 
     def __str__(self) -> str:
@@ -141,6 +155,10 @@ class QuantificationResult:
                         lesion.suv_peak_local, _attr(other, "suv_peak_local")
                     ),
                     "retention_index_mean_pct": _ri(lesion.suv_mean, _attr(other, "suv_mean")),
+                    "suv_mean_in_first_voi": tp.carried_voi_mean_suv.get(lesion.label),
+                    "retention_index_voi_mean_pct": _ri(
+                        lesion.suv_mean, tp.carried_voi_mean_suv.get(lesion.label)
+                    ),
                     "tbr_liver_change_pct": _ri(lesion.tbr_liver, _attr(other, "tbr_liver")),
                     "tbr_blood_change_pct": _ri(lesion.tbr_blood, _attr(other, "tbr_blood")),
                 }
@@ -193,6 +211,9 @@ class QuantificationResult:
                     _attr(first, "suv_peak_local"), lesion.suv_peak_local
                 )
                 row["retention_index_mean_pct"] = _ri(_attr(first, "suv_mean"), lesion.suv_mean)
+                carried = tp.carried_voi_mean_suv.get(first.label) if first else None
+                row["suv_mean_in_first_voi"] = carried
+                row["retention_index_voi_mean_pct"] = _ri(_attr(first, "suv_mean"), carried)
                 for tissue in ("liver", "blood_pool", "muscle"):
                     ref = tp.references.get(tissue)
                     row[f"reference_{tissue}_mean_suv"] = ref.mean_suv if ref else None
@@ -207,6 +228,11 @@ class QuantificationResult:
                             {
                                 **tp.method.parameters(),
                                 "percist_threshold_suv": tp.percist_threshold_suv,
+                                **(
+                                    {"detection_method": tp.detection["method"]}
+                                    if tp.detection
+                                    else {}
+                                ),
                             },
                             sort_keys=True,
                         ),

@@ -1,6 +1,6 @@
 """Lesion segmentation: threshold methods, connected components, region growing, reference
-regions and whole-body candidate detection. Every method works on a SUV
-:class:`~petdx.image.Volume` and returns masks on the same grid."""
+regions and whole-body candidate detection (PERCIST threshold or local contrast). Every
+method works on a SUV :class:`~petdx.image.Volume` and returns masks on the same grid."""
 
 from petdx.segment.components import (
     check_mask_grid,
@@ -8,7 +8,19 @@ from petdx.segment.components import (
     remove_small_components,
 )
 from petdx.segment.detect import Candidates, detect_candidates
-from petdx.segment.enums import Connectivity, ReferenceTissue, SegmentationMethod
+from petdx.segment.enums import (
+    Connectivity,
+    DetectionMethod,
+    ReferenceTissue,
+    SegmentationMethod,
+)
+from petdx.segment.local_contrast import (
+    LINE_DIRECTIONS,
+    LocalContrast,
+    line_opening_background,
+    local_contrast,
+    peak_image,
+)
 from petdx.segment.reference import (
     REFERENCE_SHAPES,
     ReferenceRegion,
@@ -35,10 +47,13 @@ from petdx.segment.threshold import (
 )
 
 __all__ = [
+    "LINE_DIRECTIONS",
     "REFERENCE_SHAPES",
     "SUV_PEAK_RADIUS_MM",
     "Candidates",
     "Connectivity",
+    "DetectionMethod",
+    "LocalContrast",
     "ReferenceRegion",
     "ReferenceRegionError",
     "ReferenceShape",
@@ -53,6 +68,9 @@ __all__ = [
     "detect_candidates",
     "find_liver_centre",
     "fixed_threshold",
+    "line_opening_background",
+    "local_contrast",
+    "peak_image",
     "percent_of_max",
     "percist_threshold_suv",
     "reference_from_centre",

@@ -1,5 +1,19 @@
-"""Whole-body candidate detection: components above the PERCIST threshold outside
-physiological uptake, as the candidate list a reader then confirms."""
+"""Whole-body candidate detection outside physiological uptake, as the candidate list a
+reader then confirms.
+
+Two methods (:class:`~petdx.segment.DetectionMethod`):
+
+* ``percist``: voxels with ``SUV >= threshold_suv`` (the PERCIST threshold, Wahl 2009) --
+  the issue's rule for measurable disease;
+* ``local-contrast`` (default): the same voxels, plus every voxel hot against its own
+  surroundings (:mod:`petdx.segment.local_contrast`). The PERCIST voxels keep large hot
+  lesions whose extent exceeds the local background's segment length; the local rule finds
+  the small and the moderately avid lesions a global threshold misses.
+
+In both, the voxels inside the physiological-uptake masks dilated by ``exclusion_margin_mm``
+are removed, the rest are grouped into connected components, components smaller than
+``min_volume_ml`` are dropped, and candidates are numbered by decreasing SUVmax.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +32,9 @@ from petdx.segment.components import (
     connected_components,
     remove_small_components,
 )
-from petdx.segment.enums import Connectivity
+from petdx.segment.enums import Connectivity, DetectionMethod
+from petdx.segment.local_contrast import LocalContrast, local_contrast
+from petdx.segment.reference import ReferenceRegion
 
 __all__ = ["Candidates", "detect_candidates"]
 
@@ -32,9 +48,14 @@ class Candidates:
     labels
         uint32 label map on the PET grid, candidates numbered 1..N by decreasing SUVmax.
     threshold_suv
-        The threshold used (``SUV >= threshold``).
+        The global threshold used (``SUV >= threshold``).
     excluded_voxels
-        Voxels above the threshold that fell in the (dilated) physiological-uptake mask.
+        Candidate voxels (above the threshold or hot) that fell in the (dilated)
+        physiological-uptake mask.
+    method
+        The detection method.
+    local
+        The local-contrast maps and numbers (``None`` for ``percist``).
     """
 
     labels: Volume = field(repr=False)
@@ -44,9 +65,12 @@ class Candidates:
     exclusion_margin_mm: float
     min_volume_ml: float
     connectivity: int
+    method: DetectionMethod = DetectionMethod.PERCIST
+    local: LocalContrast | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
+            "method": self.method.value,
             "threshold_suv": self.threshold_suv,
             "n_candidates": self.n_candidates,
             "excluded_voxels": self.excluded_voxels,
@@ -54,10 +78,19 @@ class Candidates:
             "min_volume_ml": self.min_volume_ml,
             "connectivity": self.connectivity,
         }
+        if self.local is not None:
+            data["local_contrast"] = self.local.to_dict()
+        return data
 
     def __str__(self) -> str:
+        rule = f"SUV >= {self.threshold_suv:.3f}"
+        if self.local is not None:
+            rule += (
+                f" or SUVpeak >= {self.local.contrast:g} x local background and "
+                f"{self.local.noise_sigmas:g} noise SD above it"
+            )
         return (
-            f"{self.n_candidates} candidate(s) with SUV >= {self.threshold_suv:.3f} outside "
+            f"{self.n_candidates} candidate(s) ({self.method.value}: {rule}) outside "
             f"physiological uptake ({self.excluded_voxels} voxels excluded)"
         )
 
@@ -82,51 +115,101 @@ def _dilate_mm(
     return out
 
 
+def _reference_mask(reference: ReferenceRegion | Volume | None) -> Volume:
+    if reference is None:
+        raise InputValidationError(
+            "Local-contrast detection needs the reference region (the liver sphere PERCIST "
+            "uses, or the blood-pool region) to measure the image noise. Give reference=..., "
+            "(CLI: --liver-centre, --liver-mask or --auto-liver), or use method='percist'."
+        )
+    return reference.mask if isinstance(reference, ReferenceRegion) else reference
+
+
 def detect_candidates(
     suv: Volume,
     *,
     threshold_suv: float,
     physiological_masks: Sequence[Volume] = (),
+    method: str | DetectionMethod = DetectionMethod.LOCAL_CONTRAST,
+    reference: ReferenceRegion | Volume | None = None,
+    contrast: float = 1.4,
+    noise_sigmas: float = 5.0,
+    background_length_mm: float = 36.0,
+    min_suv: float = 1.0,
     exclusion_margin_mm: float = 10.0,
     min_volume_ml: float = 0.1,
     connectivity: int | Connectivity = Connectivity.CORNER,
 ) -> Candidates:
-    """Every connected component of ``SUV >= threshold_suv`` outside physiological uptake.
+    """Connected components of candidate voxels outside physiological uptake.
 
-    Definition: voxels with ``SUV >= threshold_suv`` that are not in the union of the
-    physiological-uptake masks dilated by ``exclusion_margin_mm`` (the margin removes the
-    spill-over rim of a hot organ, which PET resolution spreads beyond its anatomical
-    boundary); their connected components; those with volume >= ``min_volume_ml`` kept.
-    Candidates are renumbered by decreasing SUVmax.
+    Definition: candidate voxels are those with ``SUV >= threshold_suv``, and, for
+    ``local-contrast``, also those hot by :func:`~petdx.segment.local_contrast.local_contrast`;
+    voxels in the union of the physiological-uptake masks dilated by ``exclusion_margin_mm``
+    are removed (the margin removes the spill-over rim of a hot organ, which PET resolution
+    spreads beyond its anatomical boundary); the connected components of the rest with
+    volume >= ``min_volume_ml`` are the candidates, renumbered by decreasing SUVmax.
 
     Parameters
     ----------
     suv
         SUV volume.
     threshold_suv
-        Usually :func:`~petdx.segment.percist_threshold_suv`.
+        The global threshold, usually :func:`~petdx.segment.percist_threshold_suv`.
     physiological_masks
         Masks on the PET grid of organs with physiological uptake (kidneys, bladder, and any
         the user supplies: brain, heart, salivary glands, spleen, ...).
+    method
+        ``local-contrast`` (default) or ``percist``.
+    reference
+        ``local-contrast`` only: the reference region (or its mask) that PERCIST used; its
+        noise scales the local rule.
+    contrast, noise_sigmas, background_length_mm, min_suv
+        ``local-contrast`` only: the rule's parameters (:mod:`petdx.segment.local_contrast`).
     exclusion_margin_mm
         Dilation of the physiological masks in mm (0 for none).
     min_volume_ml
         Smallest candidate kept.
     connectivity
         6, 18 or 26.
+
+    Raises
+    ------
+    InputValidationError
+        Unknown method, negative margin, ``local-contrast`` without a reference region, or a
+        local-contrast parameter out of range.
+    GeometryError
+        A mask not on the PET grid.
     """
+    try:
+        how = DetectionMethod(method)
+    except ValueError:
+        allowed = ", ".join(m.value for m in DetectionMethod)
+        raise InputValidationError(
+            f"Detection method '{method}': expected one of {allowed}."
+        ) from None
     if exclusion_margin_mm < 0:
         raise InputValidationError(
             f"exclusion_margin_mm {exclusion_margin_mm}: expected a margin >= 0 mm."
         )
-    above = np.asarray(suv.array) >= threshold_suv
+    found = np.asarray(suv.array) >= threshold_suv
+    local = None
+    if how is DetectionMethod.LOCAL_CONTRAST:
+        local = local_contrast(
+            suv,
+            _reference_mask(reference),
+            contrast=contrast,
+            noise_sigmas=noise_sigmas,
+            background_length_mm=background_length_mm,
+            min_suv=min_suv,
+        )
+        found |= np.asarray(local.hot.array, dtype=bool)
     excluded = np.zeros(suv.shape, dtype=bool)
     for k, organ in enumerate(physiological_masks):
         check_mask_grid(suv, organ, f"physiological-uptake mask #{k + 1}")
         excluded |= np.asarray(organ.array) != 0
     if exclusion_margin_mm > 0 and excluded.any():
         excluded = _dilate_mm(excluded, exclusion_margin_mm, suv.spacing_mm)
-    kept = above & ~excluded
+    kept = found & ~excluded
     labels = connected_components(suv.with_array(kept), connectivity=connectivity)
     labels = remove_small_components(labels, min_volume_ml=min_volume_ml)
     array = np.asarray(labels.array)
@@ -141,8 +224,10 @@ def detect_candidates(
         labels=suv.with_array(array.astype(np.uint32)),
         threshold_suv=float(threshold_suv),
         n_candidates=n,
-        excluded_voxels=int((above & excluded).sum()),
+        excluded_voxels=int((found & excluded).sum()),
         exclusion_margin_mm=float(exclusion_margin_mm),
         min_volume_ml=float(min_volume_ml),
         connectivity=int(connectivity),
+        method=how,
+        local=local,
     )

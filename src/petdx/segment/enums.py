@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["Connectivity", "ReferenceTissue", "SegmentationMethod"]
+__all__ = ["Connectivity", "DetectionMethod", "ReferenceTissue", "SegmentationMethod"]
 
 
 class Connectivity(IntEnum):
@@ -29,7 +29,8 @@ class SegmentationMethod(StrEnum):
     * ``percist``: SUV >= 1.5 x liver mean + 2 SD (blood pool 2.0 x mean + 2 SD).
     * ``a50``: SUV >= 50 % of (SUVpeak - background) + background.
     * ``grow``: region growing from a seed point over voxels >= a lower SUV bound.
-    * ``detect``: whole-body candidates above the PERCIST threshold outside physiological uptake.
+    * ``detect``: whole-body candidates outside physiological uptake, as found by the
+      :class:`DetectionMethod` (the candidate regions as detected).
     """
 
     VOI = "voi"
@@ -47,3 +48,15 @@ class ReferenceTissue(StrEnum):
     LIVER = "liver"
     BLOOD_POOL = "blood_pool"
     MUSCLE = "muscle"
+
+
+class DetectionMethod(StrEnum):
+    """How whole-body candidates are found (:func:`petdx.segment.detect_candidates`).
+
+    * ``percist``: every voxel with SUV >= the PERCIST threshold (the global rule).
+    * ``local-contrast``: the PERCIST voxels plus every voxel hot against its own
+      surroundings (:mod:`petdx.segment.local_contrast`); petdx's default.
+    """
+
+    PERCIST = "percist"
+    LOCAL_CONTRAST = "local-contrast"
