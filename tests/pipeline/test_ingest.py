@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.dicom.deidentify import DeidentifiedFileEncoder
+from petdx.errors import InputValidationError
 from petdx.pipeline import IngestResult, ingest
 from petdx.study.audit import verify_audit_trail
 from petdx.study.config import StudyFolder
@@ -340,10 +341,13 @@ def _move_to_another_series(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "what"),
+    ("change", "start", "what"),
     [
-        (_remove, "a file can no longer be read (FileNotFoundError)"),
-        (_move_to_another_series, "a file now belongs to another series"),
+        (_remove, None, "a file can no longer be read (FileNotFoundError)"),
+        (_move_to_another_series, None, "a file was modified after it was indexed"),
+        # spawned workers read the files again, and see what changed in them
+        (_remove, "spawn", "a file can no longer be read (FileNotFoundError)"),
+        (_move_to_another_series, "spawn", "a file now belongs to another series"),
     ],
 )
 def test_a_series_whose_files_change_during_the_ingest_is_refused(
@@ -352,8 +356,11 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     change: Callable[[Path], None],
+    start: str | None,
     what: str,
 ) -> None:
+    if start is not None:
+        monkeypatch.setattr(INGEST_MODULE, "_START_METHOD", start)
     real_index = INGEST_MODULE.index_dicom_folder
 
     def index_then_change_a_file(root: Path) -> object:
@@ -363,7 +370,8 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
 
     monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_change_a_file)
     _write_visit(tmp_path / "dicom", "SIM-0002")
-    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=1)
+    workers = 1 if start is None else 2
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=workers)
     assert [s.modality for s in result.series] == ["CT"]
     (problem,) = result.problems
     assert problem.message.startswith(
@@ -391,13 +399,15 @@ _ORPHAN_DRIVER = textwrap.dedent(
     from pathlib import Path
     from petdx.pipeline.ingest import _end_with_parent
 
+    method = sys.argv[2]
     pool = ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_end_with_parent, initargs=(os.getpid(),),
+        1, mp_context=multiprocessing.get_context(method),
+        initializer=_end_with_parent, initargs=(os.getpid(), method == "fork"),
     )
     worker = pool.submit(os.getpid).result()
     pool.submit(time.sleep, 120)  # busy when its parent is killed
-    Path(sys.argv[1]).write_text(str(worker))
+    Path(sys.argv[1] + ".tmp").write_text(str(worker))
+    Path(sys.argv[1] + ".tmp").rename(sys.argv[1])  # never seen half-written
     time.sleep(120)
     """
 )
@@ -411,10 +421,13 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has ended
 
 
-def test_worker_processes_end_when_the_ingest_process_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_worker_processes_end_when_the_ingest_process_is_killed(
+    tmp_path: Path, method: str
+) -> None:
     marker = tmp_path / "worker-pid"
     process = subprocess.Popen(
-        [sys.executable, "-c", _ORPHAN_DRIVER, str(marker)],
+        [sys.executable, "-c", _ORPHAN_DRIVER, str(marker), method],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     deadline = time.monotonic() + 60
@@ -430,3 +443,40 @@ def test_worker_processes_end_when_the_ingest_process_is_killed(tmp_path: Path) 
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker)
+
+
+_LOCK_DRIVER = textwrap.dedent(
+    """
+    import importlib, sys, time
+    from pathlib import Path
+    from petdx.study.config import open_study
+
+    ingest_module = importlib.import_module("petdx.pipeline.ingest")
+    with ingest_module._study_lock(open_study(sys.argv[1])):
+        Path(sys.argv[2]).write_text("locked")
+        time.sleep(120)
+    """
+)
+
+
+def test_a_second_ingest_of_the_same_study_is_refused_while_one_runs(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    _write_visit(tmp_path / "dicom", "SIM-0002")
+    marker = tmp_path / "locked"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_DRIVER, str(enrolled.root), str(marker)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert holder.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with pytest.raises(InputValidationError, match="another petdx ingest is running"):
+            ingest(enrolled, database, tmp_path / "dicom", author=ME)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert ingest(enrolled, database, tmp_path / "dicom", author=ME).ok  # free again

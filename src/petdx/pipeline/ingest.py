@@ -23,12 +23,16 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    are the series and its instances recorded, in one transaction (series and visits go to
    the audit trail).
 
-**Parallel**: the copies of a series (reading, SUV of the original, de-identification,
-writing, SUV of the copies) are one task; ``workers`` processes run the tasks (threads
-would not help: pydicom's parsing holds the GIL), while this process records the results
-in the order the series were found, so the database, the audit trail and every file are
-the same whatever the number of workers. Worker processes end with this process (Linux:
-``PR_SET_PDEATHSIG``), so a killed ingest leaves none writing behind it.
+**Parallel**: the copies of a series (SUV of the original, de-identification, writing,
+SUV of the copies) are one task; ``workers`` processes run the tasks (threads would not
+help: pydicom's parsing holds the GIL), while this process records the results in the
+order the series were found, so the database, the audit trail and every file are the same
+whatever the number of workers. On Linux the workers are forked after the index, so they
+use its headers instead of parsing every file again (a worker checks that no file changed
+since, by its modification time); elsewhere they are spawned and read the files again.
+Worker processes end with this process (Linux: ``PR_SET_PDEATHSIG``), so a killed ingest
+leaves none writing behind it, and they never hold the study's lock (a POSIX record lock,
+not inherited by a fork).
 
 Idempotent by SOPInstanceUID: de-identified UIDs are a keyed hash of the original, so an
 instance already recorded with its file present is skipped. Crash-safe: a run killed at any
@@ -49,6 +53,7 @@ file, and it runs here while the workers go on copying.
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import hashlib
 import io
@@ -191,18 +196,22 @@ class _Context:
 
 @contextmanager
 def _study_lock(study: StudyFolder) -> Iterator[None]:
+    """One ingest per study: a POSIX record lock, which (unlike ``flock``) forked worker
+    processes do not inherit, so the lock is free as soon as the ingest process ends."""
     path = study.root / ".ingest.lock"
     with path.open("a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             raise InputValidationError(
                 f"{study.root}: another petdx ingest is running on this study; wait for it."
             ) from None
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def _remove_stale_temporaries(images: Path) -> int:
@@ -395,6 +404,7 @@ class _CopyTask:
     study_root: Path
     folder: Path
     recorded: frozenset[str]
+    position: int  # in the list of series of this run (_INHERITED when forked)
 
 
 @dataclass(frozen=True)
@@ -419,8 +429,11 @@ def _read_series(task: _CopyTask) -> SeriesEntry:
         if str(header.get("SeriesInstanceUID", "")) != task.series_uid:
             raise _changed(task, "a file now belongs to another series")
         instances.append(DicomInstance(path, header))
-    entry = SeriesEntry(task.series_uid, task.kind, instances)
-    sop_uids = [i.sop_instance_uid for i in instances]
+    return SeriesEntry(task.series_uid, task.kind, instances)
+
+
+def _refuse_duplicates(task: _CopyTask, entry: SeriesEntry) -> None:
+    sop_uids = [i.sop_instance_uid for i in entry.instances]
     if len(set(sop_uids)) != len(sop_uids):
         twice = sorted({u for u in sop_uids if sop_uids.count(u) > 1})[0]
         raise PetdxError(
@@ -428,7 +441,17 @@ def _read_series(task: _CopyTask) -> SeriesEntry:
             "files of the series (in the folder shown). Remove the duplicate files and "
             "ingest again."
         )
-    return entry
+
+
+def _check_unchanged(task: _CopyTask, entry: SeriesEntry) -> None:
+    """The files of an indexed series must not have changed since they were indexed."""
+    for instance in entry.instances:
+        try:
+            modified = os.stat(instance.path).st_mtime
+        except OSError as exc:
+            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
+        if modified != getattr(instance.header, "timestamp", modified):
+            raise _changed(task, "a file was modified after it was indexed")
 
 
 def _changed(task: _CopyTask, what: str) -> PetdxError:
@@ -496,10 +519,25 @@ def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind)
         ) from exc
 
 
-def _copy_series(task: _CopyTask) -> _CopyOutcome:
-    """Read, de-identify and store one series, then check the SUV of the copies."""
+#: The series of the running ingest, for worker processes that are forked from it.
+_INHERITED: list[SeriesEntry] = []
+#: How worker processes start. "fork" (Linux): they inherit the index of this process, so
+#: no header is parsed twice; "spawn" (elsewhere): they read the files again.
+_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _copy_series(task: _CopyTask, entry: SeriesEntry | None = None) -> _CopyOutcome:
+    """De-identify and store one series, then check the SUV of the copies. ``entry`` is
+    the indexed series (in this process or inherited by a fork); without it, the files are
+    read again."""
+    if entry is None and task.position < len(_INHERITED):
+        entry = _INHERITED[task.position]
     try:
-        entry = _read_series(task)
+        if entry is not None and entry.series_instance_uid == task.series_uid:
+            _check_unchanged(task, entry)
+        else:
+            entry = _read_series(task)
+        _refuse_duplicates(task, entry)
         pet, factors = (
             _measure_pet(entry, task.secret) if task.kind is SeriesKind.PT else (None, None)
         )
@@ -533,34 +571,48 @@ def _copy_series(task: _CopyTask) -> _CopyOutcome:
 _PR_SET_PDEATHSIG = 1
 
 
-def _end_with_parent(parent_pid: int) -> None:
-    """Worker initializer: die with the ingest process, so none writes after it is killed."""
+def _end_with_parent(parent_pid: int, forked: bool = False) -> None:
+    """Worker initializer: die with the ingest process, so none writes after it is killed.
+    A forked worker also gets stdout and stderr of its own: another thread of the parent
+    (a progress bar) may have held their locks at the fork."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(1)
+    if forked:
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            try:
+                setattr(sys, name, os.fdopen(os.dup(fd), "w", buffering=1))
+            except OSError:
+                setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (the worker's)
 
 
 def _copy_all(
-    tasks: list[_CopyTask | None], workers: int
+    entries: list[SeriesEntry], tasks: list[_CopyTask | None], workers: int
 ) -> Generator[_CopyOutcome | None, None, None]:
     """Outcomes in task order (None for None); a process pool when it pays."""
     real = [t for t in tasks if t is not None]
     if workers <= 1 or len(real) <= 1:
-        for task in tasks:
-            yield None if task is None else _copy_series(task)
+        for entry, task in zip(entries, tasks, strict=True):
+            yield None if task is None else _copy_series(task, entry)
         return
+    forked = _START_METHOD == "fork"
+    if forked:
+        _INHERITED[:] = entries
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(real)),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(_START_METHOD),
         initializer=_end_with_parent,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), forked),
     )
     try:
-        futures: list[Future[_CopyOutcome] | None] = [
-            None if t is None else pool.submit(_copy_series, t) for t in tasks
-        ]
+        try:  # the workers start at the first submit
+            futures: list[Future[_CopyOutcome] | None] = [
+                None if t is None else pool.submit(_copy_series, t) for t in tasks
+            ]
+        finally:
+            _INHERITED.clear()  # forked workers have their copy
         for future in futures:
             yield None if future is None else future.result()
     finally:
@@ -670,10 +722,10 @@ def ingest(
         ]
         patients = [_pseudonym(ctx, entry.first_header) for entry in entries]
         tasks = [
-            None if patient_id is None else _copy_task(ctx, entry, patient_id)
-            for entry, patient_id in zip(entries, patients, strict=True)
+            None if patient_id is None else _copy_task(ctx, entry, patient_id, position)
+            for position, (entry, patient_id) in enumerate(zip(entries, patients, strict=True))
         ]
-        outcomes = stack.enter_context(closing(_copy_all(tasks, n_workers)))
+        outcomes = stack.enter_context(closing(_copy_all(entries, tasks, n_workers)))
         for entry, patient_id, task, outcome in zip(
             entries, patients, tasks, outcomes, strict=True
         ):
@@ -722,7 +774,7 @@ def ingest(
     return IngestResult(tuple(stored), tuple(problems), skipped)
 
 
-def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _CopyTask:
+def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> _CopyTask:
     study_uid = deidentify_uid(ctx.secret, entry.study_instance_uid)
     series_uid = deidentify_uid(ctx.secret, entry.series_instance_uid)
     folder = ctx.study.images / patient_id / study_uid / f"{entry.kind.value}_{series_uid}"
@@ -742,6 +794,7 @@ def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _CopyTask:
         study_root=ctx.study.root,
         folder=folder,
         recorded=recorded,
+        position=position,
     )
 
 
