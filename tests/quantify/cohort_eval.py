@@ -47,7 +47,6 @@ from petdx.quantify import LesionSource, MatchStatus, ScanInput, quantify_visit
 from petdx.segment import (
     DetectionMethod,
     detect_candidates,
-    peak_image,
     percent_of_max,
     percist_threshold_suv,
     reference_from_mask,
@@ -69,7 +68,6 @@ _PROFILE_ORGANS = {
     "brain": "brain",
     "bone": "bone_marrow",
 }
-_RETENTION_METRICS = ("max", "peak", "mean", "voi_mean")
 
 
 def _suv(folder: Path) -> ScanInput:
@@ -205,7 +203,6 @@ def _retention(
         [first, later], LesionSource(voi_labels=first.suv.with_array(labels)), method="percent:41"
     )
     t1, t2 = result.time_points
-    later_peaks = peak_image(later.suv)
     matches = {m.label_t1: m for m in result.matches[0] if m.label_t1 is not None}
     for entry in rows:
         if entry["label"] not in regions or t1.lesion(entry["label"]) is None:
@@ -221,11 +218,6 @@ def _retention(
         carried = t2.carried_voi_mean_suv.get(entry["label"])
         if carried is not None:
             entry["ri_voi_mean_pct"] = (carried - a.suv_mean) / a.suv_mean * 100.0
-        assert t2.transform_to_first is not None
-        where = t2.transform_to_first.inverse().apply(np.asarray(a.suv_max_mm))
-        index = np.rint(later.suv.patient_mm_to_index(where)).astype(int)
-        peak2 = float(np.asarray(later_peaks.array)[tuple(index)])
-        entry["ri_peak_carried_pct"] = (peak2 - a.suv_peak_local) / a.suv_peak_local * 100.0
         match = matches.get(entry["label"])
         entry["matched"] = bool(match and match.status is MatchStatus.MATCHED and match.label_t2)
         if not entry["matched"]:
@@ -296,7 +288,6 @@ class ArmFigures:
     ri_sign_peak: int
     ri_sign_mean: int
     ri_sign_voi_mean: int
-    ri_sign_peak_carried: int
     ri_unmatched: int
     ri_n_change_5pct: int
     ri_sign_voi_mean_change_5pct: int
@@ -379,7 +370,6 @@ def arm_figures(
         ri_sign_peak=agree("ri_peak_pct"),
         ri_sign_mean=agree("ri_mean_pct"),
         ri_sign_voi_mean=agree("ri_voi_mean_pct"),
-        ri_sign_peak_carried=agree("ri_peak_carried_pct"),
         ri_unmatched=int((~ri["matched"].astype(bool)).sum()) if len(ri) else 0,
         ri_n_change_5pct=len(big_change),
         ri_sign_voi_mean_change_5pct=agree("ri_voi_mean_pct", big_change),

@@ -33,10 +33,11 @@ Definition, for every voxel ``x`` of a SUV image:
    * ``P(x) >= min_suv`` (default 1.0: above the whole-body average concentration, which is
      SUV 1 by the definition of SUV; keeps air and cold tissue out).
 
-The defaults were chosen on simulated tuning cohorts (seeds 101 and 102, separate from the
-cohorts the validation reports; docs/validation.md): among contrast 1.2-1.5, noise 3-6 SD and
-L 24-60 mm, the most sensitive setting whose false candidates stayed at or below 0.5 per
-patient at 6 mm and at 4 mm voxels, for FDG and for 68Ga-DOTA-BLP.
+The defaults were chosen on two simulated tuning cohorts (``petdx simulate`` seeds 101 and
+102, FDG and 68Ga-DOTA-BLP, 6 mm voxels, and 8 patients at 4 mm), separate from the cohorts
+docs/validation.md reports: among segment lengths of 24-60 mm, contrasts of 1.2-1.5, noise
+criteria of 3-6 SD and voxel, Gaussian or SUVpeak statistics, the most sensitive setting
+whose false candidates stayed at or below 0.5 per patient on every tuning cohort.
 
 References
 ----------
