@@ -46,9 +46,18 @@ def _accuracy(doc: dict[str, Any], level: str, column: str) -> dict[str, Any]:
 MEASURES = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
 
 
-def test_patient_level_accuracy_equals_petdx_stats(demo_study: DemoStudy) -> None:
+@pytest.mark.parametrize(
+    ("level", "table", "extra"),
+    [
+        ("patient", "analysis_patients.csv", ()),
+        ("lesion", "analysis_lesions.csv", ("--cluster", "patient_id")),
+    ],
+)
+def test_accuracy_equals_petdx_stats(
+    demo_study: DemoStudy, level: str, table: str, extra: tuple[str, ...]
+) -> None:
     doc = _results(demo_study.reference)
-    csv = demo_study.reference / "results" / "analysis_patients.csv"
+    csv = demo_study.reference / "results" / table
     cli = _cli(
         "accuracy",
         str(csv),
@@ -60,31 +69,9 @@ def test_patient_level_accuracy_equals_petdx_stats(demo_study: DemoStudy) -> Non
         "visual_positive",
         "--test-positive",
         "true",
+        *extra,
     )
-    report = _accuracy(doc, "patient", "visual_positive")
-    for name in MEASURES:
-        for key in ("estimate", "ci_low", "ci_high"):
-            assert cli[name][key] == pytest.approx(report[name][key], abs=1e-12), (name, key)
-
-
-def test_lesion_level_accuracy_equals_petdx_stats(demo_study: DemoStudy) -> None:
-    doc = _results(demo_study.reference)
-    csv = demo_study.reference / "results" / "analysis_lesions.csv"
-    cli = _cli(
-        "accuracy",
-        str(csv),
-        "--truth",
-        "target",
-        "--positive",
-        "true",
-        "--test",
-        "visual_positive",
-        "--test-positive",
-        "true",
-        "--cluster",
-        "patient_id",
-    )
-    report = _accuracy(doc, "lesion", "visual_positive")
+    report = _accuracy(doc, level, "visual_positive")
     for name in MEASURES:
         for key in ("estimate", "ci_low", "ci_high"):
             assert cli[name][key] == pytest.approx(report[name][key], abs=1e-12), (name, key)
