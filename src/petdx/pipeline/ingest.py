@@ -55,6 +55,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import gc
 import hashlib
 import io
 import multiprocessing
@@ -598,15 +599,22 @@ def _copy_all(
             yield None if task is None else _copy_series(task, entry)
         return
     forked = _START_METHOD == "fork"
+    frozen_by_us = forked and gc.get_freeze_count() == 0
     if forked:
         _INHERITED[:] = entries
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(real)),
-        mp_context=multiprocessing.get_context(_START_METHOD),
-        initializer=_end_with_parent,
-        initargs=(os.getpid(), forked),
-    )
+    if frozen_by_us:
+        # The index (gigabytes for a large cohort) is shared with the forked workers page by
+        # page; keep the garbage collector (theirs, and ours meanwhile) from walking, hence
+        # copying, all of it.
+        gc.freeze()
+    pool = None
     try:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(real)),
+            mp_context=multiprocessing.get_context(_START_METHOD),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(), forked),
+        )
         try:  # the workers start at the first submit
             futures: list[Future[_CopyOutcome] | None] = [
                 None if t is None else pool.submit(_copy_series, t) for t in tasks
@@ -616,7 +624,10 @@ def _copy_all(
         for future in futures:
             yield None if future is None else future.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if frozen_by_us:
+            gc.unfreeze()
 
 
 def _record(
