@@ -28,8 +28,10 @@ $(SYSTEM_STAMP): scripts/install-system-deps.sh
 
 system-deps: $(SYSTEM_STAMP)
 
-demo: $(STAMP)
-	$(BIN)/petdx suv $(SHARED_DATA)/ibsi-suv-dro
+DEMO_DIR ?= demo-study
+
+demo: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/petdx demo $(DEMO_DIR)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench_study_import",
     "bench_stats",
     "bench_simulate",
+    "bench_ingest",
 ]
 
 

@@ -28,6 +28,9 @@ import pytest
 from petdx.simulate import simulate_cohort
 from tests.quantify.cohort_eval import ArmFigures, arm_figures, evaluate_lesions
 
+# One worker builds the cohort and runs every test on it (make test: --dist loadgroup).
+pytestmark = [pytest.mark.xdist_group("quantify_simulated_cohort"), pytest.mark.slow]
+
 STUDY = "ga68-dota-blp"
 FDG = "f18-fdg"
 
@@ -40,7 +43,6 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict
     return table, {t: arm_figures(table, detections, t) for t in (STUDY, FDG)}
 
 
-@pytest.mark.slow
 def test_detection_finds_90_percent_of_fdg_avid_malignant_lesions(
     cohort: tuple[pd.DataFrame, dict[str, ArmFigures]],
 ) -> None:
@@ -50,7 +52,6 @@ def test_detection_finds_90_percent_of_fdg_avid_malignant_lesions(
     assert fdg.found_local > fdg.found_percist  # the local rule adds to PERCIST's
 
 
-@pytest.mark.slow
 def test_local_contrast_keeps_every_percist_candidate_lesion(
     cohort: tuple[pd.DataFrame, dict[str, ArmFigures]],
 ) -> None:
@@ -58,7 +59,6 @@ def test_local_contrast_keeps_every_percist_candidate_lesion(
     assert not (table["found_percist"] & ~table["found_local_contrast"]).any()
 
 
-@pytest.mark.slow
 def test_at_most_one_false_candidate_per_patient(
     cohort: tuple[pd.DataFrame, dict[str, ArmFigures]],
 ) -> None:
@@ -66,7 +66,6 @@ def test_at_most_one_false_candidate_per_patient(
         assert arm.false_per_patient_local <= 1.0, arm.tracer
 
 
-@pytest.mark.slow
 def test_pdl1_positive_lesions_are_found_on_the_study_tracer(
     cohort: tuple[pd.DataFrame, dict[str, ArmFigures]],
 ) -> None:
@@ -77,7 +76,6 @@ def test_pdl1_positive_lesions_are_found_on_the_study_tracer(
     assert study.pdl1_positive_found_local_unmasked / study.pdl1_positive_unmasked >= 0.85
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="68Ga-DOTA-BLP arm: PD-L1-negative malignant lesions have blood-pool uptake by "
@@ -92,7 +90,6 @@ def test_detection_acceptance_on_the_study_tracer(
     assert study.found_local / study.malignant_10mm >= 0.9
 
 
-@pytest.mark.slow
 def test_dice_of_the_41_percent_method(
     cohort: tuple[pd.DataFrame, dict[str, ArmFigures]],
 ) -> None:
@@ -103,7 +100,6 @@ def test_dice_of_the_41_percent_method(
     assert study.dice_pdl1_positive_mean >= 0.7
 
 
-@pytest.mark.slow
 def test_retention_index_sign(cohort: tuple[pd.DataFrame, dict[str, ArmFigures]]) -> None:
     study = cohort[1][STUDY]
     assert study.ri_n >= 10
