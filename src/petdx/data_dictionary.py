@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from petdx.ct_dose import AAPM96_K_FACTORS_MSV_PER_MGY_CM
+
 __all__ = [
     "CRITERIA",
     "TABLES",
@@ -275,14 +277,7 @@ _TABLES: tuple[Table, ...] = (
                 "ct_region",
                 FieldType.CODE,
                 "Body region of the CT (selects the AAPM Report 96 k-factor)",
-                allowed=(
-                    "head",
-                    "neck",
-                    "chest",
-                    "abdomen_pelvis",
-                    "chest_abdomen_pelvis",
-                    "whole_body",
-                ),
+                allowed=tuple(AAPM96_K_FACTORS_MSV_PER_MGY_CM),
             ),
             Field(
                 "effective_dose_msv",

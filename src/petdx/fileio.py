@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text", "write_atomically"]
 
 
 @contextmanager
@@ -45,7 +46,9 @@ def atomic_output(path: str | os.PathLike[str], *, suffix: str | None = None) ->
             tmp.unlink()
 
 
+@cache
 def _umask() -> int:
+    """The process umask, read once (setting it is process-wide, so not on every write)."""
     current = os.umask(0)
     os.umask(current)
     return current
@@ -61,3 +64,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically; returns the path."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(temporary_path)`` and rename the result onto ``path``; returns the path.
+
+    The temporary file keeps all of ``path``'s suffixes (``.nii.gz``), for writers that choose
+    the format by the name (nibabel, pandas, highdicom's ``save_as``).
+    """
+    target = Path(path)
+    with atomic_output(target, suffix="".join(target.suffixes)) as tmp:
+        write(tmp)
+    return target

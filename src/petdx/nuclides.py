@@ -8,7 +8,7 @@ dictionary); the legacy SNOMED-RT value of F-18 (C-111A1, still written by many 
 kept to recognise older headers; other nuclides are recognised by their code meaning.
 
 Radiation dose coefficients depend on the radiopharmaceutical, not only on the nuclide, and
-live in the tracer profiles of :mod:`petdx.simulate` with their own sources.
+live in the tracer profiles (:mod:`petdx.tracers`) with their own sources.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from petdx.dicom._atomic import write_atomically
 from petdx.errors import GeometryError, InputValidationError
+from petdx.fileio import write_atomically
 from petdx.image import Volume
 
 __all__ = ["read_nifti_mask", "write_nifti_mask"]

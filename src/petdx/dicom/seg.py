@@ -39,9 +39,9 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from petdx import __version__
-from petdx.dicom._atomic import write_atomically
 from petdx.dicom.series_volume import ImageSeries
 from petdx.errors import DicomReadError, GeometryError, InputValidationError
+from petdx.fileio import write_atomically
 from petdx.image import Volume
 
 __all__ = ["SegRead", "read_seg", "source_datasets", "write_seg"]

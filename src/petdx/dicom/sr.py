@@ -35,8 +35,8 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from petdx import __version__
-from petdx.dicom._atomic import write_atomically
 from petdx.errors import InputValidationError
+from petdx.fileio import write_atomically
 
 __all__ = ["SrLesion", "write_measurement_report"]
 

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from petdx import __version__
-from petdx.dicom._atomic import write_atomically
 from petdx.errors import InputValidationError
+from petdx.fileio import write_atomically
 from petdx.image import Volume
 from petdx.quantify.align import RigidTransform
 from petdx.quantify.method import MethodSpec

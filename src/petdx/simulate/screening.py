@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from petdx.ct_dose import AAPM96_K_FACTORS_MSV_PER_MGY_CM
 from petdx.data_dictionary import CRITERIA
 
 __all__ = [
-    "AAPM96_K_FACTORS",
     "BOUNDARY_PASSES",
     "FAILURE_SCENARIOS",
     "EligibilityResult",
@@ -42,15 +42,6 @@ __all__ = [
     "evaluate_eligibility",
     "screen_patients",
 ]
-
-#: Adult CT k-factors, mSv per mGy.cm (AAPM Report 96, 2008, Table 3).
-AAPM96_K_FACTORS: dict[str, float] = {
-    "head": 0.0021,
-    "neck": 0.0059,
-    "chest": 0.014,
-    "abdomen_pelvis": 0.015,
-    "chest_abdomen_pelvis": 0.015,
-}
 
 #: Failure / missing-evidence scenarios, in the order they are dealt to failing patients
 #: (consent-related ones first, so that they fall on different patients).
@@ -207,9 +198,9 @@ def effective_dose_msv(
     if ct:
         dlp = exposure.get("ct_dlp_mgy_cm")
         region = exposure.get("ct_region")
-        if dlp in (None, "") or region not in AAPM96_K_FACTORS:
+        if dlp in (None, "") or region not in AAPM96_K_FACTORS_MSV_PER_MGY_CM:
             return None
-        total += float(dlp) * AAPM96_K_FACTORS[str(region)]
+        total += float(dlp) * AAPM96_K_FACTORS_MSV_PER_MGY_CM[str(region)]
     if not (nuclear or ct):
         return None
     return total

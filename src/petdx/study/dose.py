@@ -18,7 +18,8 @@ References
 ----------
 AAPM Report No. 96, "The Measurement, Reporting, and Management of Radiation Dose in CT"
 (2008), Table 3: adult k-factors head 0.0021, head & neck 0.0031, neck 0.0059, chest 0.014,
-abdomen & pelvis 0.015, trunk (chest-abdomen-pelvis) 0.015 mSv/(mGy.cm).
+abdomen & pelvis 0.015, trunk (chest-abdomen-pelvis) 0.015 mSv/(mGy.cm); the table is
+:data:`petdx.ct_dose.AAPM96_K_FACTORS_MSV_PER_MGY_CM`.
 ICRP Publication 103 (2007): effective dose.
 """
 
@@ -30,6 +31,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from petdx.ct_dose import AAPM96_K_FACTORS_MSV_PER_MGY_CM
 from petdx.errors import InputValidationError
 
 __all__ = [
@@ -41,17 +43,6 @@ __all__ = [
     "tracer_dose_coefficient",
 ]
 
-#: Adult CT k-factors, mSv per mGy.cm, AAPM Report 96 (2008) Table 3. ``whole_body`` (PET/CT
-#: skull base to mid-thigh) has no entry in the report; petdx uses the trunk value, since the
-#: trunk dominates both the scanned length and the organ weighting.
-AAPM96_K_FACTORS_MSV_PER_MGY_CM: Mapping[str, float] = {
-    "head": 0.0021,
-    "neck": 0.0059,
-    "chest": 0.014,
-    "abdomen_pelvis": 0.015,
-    "chest_abdomen_pelvis": 0.015,
-    "whole_body": 0.015,
-}
 
 _NM = {"PET", "PET/CT", "SPECT", "SPECT/CT"}
 _CT = {"CT", "PET/CT", "SPECT/CT"}
