@@ -197,3 +197,23 @@ def test_flow_counts_equal_screening_log_and_enrolment(demo_study: DemoStudy) ->
     )
     present = patients["target"].astype(str).str.lower() == "true"
     assert arms["positive"]["target_present"] + arms["negative"]["target_present"] == present.sum()
+
+
+def test_analysis_sets_and_report_carry_age_not_date_of_birth(demo_study: DemoStudy) -> None:
+    """Privacy: what leaves the study with the report (results/, report/) holds pseudonyms and
+    age, never a date of birth (the simulator's patients.csv is the source of the dates)."""
+    births = pd.read_csv(demo_study.cohort / "patients.csv", dtype=str)["birth_date"]
+    patients = pd.read_csv(demo_study.reference / "results" / "analysis_patients.csv")
+    assert "birth_date" not in patients.columns
+    assert patients["age_years"].between(18, 100).all()
+    outputs = [
+        p
+        for folder in ("results", "report")
+        for p in (demo_study.reference / folder).rglob("*")
+        if p.is_file() and p.suffix in {".csv", ".json", ".html"}
+    ]
+    assert outputs
+    for path in outputs:
+        text = path.read_text()
+        leaked = [b for b in births if b in text]
+        assert not leaked, (path.name, leaked[:3])

@@ -188,6 +188,8 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
         _age_years(b, c) for b, c in zip(out["birth_date"], out["consent_date"], strict=True)
     ]
     out["bmi_kg_m2"] = out["weight_kg"] / out["height_m"] ** 2
+    # The analysis sets leave the study with the report: age, never the date of birth.
+    out = out.drop(columns=["birth_date"])
 
     # Scans: index tracer first, by time point; the comparator after.
     if pet.empty:

@@ -12,9 +12,11 @@ Every step is idempotent, so running the demo again only redoes what changed.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from petdx.errors import InputValidationError
 from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
 from petdx.simulate import simulate_cohort
 from petdx.study.config import StudyConfig
@@ -37,6 +39,25 @@ DEMO_CONFIG = StudyConfig(
 )
 
 
+def _check_existing_cohort(cohort: Path, settings: DemoSettings) -> None:
+    """Refuse to reuse a cohort simulated with other settings (it would silently change
+    what the demo reports)."""
+    recorded = tomllib.loads((cohort / "cohort.toml").read_text())
+    wanted = {"n_patients": settings.patients, "seed": settings.seed, "small": settings.small}
+    found = {
+        "n_patients": recorded.get("parameters", {}).get("n_patients"),
+        "seed": recorded.get("seed"),
+        "small": recorded.get("parameters", {}).get("small"),
+    }
+    different = [f"{k} {found[k]!r} (asked {v!r})" for k, v in wanted.items() if found[k] != v]
+    if different:
+        raise InputValidationError(
+            f"{cohort / 'cohort.toml'}: the cohort already there was simulated with "
+            f"{', '.join(different)}. Give the same settings, or another folder, or remove "
+            f"{cohort.parent} to start again."
+        )
+
+
 @dataclass(frozen=True)
 class DemoSettings:
     patients: int = 50
@@ -56,7 +77,9 @@ def run_demo(
     settings = settings or DemoSettings()
     root = Path(folder)
     cohort = root / "cohort"
-    if not (cohort / "cohort.toml").exists():
+    if (cohort / "cohort.toml").exists():
+        _check_existing_cohort(cohort, settings)
+    else:
         if progress is not None:
             with progress("Simulate cohort") as update:
                 simulate_cohort(

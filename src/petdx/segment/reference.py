@@ -305,6 +305,15 @@ def find_liver_centre(suv: Volume, *, max_cv: float = 0.15) -> npt.NDArray[np.fl
     counts = np.bincount(labels.ravel())
     counts[0] = 0
     liver = labels == int(np.argmax(counts))
-    depth = ndimage.distance_transform_edt(liver, sampling=suv.spacing_mm)
-    index = np.unravel_index(int(np.argmax(depth)), liver.shape)
+    # Distance transform inside the component's box grown by one voxel (clipped to the
+    # image): the nearest background voxel of any liver voxel is always in that box, so the
+    # depths equal those of the whole image at a fraction of the cost.
+    (box,) = ndimage.find_objects(liver.astype(np.uint8))
+    box = tuple(
+        slice(max(0, b.start - 1), min(n, b.stop + 1))
+        for b, n in zip(box, liver.shape, strict=True)
+    )
+    depth = ndimage.distance_transform_edt(liver[box], sampling=suv.spacing_mm)
+    local = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    index = [b.start + k for b, k in zip(box, local, strict=True)]
     return suv.index_to_patient_mm(np.asarray(index, dtype=np.float64))
