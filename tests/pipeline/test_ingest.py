@@ -40,6 +40,8 @@ from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_
 ME = Author("tech")
 #: The module (``petdx.pipeline.ingest`` as an attribute is the function).
 INGEST_MODULE = importlib.import_module("petdx.pipeline.ingest")
+#: The copy step of ingest (worker processes, encoder).
+COPY_MODULE = importlib.import_module("petdx.pipeline.series_copy")
 
 
 def _write_visit(folder: Path, patient_id: str, *, n_slices: int = 3, plant: bool = False) -> None:
@@ -269,7 +271,7 @@ def _ingest_a_visit_with(
     monkeypatch: pytest.MonkeyPatch,
 ) -> IngestResult:
     """Ingest one PET/CT visit (3 + 3 instances) with ``encoder`` in place of petdx's."""
-    monkeypatch.setattr(INGEST_MODULE, "DeidentifiedFileEncoder", encoder)
+    monkeypatch.setattr(COPY_MODULE, "DeidentifiedFileEncoder", encoder)
     _write_visit(tmp_path / "dicom", "SIM-0002")
     return ingest(study, database, tmp_path / "dicom", author=ME, workers=1)
 
@@ -360,7 +362,7 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
     what: str,
 ) -> None:
     if start is not None:
-        monkeypatch.setattr(INGEST_MODULE, "_START_METHOD", start)
+        monkeypatch.setattr(COPY_MODULE, "_START_METHOD", start)
     real_index = INGEST_MODULE.index_dicom_folder
 
     def index_then_change_a_file(root: Path) -> object:
@@ -397,7 +399,7 @@ _ORPHAN_DRIVER = textwrap.dedent(
     import multiprocessing, os, sys, time
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
-    from petdx.pipeline.ingest import _end_with_parent
+    from petdx.pipeline.series_copy import _end_with_parent
 
     method = sys.argv[2]
     pool = ProcessPoolExecutor(

@@ -52,57 +52,36 @@ file, and it runs here while the workers go on copying.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
-import gc
 import hashlib
-import io
-import multiprocessing
 import os
-import signal
-import sys
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from sqlalchemy import Connection, select
 
 from petdx.dicom import (
-    DeidentificationSettings,
-    DicomInstance,
-    Frame,
     SeriesEntry,
     SeriesKind,
     deidentify_uid,
-    frames_of,
-    index_dicom_files,
     index_dicom_folder,
-    read_series_volume,
 )
-from petdx.dicom.deidentify import DeidentifiedFileEncoder
-from petdx.dicom.discovery import DEFER_SIZE_BYTES
 from petdx.errors import InputValidationError, PetdxError
-from petdx.fileio import atomic_write_bytes
+from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.records import Author, get_record, insert_record, update_record
 from petdx.study.schema import exchange_table, instances, patient_identity
-from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
-from petdx.suv.timing import earliest_acquisition
 
 __all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest"]
 
 ProgressCallback = Callable[[int, int], None]
-#: SUV factor of each frame, keyed by (de-identified SOP instance UID, frame index).
-_Factors = dict[tuple[str, int], float]
 #: Below this many files the default is to copy in this process (see ``ingest``).
 _POOL_MIN_FILES = 1000
 _TOLERANCE_MIN = 15.0
@@ -305,16 +284,7 @@ class _SeriesPlan:
     suv: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class _PetSuv:
-    """What the PET plan needs from the SUV of the original (computed in a worker)."""
-
-    result: SuvResult | None
-    error: str | None
-    acquisition_start: datetime | None
-
-
-def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str, measured: _PetSuv) -> _SeriesPlan:
+def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str, measured: PetSuv) -> _SeriesPlan:
     result = measured.result
     if result is None:  # stored all the same, with the reason SUV is unavailable
         scan = ctx.scans_by_pet.get(entry.series_instance_uid)
@@ -390,251 +360,11 @@ def _plan_ct(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan:
     )
 
 
-# --- the copy of one series: runs in a worker process (or in this one) -------------------
-
-
-@dataclass(frozen=True)
-class _CopyTask:
-    """One series for a worker: its files, the keys, where the copies go, what exists."""
-
-    series_uid: str
-    kind: SeriesKind
-    paths: tuple[Path, ...]
-    secret: bytes
-    pseudonym: str
-    study_root: Path
-    folder: Path
-    recorded: frozenset[str]
-    position: int  # in the list of series of this run (_INHERITED when forked)
-
-
-@dataclass(frozen=True)
-class _CopyOutcome:
-    rows: tuple[dict[str, Any], ...] = ()
-    written: int = 0
-    pet: _PetSuv | None = None
-    error: str | None = None
-
-
-def _read_series(task: _CopyTask) -> SeriesEntry:
-    """Read every file of the series once, whole: the header is parsed from memory (large
-    values deferred, as when indexing) and everything later - pixels for the SUV check,
-    the de-identified copy - reads memory or the page cache, not the disk again. The files
-    must still hold the series the index found, in its order."""
-    instances = []
-    for path in task.paths:
-        try:
-            header = pydicom.dcmread(io.BytesIO(path.read_bytes()), defer_size=DEFER_SIZE_BYTES)
-        except (OSError, InvalidDicomError, ValueError, EOFError) as exc:
-            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
-        if str(header.get("SeriesInstanceUID", "")) != task.series_uid:
-            raise _changed(task, "a file now belongs to another series")
-        instances.append(DicomInstance(path, header))
-    return SeriesEntry(task.series_uid, task.kind, instances)
-
-
-def _refuse_duplicates(task: _CopyTask, entry: SeriesEntry) -> None:
-    sop_uids = [i.sop_instance_uid for i in entry.instances]
-    if len(set(sop_uids)) != len(sop_uids):
-        twice = sorted({u for u in sop_uids if sop_uids.count(u) > 1})[0]
-        raise PetdxError(
-            f"{task.kind.value} series: SOPInstanceUID {twice} is in {sop_uids.count(twice)} "
-            "files of the series (in the folder shown). Remove the duplicate files and "
-            "ingest again."
-        )
-
-
-def _check_unchanged(task: _CopyTask, entry: SeriesEntry) -> None:
-    """The files of an indexed series must not have changed since they were indexed."""
-    for instance in entry.instances:
-        try:
-            modified = os.stat(instance.path).st_mtime
-        except OSError as exc:
-            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
-        if modified != getattr(instance.header, "timestamp", modified):
-            raise _changed(task, "a file was modified after it was indexed")
-
-
-def _changed(task: _CopyTask, what: str) -> PetdxError:
-    return PetdxError(
-        f"{task.kind.value} series: its files changed while petdx was ingesting them ({what}). "
-        "Let the copy into the folder finish, then ingest again."
-    )
-
-
-def _factors_by_frame(
-    frames: Iterable[Frame], factors: Iterable[float], secret: bytes | None
-) -> _Factors:
-    """SUV factor of each frame keyed by (de-identified SOP instance UID, frame index)."""
-    out = {}
-    for frame, factor in zip(frames, factors, strict=True):
-        uid = frame.instance.sop_instance_uid
-        key = deidentify_uid(secret, uid) if secret is not None else uid
-        out[(key, frame.frame_index or 0)] = float(factor)
-    return out
-
-
-def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[_PetSuv, _Factors | None]:
-    """SUV of the original (refusing a series whose geometry or pixels are unusable)."""
-    image = read_series_volume(entry)
-    try:  # compute_suv in two steps, to keep the inputs for the acquisition start
-        inputs = suv_inputs_from_frames(image.frames, entry.label())
-        result = suv_factors_from_inputs(inputs, entry.series_instance_uid)
-    except PetdxError as exc:
-        return _PetSuv(None, str(exc), None), None
-    start = earliest_acquisition(inputs)
-    return _PetSuv(result, None, start), _factors_by_frame(image.frames, result.factors, secret)
-
-
-def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
-    """Recompute the SUV factors from the stored copies; they must equal the original's."""
-    stored = index_dicom_files(targets).of_kind(SeriesKind.PT)
-    if len(stored) != 1 or len(stored[0].instances) != len(targets):
-        raise PetdxError(
-            "the stored de-identified copies cannot be read back as the series "
-            f"({len(targets)} file(s) written); the series was not recorded. Check the disk "
-            "of the study folder and ingest again."
-        )
-    frames = [frame for instance in stored[0].instances for frame in frames_of(instance)]
-    after = _factors_by_frame(frames, compute_suv(frames).factors, None)
-    if after != expected:
-        differ = [k for k in expected.keys() | after.keys() if after.get(k) != expected.get(k)]
-        raise PetdxError(
-            f"the SUV factors of {len(differ)} of the {len(expected)} de-identified frames "
-            "differ from the original's; the series was not recorded. This is a bug in "
-            "petdx's de-identification; please report it."
-        )
-
-
-def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind) -> bytes:
-    try:
-        return encoder.encode(header)
-    except PetdxError:
-        raise
-    except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as exc:
-        number = header.get("InstanceNumber", "?")  # names neither the patient nor the file
-        raise PetdxError(
-            f"{kind.value} series: instance number {number} cannot be de-identified and "
-            f"written ({type(exc).__name__}: {exc}). The file may be malformed; export the "
-            "series again from the PACS."
-        ) from exc
-
-
-#: The series of the running ingest, for worker processes that are forked from it.
-_INHERITED: list[SeriesEntry] = []
-#: How worker processes start. "fork" (Linux): they inherit the index of this process, so
-#: no header is parsed twice; "spawn" (elsewhere): they read the files again.
-_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
-
-
-def _copy_series(task: _CopyTask, entry: SeriesEntry | None = None) -> _CopyOutcome:
-    """De-identify and store one series, then check the SUV of the copies. ``entry`` is
-    the indexed series (in this process or inherited by a fork); without it, the files are
-    read again."""
-    if entry is None and task.position < len(_INHERITED):
-        entry = _INHERITED[task.position]
-    try:
-        if entry is not None and entry.series_instance_uid == task.series_uid:
-            _check_unchanged(task, entry)
-        else:
-            entry = _read_series(task)
-        _refuse_duplicates(task, entry)
-        pet, factors = (
-            _measure_pet(entry, task.secret) if task.kind is SeriesKind.PT else (None, None)
-        )
-        encoder = DeidentifiedFileEncoder(DeidentificationSettings(task.secret, task.pseudonym))
-        rows: list[dict[str, Any]] = []
-        targets: list[Path] = []
-        for instance in entry.instances:
-            sop_uid = deidentify_uid(task.secret, instance.sop_instance_uid)
-            target = task.folder / f"{sop_uid}.dcm"
-            targets.append(target)
-            if sop_uid in task.recorded and target.exists():
-                continue
-            data = _encode(encoder, instance.header, task.kind)
-            atomic_write_bytes(target, data)
-            rows.append(
-                {
-                    "sop_instance_uid": sop_uid,
-                    "series_uid": deidentify_uid(task.secret, task.series_uid),
-                    "path": str(target.relative_to(task.study_root)),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "_new": sop_uid not in task.recorded,
-                }
-            )
-        if factors is not None:
-            _check_suv_unchanged(targets, factors)
-    except PetdxError as exc:
-        return _CopyOutcome(error=str(exc))
-    return _CopyOutcome(tuple(rows), len(rows), pet)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _end_with_parent(parent_pid: int, forked: bool = False) -> None:
-    """Worker initializer: die with the ingest process, so none writes after it is killed.
-    A forked worker also gets stdout and stderr of its own: another thread of the parent
-    (a progress bar) may have held their locks at the fork."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-    if forked:
-        for name, fd in (("stdout", 1), ("stderr", 2)):
-            try:
-                setattr(sys, name, os.fdopen(os.dup(fd), "w", buffering=1))
-            except OSError:
-                setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (the worker's)
-
-
-def _copy_all(
-    entries: list[SeriesEntry], tasks: list[_CopyTask | None], workers: int
-) -> Generator[_CopyOutcome | None, None, None]:
-    """Outcomes in task order (None for None); a process pool when it pays."""
-    real = [t for t in tasks if t is not None]
-    if workers <= 1 or len(real) <= 1:
-        for entry, task in zip(entries, tasks, strict=True):
-            yield None if task is None else _copy_series(task, entry)
-        return
-    forked = _START_METHOD == "fork"
-    frozen_by_us = forked and gc.get_freeze_count() == 0
-    if forked:
-        _INHERITED[:] = entries
-    if frozen_by_us:
-        # The index (gigabytes for a large cohort) is shared with the forked workers page by
-        # page; keep the garbage collector (theirs, and ours meanwhile) from walking, hence
-        # copying, all of it.
-        gc.freeze()
-    pool = None
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(real)),
-            mp_context=multiprocessing.get_context(_START_METHOD),
-            initializer=_end_with_parent,
-            initargs=(os.getpid(), forked),
-        )
-        try:  # the workers start at the first submit
-            futures: list[Future[_CopyOutcome] | None] = [
-                None if t is None else pool.submit(_copy_series, t) for t in tasks
-            ]
-        finally:
-            _INHERITED.clear()  # forked workers have their copy
-        for future in futures:
-            yield None if future is None else future.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if frozen_by_us:
-            gc.unfreeze()
-
-
 def _record(
     connection: Connection,
     ctx: _Context,
     plan: _SeriesPlan,
-    task: _CopyTask,
+    task: CopyTask,
     rows: tuple[dict[str, Any], ...],
 ) -> None:
     study_uid = deidentify_uid(ctx.secret, plan.entry.study_instance_uid)
@@ -736,7 +466,7 @@ def ingest(
             None if patient_id is None else _copy_task(ctx, entry, patient_id, position)
             for position, (entry, patient_id) in enumerate(zip(entries, patients, strict=True))
         ]
-        outcomes = stack.enter_context(closing(_copy_all(entries, tasks, n_workers)))
+        outcomes = stack.enter_context(closing(copy_all(entries, tasks, n_workers)))
         for entry, patient_id, task, outcome in zip(
             entries, patients, tasks, outcomes, strict=True
         ):
@@ -785,7 +515,7 @@ def ingest(
     return IngestResult(tuple(stored), tuple(problems), skipped)
 
 
-def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> _CopyTask:
+def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> CopyTask:
     study_uid = deidentify_uid(ctx.secret, entry.study_instance_uid)
     series_uid = deidentify_uid(ctx.secret, entry.series_instance_uid)
     folder = ctx.study.images / patient_id / study_uid / f"{entry.kind.value}_{series_uid}"
@@ -796,7 +526,7 @@ def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int
                 select(instances.c.sop_instance_uid).where(instances.c.series_uid == series_uid)
             ).scalars()
         )
-    return _CopyTask(
+    return CopyTask(
         series_uid=entry.series_instance_uid,
         kind=entry.kind,
         paths=tuple(i.path for i in entry.instances),

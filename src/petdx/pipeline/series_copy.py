@@ -1,0 +1,300 @@
+"""Copying one series into the study, in a worker process or in this one (the copy step of
+:func:`petdx.pipeline.ingest.ingest`; its module docstring gives the design).
+
+A task reads the series (or takes the index's headers, inherited by a forked worker),
+refuses duplicate instances and files changed since indexing, computes the SUV of the
+original, writes every instance de-identified (:class:`DeidentifiedFileEncoder`) through a
+temporary name and a rename, and recomputes the SUV from the stored copies, which must equal
+the original's exactly. :func:`copy_all` runs the tasks in a process pool whose workers die
+with the ingest, and yields the outcomes in task order.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import hashlib
+import io
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from petdx.dicom import (
+    DeidentificationSettings,
+    DicomInstance,
+    Frame,
+    SeriesEntry,
+    SeriesKind,
+    deidentify_uid,
+    frames_of,
+    index_dicom_files,
+    read_series_volume,
+)
+from petdx.dicom.deidentify import DeidentifiedFileEncoder
+from petdx.dicom.discovery import DEFER_SIZE_BYTES
+from petdx.errors import PetdxError
+from petdx.fileio import atomic_write_bytes
+from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
+from petdx.suv.timing import earliest_acquisition
+
+__all__ = ["CopyOutcome", "CopyTask", "PetSuv", "copy_all", "copy_series"]
+
+#: SUV factor of each frame, keyed by (de-identified SOP instance UID, frame index).
+_Factors = dict[tuple[str, int], float]
+
+
+@dataclass(frozen=True)
+class PetSuv:
+    """What the PET plan needs from the SUV of the original (computed in a worker)."""
+
+    result: SuvResult | None
+    error: str | None
+    acquisition_start: datetime | None
+
+
+@dataclass(frozen=True)
+class CopyTask:
+    """One series for a worker: its files, the keys, where the copies go, what exists."""
+
+    series_uid: str
+    kind: SeriesKind
+    paths: tuple[Path, ...]
+    secret: bytes
+    pseudonym: str
+    study_root: Path
+    folder: Path
+    recorded: frozenset[str]
+    position: int  # in the list of series of this run (_INHERITED when forked)
+
+
+@dataclass(frozen=True)
+class CopyOutcome:
+    rows: tuple[dict[str, Any], ...] = ()
+    written: int = 0
+    pet: PetSuv | None = None
+    error: str | None = None
+
+
+def _read_series(task: CopyTask) -> SeriesEntry:
+    """Read every file of the series once, whole: the header is parsed from memory (large
+    values deferred, as when indexing) and everything later - pixels for the SUV check,
+    the de-identified copy - reads memory or the page cache, not the disk again. The files
+    must still hold the series the index found, in its order."""
+    instances = []
+    for path in task.paths:
+        try:
+            header = pydicom.dcmread(io.BytesIO(path.read_bytes()), defer_size=DEFER_SIZE_BYTES)
+        except (OSError, InvalidDicomError, ValueError, EOFError) as exc:
+            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
+        if str(header.get("SeriesInstanceUID", "")) != task.series_uid:
+            raise _changed(task, "a file now belongs to another series")
+        instances.append(DicomInstance(path, header))
+    return SeriesEntry(task.series_uid, task.kind, instances)
+
+
+def _refuse_duplicates(task: CopyTask, entry: SeriesEntry) -> None:
+    sop_uids = [i.sop_instance_uid for i in entry.instances]
+    if len(set(sop_uids)) != len(sop_uids):
+        twice = sorted({u for u in sop_uids if sop_uids.count(u) > 1})[0]
+        raise PetdxError(
+            f"{task.kind.value} series: SOPInstanceUID {twice} is in {sop_uids.count(twice)} "
+            "files of the series (in the folder shown). Remove the duplicate files and "
+            "ingest again."
+        )
+
+
+def _check_unchanged(task: CopyTask, entry: SeriesEntry) -> None:
+    """The files of an indexed series must not have changed since they were indexed."""
+    for instance in entry.instances:
+        try:
+            modified = os.stat(instance.path).st_mtime
+        except OSError as exc:
+            raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
+        if modified != getattr(instance.header, "timestamp", modified):
+            raise _changed(task, "a file was modified after it was indexed")
+
+
+def _changed(task: CopyTask, what: str) -> PetdxError:
+    return PetdxError(
+        f"{task.kind.value} series: its files changed while petdx was ingesting them ({what}). "
+        "Let the copy into the folder finish, then ingest again."
+    )
+
+
+def _factors_by_frame(
+    frames: Iterable[Frame], factors: Iterable[float], secret: bytes | None
+) -> _Factors:
+    """SUV factor of each frame keyed by (de-identified SOP instance UID, frame index)."""
+    out = {}
+    for frame, factor in zip(frames, factors, strict=True):
+        uid = frame.instance.sop_instance_uid
+        key = deidentify_uid(secret, uid) if secret is not None else uid
+        out[(key, frame.frame_index or 0)] = float(factor)
+    return out
+
+
+def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[PetSuv, _Factors | None]:
+    """SUV of the original (refusing a series whose geometry or pixels are unusable)."""
+    image = read_series_volume(entry)
+    try:  # compute_suv in two steps, to keep the inputs for the acquisition start
+        inputs = suv_inputs_from_frames(image.frames, entry.label())
+        result = suv_factors_from_inputs(inputs, entry.series_instance_uid)
+    except PetdxError as exc:
+        return PetSuv(None, str(exc), None), None
+    start = earliest_acquisition(inputs)
+    return PetSuv(result, None, start), _factors_by_frame(image.frames, result.factors, secret)
+
+
+def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
+    """Recompute the SUV factors from the stored copies; they must equal the original's."""
+    stored = index_dicom_files(targets).of_kind(SeriesKind.PT)
+    if len(stored) != 1 or len(stored[0].instances) != len(targets):
+        raise PetdxError(
+            "the stored de-identified copies cannot be read back as the series "
+            f"({len(targets)} file(s) written); the series was not recorded. Check the disk "
+            "of the study folder and ingest again."
+        )
+    frames = [frame for instance in stored[0].instances for frame in frames_of(instance)]
+    after = _factors_by_frame(frames, compute_suv(frames).factors, None)
+    if after != expected:
+        differ = [k for k in expected.keys() | after.keys() if after.get(k) != expected.get(k)]
+        raise PetdxError(
+            f"the SUV factors of {len(differ)} of the {len(expected)} de-identified frames "
+            "differ from the original's; the series was not recorded. This is a bug in "
+            "petdx's de-identification; please report it."
+        )
+
+
+def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind) -> bytes:
+    try:
+        return encoder.encode(header)
+    except PetdxError:
+        raise
+    except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as exc:
+        number = header.get("InstanceNumber", "?")  # names neither the patient nor the file
+        raise PetdxError(
+            f"{kind.value} series: instance number {number} cannot be de-identified and "
+            f"written ({type(exc).__name__}: {exc}). The file may be malformed; export the "
+            "series again from the PACS."
+        ) from exc
+
+
+#: The series of the running ingest, for worker processes that are forked from it.
+_INHERITED: list[SeriesEntry] = []
+#: How worker processes start. "fork" (Linux): they inherit the index of this process, so
+#: no header is parsed twice; "spawn" (elsewhere): they read the files again.
+_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome:
+    """De-identify and store one series, then check the SUV of the copies. ``entry`` is
+    the indexed series (in this process or inherited by a fork); without it, the files are
+    read again."""
+    if entry is None and task.position < len(_INHERITED):
+        entry = _INHERITED[task.position]
+    try:
+        if entry is not None and entry.series_instance_uid == task.series_uid:
+            _check_unchanged(task, entry)
+        else:
+            entry = _read_series(task)
+        _refuse_duplicates(task, entry)
+        pet, factors = (
+            _measure_pet(entry, task.secret) if task.kind is SeriesKind.PT else (None, None)
+        )
+        encoder = DeidentifiedFileEncoder(DeidentificationSettings(task.secret, task.pseudonym))
+        rows: list[dict[str, Any]] = []
+        targets: list[Path] = []
+        for instance in entry.instances:
+            sop_uid = deidentify_uid(task.secret, instance.sop_instance_uid)
+            target = task.folder / f"{sop_uid}.dcm"
+            targets.append(target)
+            if sop_uid in task.recorded and target.exists():
+                continue
+            data = _encode(encoder, instance.header, task.kind)
+            atomic_write_bytes(target, data)
+            rows.append(
+                {
+                    "sop_instance_uid": sop_uid,
+                    "series_uid": deidentify_uid(task.secret, task.series_uid),
+                    "path": str(target.relative_to(task.study_root)),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "_new": sop_uid not in task.recorded,
+                }
+            )
+        if factors is not None:
+            _check_suv_unchanged(targets, factors)
+    except PetdxError as exc:
+        return CopyOutcome(error=str(exc))
+    return CopyOutcome(tuple(rows), len(rows), pet)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent_pid: int, forked: bool = False) -> None:
+    """Worker initializer: die with the ingest process, so none writes after it is killed.
+    A forked worker also gets stdout and stderr of its own: another thread of the parent
+    (a progress bar) may have held their locks at the fork."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+    if forked:
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            try:
+                setattr(sys, name, os.fdopen(os.dup(fd), "w", buffering=1))
+            except OSError:
+                setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (the worker's)
+
+
+def copy_all(
+    entries: list[SeriesEntry], tasks: list[CopyTask | None], workers: int
+) -> Generator[CopyOutcome | None, None, None]:
+    """Outcomes in task order (None for None); a process pool when it pays."""
+    real = [t for t in tasks if t is not None]
+    if workers <= 1 or len(real) <= 1:
+        for entry, task in zip(entries, tasks, strict=True):
+            yield None if task is None else copy_series(task, entry)
+        return
+    forked = _START_METHOD == "fork"
+    frozen_by_us = forked and gc.get_freeze_count() == 0
+    if forked:
+        _INHERITED[:] = entries
+    if frozen_by_us:
+        # The index (gigabytes for a large cohort) is shared with the forked workers page by
+        # page; keep the garbage collector (theirs, and ours meanwhile) from walking, hence
+        # copying, all of it.
+        gc.freeze()
+    pool = None
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(real)),
+            mp_context=multiprocessing.get_context(_START_METHOD),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(), forked),
+        )
+        try:  # the workers start at the first submit
+            futures: list[Future[CopyOutcome] | None] = [
+                None if t is None else pool.submit(copy_series, t) for t in tasks
+            ]
+        finally:
+            _INHERITED.clear()  # forked workers have their copy
+        for future in futures:
+            yield None if future is None else future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if frozen_by_us:
+            gc.unfreeze()
