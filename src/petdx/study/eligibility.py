@@ -111,7 +111,8 @@ def age_18_or_over(evidence: Evidence) -> Outcome:
         return Verdict.UNKNOWN, f"no {lacking}"
     age = age_in_years(birth, consent)
     verdict = Verdict.PASS if age >= MINIMUM_AGE_YEARS else Verdict.FAIL
-    return verdict, f"age {age} on consent date {consent} (born {birth})"
+    # Age, not the date of birth: the screening log goes out with the report.
+    return verdict, f"age {age} completed years on the consent date {consent}"
 
 
 def malignancy_confirmed(evidence: Evidence) -> Outcome:
