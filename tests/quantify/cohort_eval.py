@@ -52,6 +52,7 @@ from petdx.segment import (
     reference_from_mask,
 )
 from petdx.simulate import ORGAN_LABELS
+from petdx.simulate.scanner import ScannerModel
 from petdx.suv import compute_suv, suv_volume
 from petdx.tracers import load_tracer_profile
 
@@ -68,6 +69,12 @@ _PROFILE_ORGANS = {
     "brain": "brain",
     "bone": "bone_marrow",
 }
+
+
+def _scanner_fwhm_mm(tracer: str) -> float:
+    """The simulated scanner's image resolution for the tracer's nuclide: what a site knows
+    of its own scanner from the NEMA/EARL phantom (``petdx simulate-nema``)."""
+    return ScannerModel().resolution_fwhm_mm(load_tracer_profile(tracer).nuclide)
 
 
 def _suv(folder: Path) -> ScanInput:
@@ -200,7 +207,10 @@ def _retention(
         labels[region & (labels == 0)] = label
     later = _suv(cohort / later_row["dicom_folder"] / "PT")
     result = quantify_visit(
-        [first, later], LesionSource(voi_labels=first.suv.with_array(labels)), method="percent:41"
+        [first, later],
+        LesionSource(voi_labels=first.suv.with_array(labels)),
+        method="percent:41",
+        psf_fwhm_mm=_scanner_fwhm_mm(str(later_row["tracer"])),
     )
     t1, t2 = result.time_points
     matches = {m.label_t1: m for m in result.matches[0] if m.label_t1 is not None}
@@ -218,6 +228,10 @@ def _retention(
         carried = t2.carried_voi_mean_suv.get(entry["label"])
         if carried is not None:
             entry["ri_voi_mean_pct"] = (carried - a.suv_mean) / a.suv_mean * 100.0
+        pvc_1 = t1.pvc_voi_mean_suv.get(entry["label"])
+        pvc_2 = t2.pvc_voi_mean_suv.get(entry["label"])
+        if pvc_1 is not None and pvc_2 is not None:
+            entry["ri_pvc_pct"] = (pvc_2 - pvc_1) / pvc_1 * 100.0
         match = matches.get(entry["label"])
         entry["matched"] = bool(match and match.status is MatchStatus.MATCHED and match.label_t2)
         if not entry["matched"]:
@@ -288,6 +302,7 @@ class ArmFigures:
     ri_sign_peak: int
     ri_sign_mean: int
     ri_sign_voi_mean: int
+    ri_sign_pvc: int
     ri_unmatched: int
     ri_n_change_5pct: int
     ri_sign_voi_mean_change_5pct: int
@@ -370,6 +385,7 @@ def arm_figures(
         ri_sign_peak=agree("ri_peak_pct"),
         ri_sign_mean=agree("ri_mean_pct"),
         ri_sign_voi_mean=agree("ri_voi_mean_pct"),
+        ri_sign_pvc=agree("ri_pvc_pct"),
         ri_unmatched=int((~ri["matched"].astype(bool)).sum()) if len(ri) else 0,
         ri_n_change_5pct=len(big_change),
         ri_sign_voi_mean_change_5pct=agree("ri_voi_mean_pct", big_change),

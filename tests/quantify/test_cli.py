@@ -74,6 +74,8 @@ def test_two_time_points_with_seeds(visit: tuple[Path, Path], tmp_path: Path) ->
         str(t120),
         "--out",
         str(tmp_path / "out"),
+        "--psf-fwhm-mm",
+        "4.7",  # the phantom's blur: Gaussian of 0.5 voxel of 4 mm
         "--json",
     )
     assert code == 0, err
@@ -102,6 +104,9 @@ def test_two_time_points_with_seeds(visit: tuple[Path, Path], tmp_path: Path) ->
     assert a["match_status"] == b["match_status"] == "matched"
     assert a["retention_index_pct"] > 10  # 8 -> 10
     assert b["retention_index_pct"] < -10  # 6 -> 4.5
+    # partial-volume corrected, same VOIs, uniform background: the true +25 % and -25 %
+    assert a["follow_up"][0]["retention_index_pvc_pct"] == pytest.approx(25.0, abs=3.0)
+    assert b["follow_up"][0]["retention_index_pvc_pct"] == pytest.approx(-25.0, abs=3.0)
     assert a["match_distance_mm"] < 4.0
     moved = data["time_points"][1]["alignment_to_first"]["translation_mm"]
     assert moved == pytest.approx(list(-SHIFT_MM), abs=1.5)
@@ -150,6 +155,7 @@ def test_bad_inputs_exit_2(visit: tuple[Path, Path], tmp_path: Path) -> None:
         ([str(t60), "--detect", "--detect-method", "blob"], "'blob' is not one of"),
         ([str(tmp_path)], "exactly one PET series, found 0"),
         ([str(t60), "--method", "percist", "--seed", _point(LESION_A)], "PERCIST threshold"),
+        ([str(t60), "--seed", _point(LESION_A), "--psf-fwhm-mm", "-1"], "PSF FWHM -1.0 mm"),
     ]
     for args, message in cases:
         code, _, err = _run(*args)

@@ -241,6 +241,14 @@ def quantify_command(
     align: Annotated[
         bool, typer.Option("--align/--no-align", help="Rigid alignment of later scans.")
     ] = True,
+    psf_fwhm_mm: Annotated[
+        float | None,
+        typer.Option(
+            "--psf-fwhm-mm",
+            help="Scanner resolution FWHM (mm): adds the partial-volume-corrected VOI uptake "
+            "and retention index (two-compartment model).",
+        ),
+    ] = None,
 ) -> None:
     """Segment and quantify the lesions of one PET scan, or of one visit's time points.
 
@@ -301,6 +309,7 @@ def quantify_command(
             method=spec,
             references=ReferenceSpec(centres_mm=centres, masks=masks, auto_liver=auto_liver),
             align=align,
+            psf_fwhm_mm=psf_fwhm_mm,
         )
         if out is not None:
             _write_outputs(out, result, all_series, str(result.time_points[0].method))

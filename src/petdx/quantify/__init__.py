@@ -11,6 +11,7 @@ from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import LesionMetrics, longest_diameter_mm, quantify_lesions
 from petdx.quantify.peak import PeakResult, suv_peak_global, suv_peak_local
 from petdx.quantify.pipeline import LesionSource, ReferenceSpec, ScanInput, quantify_visit
+from petdx.quantify.pvc import PvcEstimate, two_compartment_pvc
 from petdx.quantify.results import QuantificationResult, TimePointResult, write_table
 from petdx.quantify.timepoints import (
     LesionMatch,
@@ -26,6 +27,7 @@ __all__ = [
     "MatchStatus",
     "MethodSpec",
     "PeakResult",
+    "PvcEstimate",
     "QuantificationResult",
     "ReferenceSpec",
     "RigidTransform",
@@ -41,5 +43,6 @@ __all__ = [
     "suv_peak_global",
     "suv_peak_local",
     "to_sitk",
+    "two_compartment_pvc",
     "write_table",
 ]

@@ -25,7 +25,10 @@ centroid (:func:`petdx.quantify.match_lesions`). Independently of matching, each
 the first scan, as delineated there, is carried to every later scan through the same
 transform (nearest neighbour) and the later scan's mean SUV inside it is recorded without
 re-segmenting (``TimePointResult.carried_voi_mean_suv``): the mean uptake of the same
-tissue at both time points, from which the VOI-mean retention index is computed.
+tissue at both time points, from which the VOI-mean retention index is computed. Given the
+scanner's resolution (``psf_fwhm_mm``), the same VOIs' means are also corrected for partial
+volume (two-compartment model, :mod:`petdx.quantify.pvc`) at every time point
+(``TimePointResult.pvc_voi_mean_suv``), for the partial-volume-corrected retention index.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from petdx.quantify.align import RigidTransform, estimate_rigid_transform, resam
 from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import quantify_lesions
 from petdx.quantify.peak import suv_peak_local
+from petdx.quantify.pvc import two_compartment_pvc
 from petdx.quantify.results import QuantificationResult, TimePointResult
 from petdx.quantify.timepoints import match_lesions
 from petdx.segment import (
@@ -372,21 +376,32 @@ def _time_point(
 
 
 def _carried_voi_means(
-    first: TimePointResult, scan: ScanInput, transform: RigidTransform
-) -> dict[int, float]:
-    """Mean SUV of ``scan`` inside each first-scan lesion carried there (nearest neighbour)."""
+    first: TimePointResult, scan: ScanInput, transform: RigidTransform, psf_fwhm_mm: float | None
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Mean SUV of ``scan`` inside each first-scan lesion carried there (nearest neighbour),
+    and its partial-volume-corrected value when ``psf_fwhm_mm`` is given."""
     carried = np.asarray(resample_labels(first.labels, scan.suv, transform).array)
     labels = [les.label for les in first.lesions]
     if not labels:
-        return {}
+        return {}, {}
     values = np.asarray(scan.suv.array, dtype=np.float64)
     counts = ndimage.sum_labels(np.ones_like(values), carried, index=labels)
     sums = ndimage.sum_labels(values, carried, index=labels)
-    return {
+    means = {
         label: float(total / count)
         for label, total, count in zip(labels, sums, counts, strict=True)
         if count > 0
     }
+    return means, _pvc_means(scan.suv, carried, labels, psf_fwhm_mm)
+
+
+def _pvc_means(
+    suv: Volume, labels: npt.NDArray[np.integer], wanted: Sequence[int], fwhm_mm: float | None
+) -> dict[int, float]:
+    if fwhm_mm is None or not wanted:
+        return {}
+    estimates = two_compartment_pvc(suv, labels, fwhm_mm, only=wanted)
+    return {label: e.lesion_suv for label, e in estimates.items()}
 
 
 def quantify_visit(
@@ -401,6 +416,7 @@ def quantify_visit(
     connectivity: int | Connectivity = Connectivity.CORNER,
     max_match_distance_mm: float = 20.0,
     ambiguity_margin_mm: float = 5.0,
+    psf_fwhm_mm: float | None = None,
 ) -> QuantificationResult:
     """Quantify every lesion at every time point of one visit (see the module docstring).
 
@@ -425,6 +441,11 @@ def quantify_visit(
         Connectivity of detection and components.
     max_match_distance_mm, ambiguity_margin_mm
         Lesion matching across time points (:func:`match_lesions`).
+    psf_fwhm_mm
+        The scanner's effective image resolution (FWHM, mm). When given, each first-scan
+        VOI's mean uptake is also corrected for partial volume at every time point
+        (:func:`petdx.quantify.pvc.two_compartment_pvc`), giving the partial-volume-corrected
+        retention index.
     """
     if not scans:
         raise InputValidationError("quantify_visit: no scan given.")
@@ -457,9 +478,16 @@ def quantify_visit(
             )
         if n:
             assert transform is not None
-            result = replace(
-                result, carried_voi_mean_suv=_carried_voi_means(results[0], scan, transform)
+            means, corrected = _carried_voi_means(results[0], scan, transform, psf_fwhm_mm)
+            result = replace(result, carried_voi_mean_suv=means, pvc_voi_mean_suv=corrected)
+        elif psf_fwhm_mm is not None:
+            corrected = _pvc_means(
+                scan.suv,
+                np.asarray(result.labels.array),
+                [les.label for les in result.lesions],
+                psf_fwhm_mm,
             )
+            result = replace(result, pvc_voi_mean_suv=corrected)
         results.append(result)
         if n:
             assert transform is not None

@@ -35,7 +35,8 @@ class TimePointResult:
     ``detection`` holds the detection method and its numbers when the lesions were detected;
     ``carried_voi_mean_suv`` (later scans only) maps each first-scan lesion label to this
     scan's mean SUV inside that lesion's first-scan VOI carried here through the rigid
-    transform, without re-segmenting.
+    transform, without re-segmenting; ``pvc_voi_mean_suv`` (every scan, when a PSF FWHM was
+    given) the same VOI's partial-volume-corrected mean uptake, keyed the same way.
     """
 
     index: int
@@ -53,6 +54,7 @@ class TimePointResult:
     warnings: tuple[str, ...] = ()
     detection: dict[str, Any] | None = None
     carried_voi_mean_suv: dict[int, float] = field(default_factory=dict)
+    pvc_voi_mean_suv: dict[int, float] = field(default_factory=dict)
 
     def lesion(self, label: int) -> LesionMetrics | None:
         for lesion in self.lesions:
@@ -159,6 +161,10 @@ class QuantificationResult:
                     "retention_index_voi_mean_pct": _ri(
                         lesion.suv_mean, tp.carried_voi_mean_suv.get(lesion.label)
                     ),
+                    "retention_index_pvc_pct": _ri(
+                        self.time_points[0].pvc_voi_mean_suv.get(lesion.label),
+                        tp.pvc_voi_mean_suv.get(lesion.label),
+                    ),
                     "tbr_liver_change_pct": _ri(lesion.tbr_liver, _attr(other, "tbr_liver")),
                     "tbr_blood_change_pct": _ri(lesion.tbr_blood, _attr(other, "tbr_blood")),
                 }
@@ -214,6 +220,16 @@ class QuantificationResult:
                 carried = tp.carried_voi_mean_suv.get(first.label) if first else None
                 row["suv_mean_in_first_voi"] = carried
                 row["retention_index_voi_mean_pct"] = _ri(_attr(first, "suv_mean"), carried)
+                if n == 0:
+                    row["suv_pvc"] = tp.pvc_voi_mean_suv.get(lesion.label)
+                    row["retention_index_pvc_pct"] = None
+                else:
+                    before = self.time_points[0].pvc_voi_mean_suv
+                    after = tp.pvc_voi_mean_suv.get(first.label) if first else None
+                    row["suv_pvc"] = after
+                    row["retention_index_pvc_pct"] = _ri(
+                        before.get(first.label) if first else None, after
+                    )
                 for tissue in ("liver", "blood_pool", "muscle"):
                     ref = tp.references.get(tissue)
                     row[f"reference_{tissue}_mean_suv"] = ref.mean_suv if ref else None
