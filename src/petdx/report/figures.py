@@ -298,9 +298,10 @@ def scatter_figure(
     )
     ax.set_xlabel(xlabel, fontsize=_FONT)
     ax.set_ylabel(ylabel, fontsize=_FONT)
-    ax.set_title(title, fontsize=_FONT + 1)
-    if annotation:
-        ax.text(0.02, 0.97, annotation, transform=ax.transAxes, va="top", fontsize=_FONT - 1)
+    if annotation:  # under the title, clear of the points (a point may sit in any corner)
+        ax.set_title(f"{title}\n{annotation}", fontsize=_FONT)
+    else:
+        ax.set_title(title, fontsize=_FONT + 1)
     return fig
 
 
