@@ -38,6 +38,16 @@ def _cli(*args: str) -> dict[str, Any]:
     return json.loads(run.stdout)
 
 
+def _clustered_roc(csv: Path, truth: str, score: str) -> dict[str, Any]:
+    """``petdx stats roc`` on a lesion table, patients as clusters: the one curve."""
+    cli = _cli(
+        "roc", str(csv), "--truth", truth, "--positive", "true", "--score", score,
+        "--cluster", "patient_id",
+    )  # fmt: skip
+    (curve,) = cli["curves"]
+    return dict(curve)
+
+
 def _accuracy(doc: dict[str, Any], level: str, column: str) -> dict[str, Any]:
     (entry,) = [a for a in doc["accuracy"] if a["level"] == level and a["column"] == column]
     return entry["result"]["measures"]
@@ -83,19 +93,7 @@ def test_roc_aucs_equal_petdx_stats(demo_study: DemoStudy) -> None:
     headline = [h for h in doc["headline"] if h["measure"] == "auc"]
     assert headline
     for entry in doc["roc"]["lesion"]:
-        cli = _cli(
-            "roc",
-            str(csv),
-            "--truth",
-            "target",
-            "--positive",
-            "true",
-            "--score",
-            entry["column"],
-            "--cluster",
-            "patient_id",
-        )
-        (curve,) = cli["curves"]
+        curve = _clustered_roc(csv, "target", entry["column"])
         assert "Obuchowski" in curve["ci_method"]
         for key in ("auc", "ci_low", "ci_high"):
             assert curve[key] == pytest.approx(entry["result"][key], abs=1e-12), entry["label"]
@@ -217,3 +215,47 @@ def test_analysis_sets_and_report_carry_age_not_date_of_birth(demo_study: DemoSt
         text = path.read_text()
         leaked = [b for b in births if b in text]
         assert not leaked, (path.name, leaked[:3])
+
+
+def test_pdl1_secondary_target_equals_petdx_stats(demo_study: DemoStudy, tmp_path: Path) -> None:
+    """PD-L1 positivity as the secondary target condition: the report's AUCs and Se/Sp equal
+    ``petdx stats`` on the exported set, and the set is what the simulator says it is."""
+    target = _results(demo_study.reference)["pdl1"]["as_target"]
+    csv = demo_study.reference / "results" / "analysis_pdl1_lesions.csv"
+    exported = pd.read_csv(csv)
+    truth = pd.read_csv(demo_study.cohort / "lesions.csv").set_index("lesion_id")
+    assert len(exported) == target["lesions"] > 0
+    assert truth.loc[exported["lesion_id"], "malignant"].astype(str).str.lower().eq("true").all()
+    assert target["roc"]
+    for entry in target["roc"]:
+        curve = _clustered_roc(csv, "pdl1_positive", entry["column"])
+        for key in ("auc", "ci_low", "ci_high"):
+            assert curve[key] == pytest.approx(entry["result"][key], abs=1e-12), entry["label"]
+        # The tracer model gives PD-L1-negative tumours blood-pool uptake: SUVmax separates.
+        assert entry["result"]["auc"] > 0.75
+    for entry in target["accuracy"]:
+        table = exported.copy()
+        if entry["cutoff"] is None:
+            table["test_positive"] = table[entry["column"]]
+        else:  # the test derives the positive calls from the cut-off itself
+            table["test_positive"] = table[entry["column"]] >= entry["cutoff"]
+        derived = tmp_path / "pdl1_calls.csv"
+        table.to_csv(derived, index=False)
+        cli = _cli(
+            "accuracy",
+            str(derived),
+            "--truth",
+            "pdl1_positive",
+            "--positive",
+            "True",
+            "--test",
+            "test_positive",
+            "--test-positive",
+            "True",
+            "--cluster",
+            "patient_id",
+        )
+        for name in ("sensitivity", "specificity"):
+            for key in ("estimate", "ci_low", "ci_high"):
+                expected = entry["result"]["measures"][name][key]
+                assert cli[name][key] == pytest.approx(expected, abs=1e-12), (entry["test"], name)

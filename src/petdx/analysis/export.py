@@ -37,7 +37,8 @@ def _csv(frame: pd.DataFrame) -> str:
 def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]:
     """Write ``results.json``, ``analysis_patients.csv`` (enrolled patients),
     ``analysis_lesions.csv`` (the lesion-level analysis set: enrolled patients' non-primary
-    lesions with a reference standard) and ``screening_log.csv`` into ``folder``.
+    lesions with a reference standard), ``screening_log.csv`` and, when the secondary
+    PD-L1 analysis ran, ``analysis_pdl1_lesions.csv`` into ``folder``.
 
     Booleans are written ``true``/``false`` as in the exchange format, so the files feed
     ``petdx stats`` directly (e.g. ``--truth target --positive true``).
@@ -51,4 +52,8 @@ def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]
             root / "screening_log.csv", _csv(pd.DataFrame(list(results.screening_rows)))
         ),
     }
+    if not results.pdl1_lesions.empty:
+        paths["pdl1_lesions"] = atomic_write_text(
+            root / "analysis_pdl1_lesions.csv", _csv(results.pdl1_lesions)
+        )
     return paths

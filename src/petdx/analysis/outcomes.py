@@ -16,7 +16,8 @@ document out and computes nothing. The analyses, in report order:
    (SUVmax, same lesions): Obuchowski paired comparison. Patient level: highest SUVmax of
    the non-primary lesions (DeLong).
 4. Uptake and PD-L1 (sampled malignant lesions): SUVmax by PD-L1 status; Spearman's rho
-   (Bonett-Wright CI) with TPS and CPS.
+   (Bonett-Wright CI) with TPS and CPS; with malignancy as the target condition, PD-L1
+   positivity as the secondary target condition (:mod:`petdx.analysis.pdl1_target`).
 5. Retention between the first two time points per lesion class: Wilcoxon signed-rank of
    SUVmax; distribution of the retention index (SUVmax, SUVpeak) and of the liver's.
 6. Inter-reader agreement: Cohen's kappa, unweighted and linear-weighted, lesion scores.
@@ -28,7 +29,6 @@ document out and computes nothing. The analyses, in report order:
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 from petdx import __version__
+from petdx.analysis._collect import N_BOOTSTRAP, SEED, Collector, as_bool
 from petdx.analysis.datasets import AnalysisData, metric_column
+from petdx.analysis.pdl1_target import pdl1_target_analysis, pdl1_target_set
 from petdx.data_dictionary import CRITERIA
-from petdx.errors import PetdxWarning
 from petdx.stats import (
     accuracy_from_labels,
     clustered_accuracy,
@@ -54,12 +55,10 @@ from petdx.stats import (
     split_groups,
     wilcoxon_signed_rank,
 )
+from petdx.study.config import TargetCondition
 
 __all__ = ["StudyResults", "analyse"]
 
-#: Bootstrap replicates for ROC bands and cut-off intervals (seeded: results reproducible).
-N_BOOTSTRAP = 1000
-SEED = 20260401
 AT_RISK_MONTHS = (0, 6, 12, 18, 24)
 _CRITERION_TEXT = {c.id: c.text for c in CRITERIA}
 
@@ -73,6 +72,8 @@ class StudyResults:
     lesions: pd.DataFrame = field(repr=False)
     screening_rows: tuple[dict[str, Any], ...] = field(repr=False)
     problems: tuple[str, ...] = ()
+    #: The secondary analysis set (PD-L1 positivity as target), empty when not computed.
+    pdl1_lesions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def to_json(self) -> str:
         return json.dumps(self.document, indent=1, sort_keys=True, default=_json_default)
@@ -120,26 +121,6 @@ def _iqr(values: pd.Series) -> dict[str, Any]:
 def _counts(values: pd.Series) -> list[dict[str, Any]]:
     counts = values.fillna("not recorded").astype(str).value_counts()
     return [{"value": k, "n": int(n)} for k, n in sorted(counts.items())]
-
-
-class _Collector:
-    """Runs analyses, turning statistics warnings into recorded problems."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def run(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PetdxWarning)
-            try:
-                result = func(*args, **kwargs)
-            except Exception as exc:  # an analysis that cannot run is reported, not fatal
-                self.problems.append(f"{what}: not computed ({exc})")
-                return None
-        for warning in caught:
-            if issubclass(warning.category, PetdxWarning):
-                self.problems.append(f"{what}: {warning.message}")
-        return result
 
 
 def _flow(data: AnalysisData) -> dict[str, Any]:
@@ -243,14 +224,10 @@ def _interval(data: AnalysisData, lesions: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _bool(series: pd.Series) -> np.ndarray:
-    return series.astype(bool).to_numpy()
-
-
 def analyse(data: AnalysisData) -> StudyResults:
     """Compute every pre-specified analysis (module docstring)."""
     config = data.config
-    run = _Collector()
+    run = Collector()
     first = data.first_time_point
     k = config.visual_score_at_least
     reader = data.primary_reader or "reader"
@@ -300,8 +277,8 @@ def analyse(data: AnalysisData) -> StudyResults:
     result = run.run(
         "patient-level accuracy (visual)",
         accuracy_from_labels,
-        _bool(p["target"]),
-        _bool(p["visual_positive"]),
+        as_bool(p["target"]),
+        as_bool(p["visual_positive"]),
     )
     if result is not None:
         accuracy.append(
@@ -317,8 +294,8 @@ def analyse(data: AnalysisData) -> StudyResults:
     result = run.run(
         "lesion-level accuracy (visual)",
         clustered_accuracy,
-        _bool(les["target"]),
-        _bool(les["visual_positive"]),
+        as_bool(les["target"]),
+        as_bool(les["visual_positive"]),
         les["patient_id"].to_numpy(),
         seed=SEED,
     )
@@ -340,7 +317,7 @@ def analyse(data: AnalysisData) -> StudyResults:
         result = run.run(
             "lesion-level accuracy (SUVmax)",
             clustered_accuracy,
-            _bool(les["target"]),
+            as_bool(les["target"]),
             (les[column] >= cutoff).to_numpy(),
             les["patient_id"].to_numpy(),
             seed=SEED,
@@ -361,7 +338,7 @@ def analyse(data: AnalysisData) -> StudyResults:
         result = run.run(
             "patient-level accuracy (SUVmax)",
             accuracy_from_labels,
-            _bool(pp["target"]),
+            as_bool(pp["target"]),
             (pp[pcol] >= cutoff).to_numpy(),
         )
         if result is not None:
@@ -400,7 +377,7 @@ def analyse(data: AnalysisData) -> StudyResults:
         if sub.empty:
             continue
         truth, score, cluster = (
-            _bool(sub["target"]),
+            as_bool(sub["target"]),
             sub[column].to_numpy(float),
             sub["patient_id"].to_numpy(),
         )
@@ -441,7 +418,7 @@ def analyse(data: AnalysisData) -> StudyResults:
     if pcol in patients:
         sub = patients[patients[pcol].notna()]
         label = f"Highest non-primary SUVmax {first} min"
-        truth, score = _bool(sub["target"]), sub[pcol].to_numpy(float)
+        truth, score = as_bool(sub["target"]), sub[pcol].to_numpy(float)
         result = run.run("patient-level ROC", roc_analysis, truth, score, label=label)
         cutoff = run.run(
             "patient-level ROC cut-off",
@@ -472,7 +449,7 @@ def analyse(data: AnalysisData) -> StudyResults:
             result = run.run(
                 "paired AUC comparison",
                 compare_aucs,
-                _bool(sub["target"]),
+                as_bool(sub["target"]),
                 sub[a_col].to_numpy(float),
                 sub[b_col].to_numpy(float),
                 paired=True,
@@ -519,6 +496,8 @@ def analyse(data: AnalysisData) -> StudyResults:
                 "y": sub[column].tolist(),
                 "spearman": result.to_dict() if result is not None else None,
             }
+    if config.target_condition is TargetCondition.MALIGNANCY:
+        pdl1["as_target"] = pdl1_target_analysis(run, data)
     doc["pdl1"] = pdl1
 
     # 5. Retention
@@ -618,6 +597,11 @@ def analyse(data: AnalysisData) -> StudyResults:
         lesions=lesions.reset_index(drop=True),
         screening_rows=tuple(row for d in data.screening for row in d.log_rows()),
         problems=tuple(run.problems),
+        pdl1_lesions=(
+            pdl1_target_set(data)
+            if config.target_condition is TargetCondition.MALIGNANCY
+            else pd.DataFrame()
+        ),
     )
 
 
@@ -632,7 +616,7 @@ def _liver_means(data: AnalysisData) -> list[dict[int, float]]:
 
 
 def _survival(
-    run: _Collector, patients: pd.DataFrame, first: int
+    run: Collector, patients: pd.DataFrame, first: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Survival by uptake group; also returns each patient's group (for the export)."""
     column = f"max_{metric_column('suv_max', first)}"
@@ -655,7 +639,7 @@ def _survival(
                 f"KM {endpoint} {label}",
                 kaplan_meier,
                 group[time_col].to_numpy(float),
-                _bool(group[event_col]),
+                as_bool(group[event_col]),
                 at_times=AT_RISK_MONTHS,
                 label=str(label),
             )
@@ -665,7 +649,7 @@ def _survival(
             f"log-rank {endpoint}",
             logrank_test,
             sub[time_col].to_numpy(float),
-            _bool(sub[event_col]),
+            as_bool(sub[event_col]),
             sub["uptake_group"].to_numpy(),
         )
         covariates: dict[str, Any] = {
@@ -679,7 +663,7 @@ def _survival(
             f"Cox {endpoint}",
             cox_regression,
             sub.loc[keep, time_col].to_numpy(float),
-            _bool(sub.loc[keep, event_col]),
+            as_bool(sub.loc[keep, event_col]),
             {k: np.asarray(v, dtype=float)[keep] for k, v in covariates.items()},
         )
         out["endpoints"].append(

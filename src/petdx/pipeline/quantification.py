@@ -34,6 +34,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from petdx import __version__
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import InputValidationError, PetdxError
 from petdx.fileio import atomic_output, atomic_write_bytes
@@ -120,6 +121,7 @@ class PatientJob:
     def fingerprint(self) -> dict[str, Any]:
         """The job's inputs as plain data, for the run's content hash."""
         return {
+            "petdx_version": __version__,  # a new version measures again
             "patient_id": self.patient_id,
             "scans": [asdict(s) for s in self.scans],
             "lesions": [asdict(les) for les in self.lesions],

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from petdx import __version__
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_write_text
 from petdx.pipeline.ingest import ingest
@@ -273,7 +274,8 @@ def _finish(
 def _analysis_inputs(study: StudyFolder, database: StudyDatabase) -> str:
     """Hash of every record the analyses read (not the audit trail) and the settings."""
     tables = [t for name, t in AUDITED_TABLES.items() if name != "patient_identity"]
-    parts: list[Any] = [study.config.to_dict() | {"created_utc": None}]
+    # The version too: results labelled with a petdx version were computed by it.
+    parts: list[Any] = [study.config.to_dict() | {"created_utc": None}, __version__]
     with database.engine.connect() as connection:
         for table in tables:
             key = list(table.primary_key.columns)

@@ -309,6 +309,34 @@ def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             f"Scatter of SUVmax vs {name}",
         )
     ctx.tables["pdl1"] = rows
+    target = pdl1.get("as_target")
+    if target and (target["roc"] or target["accuracy"]):
+        ctx.tables["pdl1_target"] = {
+            "target": target["target"],
+            "set": f"{target['lesions']} malignant lesions with a PD-L1 result "
+            f"({target['positive']} positive) in {target['patients']} patients",
+            "rows": [
+                (
+                    e["label"],
+                    "AUC",
+                    fmt_estimate(
+                        {
+                            "estimate": e["result"]["auc"],
+                            "ci_low": e["result"]["ci_low"],
+                            "ci_high": e["result"]["ci_high"],
+                        }
+                    ),
+                    e["result"]["ci_method"],
+                )
+                for e in target["roc"]
+            ]
+            + [
+                (e["test"], label, fmt_estimate(measure), measure["method"])
+                for e in target["accuracy"]
+                for key, label in _MEASURES[:2]
+                if (measure := e["result"]["measures"].get(key))
+            ],
+        }
 
 
 def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:

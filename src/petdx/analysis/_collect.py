@@ -1,0 +1,42 @@
+"""What the analyses share: the collector that records problems, and the seeded settings."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from petdx.errors import PetdxWarning
+
+__all__ = ["N_BOOTSTRAP", "SEED", "Collector", "as_bool"]
+
+#: Bootstrap replicates for ROC bands and cut-off intervals (seeded: results reproducible).
+N_BOOTSTRAP = 1000
+SEED = 20260401
+
+
+class Collector:
+    """Runs analyses, turning statistics warnings into recorded problems."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def run(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PetdxWarning)
+            try:
+                result = func(*args, **kwargs)
+            except Exception as exc:  # an analysis that cannot run is reported, not fatal
+                self.problems.append(f"{what}: not computed ({exc})")
+                return None
+        for warning in caught:
+            if issubclass(warning.category, PetdxWarning):
+                self.problems.append(f"{what}: {warning.message}")
+        return result
+
+
+def as_bool(series: pd.Series) -> np.ndarray:
+    """A boolean column (no missing values left) as a numpy array."""
+    return series.astype(bool).to_numpy()
