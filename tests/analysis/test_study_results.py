@@ -259,34 +259,3 @@ def test_pdl1_secondary_target_equals_petdx_stats(demo_study: DemoStudy, tmp_pat
             for key in ("estimate", "ci_low", "ci_high"):
                 expected = entry["result"]["measures"][name][key]
                 assert cli[name][key] == pytest.approx(expected, abs=1e-12), (entry["test"], name)
-
-
-def test_partial_volume_corrected_retention_flows_from_the_measurements(
-    demo_study: DemoStudy,
-) -> None:
-    """The demo study gives its scanner's resolution: every index-tracer lesion gets a
-    corrected uptake at both time points, the exported RI is computed from them, and the
-    report's medians are those of the exported values. Against the simulator's truth the
-    corrected RI has the sign of the true change for most lesions >= 15 mm."""
-    lesions = pd.read_csv(demo_study.reference / "results" / "analysis_lesions.csv")
-    a, b = lesions["suv_pvc_60min"], lesions["suv_pvc_120min"]
-    assert a.notna().all()
-    assert b.notna().all()
-    assert lesions["ri_suv_pvc_pct"].to_numpy() == pytest.approx(((b - a) / a * 100).to_numpy())
-    doc = _results(demo_study.reference)
-    assert doc["study"]["quantification"]["psf_fwhm_mm"] == pytest.approx(9.2)
-    for group in doc["retention"]["groups"]:
-        summary = group["ri_suv_pvc_pct_summary"]
-        assert summary["n"] == len(group["suv_max_t1"])
-    uptake = pd.read_csv(demo_study.cohort / "lesion_uptake.csv")
-    study_tracer = uptake[uptake["tracer"] == "ga68-dota-blp"].pivot_table(
-        index="lesion_id", columns="time_point_min", values="true_suv_mean"
-    )
-    true_change = (study_tracer[120] - study_tracer[60]) / study_tracer[60] * 100
-    registry = pd.read_csv(demo_study.cohort / "lesions.csv").set_index("lesion_id")
-    big = lesions[lesions["lesion_id"].map(registry["diameter_mm"]) >= 15]
-    agree = np.sign(big["ri_suv_pvc_pct"]) == np.sign(big["lesion_id"].map(true_change))
-    assert len(big) >= 10
-    # docs/validation.md: 84-96 % per 20-patient cohort with VOIs drawn on the truth; here
-    # the VOIs come from the registry spheres, so a looser floor.
-    assert agree.mean() >= 0.75

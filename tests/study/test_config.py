@@ -26,7 +26,6 @@ def test_round_trip(tmp_path: Path) -> None:
         pdl1_cutoff=10.0,
         visual_score_at_least=4,
         suv_max_at_least=2.5,
-        psf_fwhm_mm=9.2,
     )
     write_config(tmp_path, config)
     assert load_config(tmp_path / "study.toml") == config
@@ -47,7 +46,6 @@ def test_relative_sqlite_url_is_resolved_in_the_folder(tmp_path: Path) -> None:
         ("[target_condition]\npdl1_cutoff = 150\n", "pdl1_cutoff 150.0 is outside"),
         ("[index_test]\nsuv_max_at_least = -1\n", "suv_max_at_least is -1.0"),
         ("[index_test]\nvisual_score_at_least = 0\n", "visual_score_at_least is 0"),
-        ("[quantification]\npsf_fwhm_mm = 0\n", r"quantification\.psf_fwhm_mm is 0\.0"),
         ("[tracer\n", "not valid TOML"),
         ("[index_test]\nvisual_score_at_least = 'high'\n", "wrong type"),
     ],

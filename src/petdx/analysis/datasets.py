@@ -40,7 +40,7 @@ from petdx.study.schema import exchange_table, measurements, series, visits
 __all__ = ["DAYS_PER_MONTH", "AnalysisData", "load_analysis_data", "metric_column"]
 
 DAYS_PER_MONTH = 30.4375
-_METRICS = ("suv_max", "suv_peak_global", "suv_mean", "volume_ml", "tbr_liver", "suv_pvc")
+_METRICS = ("suv_max", "suv_peak_global", "suv_mean", "volume_ml", "tbr_liver")
 
 
 def metric_column(metric: str, time_point_min: int, *, comparator: bool = False) -> str:
@@ -286,7 +286,7 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
             index="lesion_id", columns="column", values="value", aggfunc="first"
         )
         lesions = lesions.merge(wide, left_on="lesion_id", right_index=True, how="left")
-    for metric in ("suv_max", "suv_peak_global", "suv_pvc"):
+    for metric in ("suv_max", "suv_peak_global"):
         if len(index_points) >= 2:
             a = lesions.get(metric_column(metric, index_points[0]))
             b = lesions.get(metric_column(metric, index_points[1]))

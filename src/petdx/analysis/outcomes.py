@@ -19,8 +19,7 @@ document out and computes nothing. The analyses, in report order:
    (Bonett-Wright CI) with TPS and CPS; with malignancy as the target condition, PD-L1
    positivity as the secondary target condition (:mod:`petdx.analysis.pdl1_target`).
 5. Retention between the first two time points per lesion class: Wilcoxon signed-rank of
-   SUVmax; distribution of the retention index (SUVmax, SUVpeak) and of the liver's; with the
-   study's PSF FWHM, the partial-volume-corrected retention index of the same VOIs.
+   SUVmax; distribution of the retention index (SUVmax, SUVpeak) and of the liver's.
 6. Inter-reader agreement: Cohen's kappa, unweighted and linear-weighted, lesion scores.
 7. Survival: Kaplan-Meier PFS and OS by uptake group (highest SUVmax above/below the median,
    pre-specified), log-rank; Cox PH (Efron) with PD-L1 status, log2 SUVmax and nodal/distant
@@ -251,7 +250,6 @@ def analyse(data: AnalysisData) -> StudyResults:
                 "voi_margin_mm": config.voi_margin_mm,
                 "seed_radius_mm": config.seed_radius_mm,
                 "align_scans": config.align_scans,
-                "psf_fwhm_mm": config.psf_fwhm_mm,
             },
             "petdx_version": __version__,
         }
@@ -545,9 +543,6 @@ def analyse(data: AnalysisData) -> StudyResults:
                     if "ri_suv_peak_global_pct" in group
                     else [],
                     "ri_suv_max_pct_summary": _iqr(group["ri_suv_max_pct"]),
-                    "ri_suv_pvc_pct_summary": (
-                        _iqr(group["ri_suv_pvc_pct"]) if "ri_suv_pvc_pct" in group else None
-                    ),
                     "wilcoxon": test.to_dict() if test is not None else None,
                 }
             )

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from petdx.errors import InputValidationError
-from petdx.nuclides import NUCLIDES
 from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
-from petdx.simulate import ScannerModel, simulate_cohort
+from petdx.simulate import simulate_cohort
 from petdx.study.config import StudyConfig
 from petdx.study.database import init_study, open_database
 from petdx.study.importing import import_csv
@@ -37,9 +36,6 @@ DEMO_CONFIG = StudyConfig(
     time_points_min=(60, 120),
     visual_score_at_least=3,
     suv_max_at_least=3.0,
-    # The simulated scanner's 68Ga image resolution (petdx simulate-nema measures the same
-    # scanner model), as a site would enter its own scanner's from its phantom.
-    psf_fwhm_mm=round(ScannerModel().resolution_fwhm_mm(NUCLIDES["Ga-68"]), 1),
 )
 
 

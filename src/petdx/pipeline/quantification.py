@@ -45,7 +45,6 @@ from petdx.suv import compute_suv, suv_volume
 
 __all__ = [
     "METRICS",
-    "PVC_METRIC",
     "PatientJob",
     "PatientMeasurements",
     "QuantificationParams",
@@ -67,9 +66,6 @@ METRICS: dict[str, str] = {
     "tlg": "suv*ml",
     "tbr_liver": "ratio",
 }
-#: Stored besides METRICS when the study gives its PSF FWHM: the first scan's VOI mean
-#: corrected for partial volume (two-compartment model, petdx.quantify.pvc).
-PVC_METRIC = "suv_pvc"
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,6 @@ class QuantificationParams:
     seed_radius_mm: float = 20.0
     align: bool = True
     normalization: str = "bw"
-    psf_fwhm_mm: float | None = None
 
     def radius_mm(self, lesion: RegistryLesion) -> float:
         """Radius of a lesion's volume of interest (mm)."""
@@ -282,7 +277,6 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
             references=_liver_reference(reference.suv),
             align=job.params.align,
             seed_radius_mm=job.params.seed_radius_mm,
-            psf_fwhm_mm=job.params.psf_fwhm_mm,
         )
     except PetdxError as exc:
         return PatientMeasurements(job.patient_id, (), (), (*problems, f"{job.patient_id}: {exc}"))
@@ -311,23 +305,6 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                         "metric": metric,
                         "value": None if value is None or not np.isfinite(value) else float(value),
                         "unit": unit.replace("suv", unit_suv),
-                        "series_uid": scan.series_uid,
-                    }
-                )
-        # Partial-volume-corrected uptake of the first scan's VOI, index tracer only (the
-        # study's PSF FWHM is that tracer's resolution).
-        if scan.tracer == job.scans[0].tracer:
-            for label, value in sorted(point.pvc_voi_mean_suv.items()):
-                rows.append(
-                    {
-                        "lesion_id": lesion_ids[label - 1],
-                        "patient_id": job.patient_id,
-                        "tracer": scan.tracer,
-                        "time_point_min": scan.time_point_min,
-                        "method": method,
-                        "metric": PVC_METRIC,
-                        "value": float(value) if np.isfinite(value) else None,
-                        "unit": unit_suv,
                         "series_uid": scan.series_uid,
                     }
                 )

@@ -162,7 +162,6 @@ def _jobs(study: StudyFolder, database: StudyDatabase) -> list[tuple[PatientJob,
         voi_margin_mm=config.voi_margin_mm,
         seed_radius_mm=config.seed_radius_mm,
         align=config.align_scans,
-        psf_fwhm_mm=config.psf_fwhm_mm,
     )
     jobs = []
     for patient in sorted({r["patient_id"] for r in pet}):

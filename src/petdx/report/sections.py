@@ -369,8 +369,6 @@ def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         "lesion class, and of the liver reference region's mean.",
         "Box plot of retention index",
     )
-    corrected = any((g.get("ri_suv_pvc_pct_summary") or {}).get("n") for g in groups)
-    ctx.tables["retention_pvc"] = corrected
     ctx.tables["retention"] = [
         (
             g["label"],
@@ -381,7 +379,6 @@ def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                 and f"V = {g['wilcoxon']['statistic']:.0f}, {fmt_p(g['wilcoxon']['p_value'])}"
             )
             or "—",
-            fmt_iqr(g.get("ri_suv_pvc_pct_summary"), 1, "%") if corrected else "",
         )
         for g in groups
     ]
@@ -392,7 +389,6 @@ def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                 str(retention["ri_liver_pct_summary"].get("n", 0)),
                 fmt_iqr(retention["ri_liver_pct_summary"], 1, "%"),
                 "—",
-                "—" if corrected else "",
             )
         )
 
@@ -587,7 +583,6 @@ def build_context(
         problems=list(doc.get("problems", [])),
     )
     ctx.text["target"] = _target_name(doc["study"])
-    ctx.text["psf_fwhm_mm"] = fmt_number(doc["study"]["quantification"].get("psf_fwhm_mm"), 1)
     ctx.text["methods"] = methods
     ctx.text["analysis_sets"] = doc["analysis_sets"]
     ctx.text["headline"] = doc.get("headline", [])

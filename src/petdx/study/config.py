@@ -104,11 +104,6 @@ class StudyConfig:
         ``voi_margin_mm`` (``seed_radius_mm`` when no diameter is registered); later scans and
         the comparator scan are rigidly aligned to the first index-test scan when
         ``align_scans``.
-    psf_fwhm_mm
-        The index tracer's image resolution on the study's scanner (FWHM, mm; from the
-        NEMA/EARL phantom). When set, each lesion's first-scan VOI is also measured with the
-        two-compartment partial-volume correction at every index time point (metric
-        ``suv_pvc``), and the retention analysis reports the corrected retention index too.
     primary_reader
         Reader whose reads are the primary visual index test (the others give the
         inter-reader agreement); None = the first reader id in alphabetical order.
@@ -129,7 +124,6 @@ class StudyConfig:
     voi_margin_mm: float = 5.0
     seed_radius_mm: float = 20.0
     align_scans: bool = True
-    psf_fwhm_mm: float | None = None
     primary_reader: str | None = None
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
@@ -171,8 +165,6 @@ class StudyConfig:
             },
             "reads": {},
         }
-        if self.psf_fwhm_mm is not None:
-            doc["quantification"]["psf_fwhm_mm"] = self.psf_fwhm_mm
         if self.primary_reader:
             doc["reads"]["primary_reader"] = self.primary_reader
         if self.comparator_tracer:
@@ -234,11 +226,6 @@ def _check_config(config: StudyConfig) -> None:
         raise InputValidationError(
             f"{where}: quantification.seed_radius_mm is {config.seed_radius_mm}; expected a "
             "radius in mm between 2 and 100 (the sphere around each lesion's centre)."
-        )
-    if config.psf_fwhm_mm is not None and not 0.0 < config.psf_fwhm_mm <= 30.0:
-        raise InputValidationError(
-            f"{where}: quantification.psf_fwhm_mm is {config.psf_fwhm_mm}; expected the "
-            "scanner's image resolution (FWHM) in mm, above 0 and at most 30, or no value."
         )
     if config.suv_max_at_least is not None and config.suv_max_at_least <= 0:
         raise InputValidationError(
@@ -308,7 +295,6 @@ def load_config(path: str | Path) -> StudyConfig:
             voi_margin_mm=float(quant.get("voi_margin_mm", 5.0)),
             seed_radius_mm=float(quant.get("seed_radius_mm", 20.0)),
             align_scans=bool(quant.get("align_scans", True)),
-            psf_fwhm_mm=(None if quant.get("psf_fwhm_mm") is None else float(quant["psf_fwhm_mm"])),
             primary_reader=doc.get("reads", {}).get("primary_reader"),
         )
     except InputValidationError as exc:
