@@ -246,7 +246,8 @@ def quantify_command(
         typer.Option(
             "--psf-fwhm-mm",
             help="Scanner resolution FWHM (mm): adds the partial-volume-corrected VOI uptake "
-            "and retention index (two-compartment model).",
+            "and retention index (two-compartment model; experimental, trusts the VOI: "
+            "docs/quantify.md).",
         ),
     ] = None,
 ) -> None:
