@@ -6,7 +6,7 @@ import json
 import math
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -30,17 +30,11 @@ from petdx.dicom import (
 )
 from petdx.errors import InputValidationError, PetdxError
 from petdx.image import Volume
-from petdx.quantify import (
-    LesionSource,
-    MethodSpec,
-    QuantificationResult,
-    ReferenceSpec,
-    ScanInput,
-    quantify_visit,
-    write_table,
-)
 from petdx.segment import DetectionMethod
 from petdx.suv import SuvNormalization, compute_suv, suv_volume
+
+if TYPE_CHECKING:  # petdx.quantify (SimpleITK, pandas) is imported when the command runs
+    from petdx.quantify import QuantificationResult, ScanInput
 
 __all__ = ["quantify_command"]
 
@@ -72,6 +66,8 @@ def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeri
     result = compute_suv(series, normalization=normalization)
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {series.series_instance_uid}: {warning}")
+    from petdx.quantify import ScanInput
+
     scan = ScanInput(
         suv=suv_volume(series, result),
         series_instance_uid=series.series_instance_uid,
@@ -126,6 +122,8 @@ def _write_outputs(
 ) -> None:
     # highdicom warns about source header values (e.g. one-component patient names); the
     # output stays as valid as its source, and dciodvfy is the check that matters.
+    from petdx.quantify import write_table
+
     warnings.filterwarnings("ignore", category=UserWarning, module=r"highdicom(\.|$)")
     table = result.table()
     write_table(table, out / "measurements.csv")
@@ -256,6 +254,8 @@ def quantify_command(
     Give one lesion source (--seg, --rtstruct, --mask, --seed or --detect). Every number has
     a stated definition (docs/quantify.md). Exit status 2 names the input that was refused.
     """
+    from petdx.quantify import LesionSource, MethodSpec, ReferenceSpec, quantify_visit
+
     all_series: list[ImageSeries] = []
     scans: list[ScanInput] = []
     failed = False

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
 from petdx.errors import PetdxError
-from petdx.pipeline.run import RunSummary
+
+if TYPE_CHECKING:  # the pipeline is imported when a command runs, not at start-up
+    from petdx.pipeline.run import RunSummary
 
 __all__ = ["register"]
 

@@ -6,15 +6,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from petdx.cli._console import ExitCode, err_console, progress_bar
 from petdx.errors import PetdxError
-from petdx.simulate import CohortSummary, simulate_cohort
-from petdx.simulate.nema import NemaSummary, simulate_nema
+
+if TYPE_CHECKING:  # the simulator is imported when a command runs, not at start-up
+    from petdx.simulate import CohortSummary
+    from petdx.simulate.nema import NemaSummary
 
 __all__ = ["register", "simulate_command", "simulate_nema_command"]
 
@@ -78,6 +80,8 @@ def simulate_command(
     """
     times = _time_points(time_points)
     with _bad_input_exits(), progress_bar("Simulating patients") as update:
+        from petdx.simulate import simulate_cohort
+
         summary = simulate_cohort(
             out,
             n_patients=patients,
@@ -110,6 +114,8 @@ def simulate_nema_command(
     """Simulate the NEMA IEC body phantom (six spheres, 10-37 mm) through the cohort's
     scanner model, with spheres.csv as truth, to check recovery against EARL limits."""
     with _bad_input_exits():
+        from petdx.simulate.nema import simulate_nema
+
         summary = simulate_nema(
             out,
             nuclide=nuclide,
