@@ -496,8 +496,14 @@ def analyse(data: AnalysisData) -> StudyResults:
                 "y": sub[column].tolist(),
                 "spearman": result.to_dict() if result is not None else None,
             }
+    # The secondary target condition, when the primary one is malignancy.
+    pdl1_lesions = (
+        pdl1_target_set(data)
+        if config.target_condition is TargetCondition.MALIGNANCY
+        else pd.DataFrame()
+    )
     if config.target_condition is TargetCondition.MALIGNANCY:
-        pdl1["as_target"] = pdl1_target_analysis(run, data)
+        pdl1["as_target"] = pdl1_target_analysis(run, data, pdl1_lesions)
     doc["pdl1"] = pdl1
 
     # 5. Retention
@@ -597,11 +603,7 @@ def analyse(data: AnalysisData) -> StudyResults:
         lesions=lesions.reset_index(drop=True),
         screening_rows=tuple(row for d in data.screening for row in d.log_rows()),
         problems=tuple(run.problems),
-        pdl1_lesions=(
-            pdl1_target_set(data)
-            if config.target_condition is TargetCondition.MALIGNANCY
-            else pd.DataFrame()
-        ),
+        pdl1_lesions=pdl1_lesions,
     )
 
 

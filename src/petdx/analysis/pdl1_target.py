@@ -38,10 +38,11 @@ def pdl1_target_set(data: AnalysisData) -> pd.DataFrame:
     return lesions[chosen].reset_index(drop=True)
 
 
-def pdl1_target_analysis(run: Collector, data: AnalysisData) -> dict[str, Any]:
-    """ROC and accuracy for PD-L1 positivity on :func:`pdl1_target_set`."""
+def pdl1_target_analysis(
+    run: Collector, data: AnalysisData, subset: pd.DataFrame
+) -> dict[str, Any]:
+    """ROC and accuracy for PD-L1 positivity on ``subset`` (:func:`pdl1_target_set`)."""
     config = data.config
-    subset = pdl1_target_set(data)
     label = f"PD-L1 {config.pdl1_score.value.upper()} >= {config.pdl1_cutoff:g}"
     out: dict[str, Any] = {
         "target": label,
