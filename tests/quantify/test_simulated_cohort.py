@@ -14,7 +14,10 @@ same evaluation (``python -m tests.quantify.cohort_eval``) on three 20-patient c
 * Retention: every lesion >= 15 mm, sign of the VOI-mean retention index (the first scan's
   41 % VOI carried to the second) and of the SUVmax retention index. On 20-patient cohorts
   the shares are 82-95 %, below 90 % on two of three seeds (docs/validation.md): the
-  8-patient cohort here meets the threshold, the item is not met in general.
+  8-patient cohort here meets the threshold, the item is not met in general — on a held-out
+  50-patient cohort not even with the true lesion voxels, because of the image noise at
+  120 min (docs/validation.md, "What the images allow"). The test also checks the two
+  perfect-segmentation references that finding rests on.
 """
 
 from __future__ import annotations
@@ -121,3 +124,12 @@ def test_retention_index_sign(cohort: tuple[pd.DataFrame, dict[str, ArmFigures]]
     bias_pvc = np.mean(corrected["ri_pvc_pct"] - corrected["true_change_pct"])
     assert abs(bias_pvc) < abs(bias_voi)
     assert study.ri_sign_pvc >= study.ri_sign_voi_mean
+    # References with the true lesion voxels: perfect segmentation is not worse than the
+    # 41 % VOI, and with the true compartment the correction takes out most of the pull
+    # (six cohorts: bias -2.9 uncorrected, -0.6 corrected; docs/validation.md).
+    assert measured["ri_true_voxels_pct"].notna().all()
+    assert measured["ri_pvc_true_voxels_pct"].notna().all()
+    assert study.ri_sign_true_voxels >= study.ri_sign_voi_mean
+    bias_true = np.mean(measured["ri_true_voxels_pct"] - measured["true_change_pct"])
+    bias_true_pvc = np.mean(measured["ri_pvc_true_voxels_pct"] - measured["true_change_pct"])
+    assert abs(bias_true_pvc) < abs(bias_true)

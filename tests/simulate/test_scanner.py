@@ -99,7 +99,10 @@ def test_bed_timings_cover_every_slice_once() -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"system_fwhm_mm": -1.0}, "system FWHM -1.0 mm"), ({"noise_alpha": -0.1}, "alpha -0.1")],
+    [
+        ({"system_fwhm_mm": -1.0}, "system FWHM -1.0 mm"),
+        ({"noise_alpha": -0.1}, r"alpha \(--noise-alpha\) -0.1"),
+    ],
 )
 def test_scanner_model_validation(options: dict[str, float], message: str) -> None:
     with pytest.raises(InputValidationError, match=message):

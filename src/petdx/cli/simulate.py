@@ -67,6 +67,14 @@ def simulate_command(
     small: Annotated[
         bool, typer.Option("--small", help="Test-sized images (coarse voxels, small CT).")
     ] = False,
+    noise_alpha: Annotated[
+        float | None,
+        typer.Option(
+            "--noise-alpha",
+            help="PET noise constant of the scanner model (default 0.75); 0 gives "
+            "noise-free PET, to separate noise from partial-volume and segmentation error.",
+        ),
+    ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Worker processes (default: up to 2).")
     ] = None,
@@ -91,6 +99,7 @@ def simulate_command(
             with_fdg=with_fdg,
             voxel_mm=voxel_mm,
             small=small,
+            noise_alpha=noise_alpha,
             progress=update,
             workers=workers,
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 from petdx.errors import InputValidationError
 from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
 from petdx.simulate import simulate_cohort
+from petdx.simulate.scanner import ScannerModel
 from petdx.study.config import StudyConfig
 from petdx.study.database import init_study, open_database
 from petdx.study.importing import import_csv
@@ -38,16 +39,25 @@ DEMO_CONFIG = StudyConfig(
     suv_max_at_least=3.0,
 )
 
+#: The demo's cohort is simulated with the scanner model's default noise.
+_DEFAULT_NOISE_ALPHA = ScannerModel().noise_alpha
+
 
 def _check_existing_cohort(cohort: Path, settings: DemoSettings) -> None:
     """Refuse to reuse a cohort simulated with other settings (it would silently change
     what the demo reports)."""
     recorded = tomllib.loads((cohort / "cohort.toml").read_text())
-    wanted = {"n_patients": settings.patients, "seed": settings.seed, "small": settings.small}
+    wanted = {
+        "n_patients": settings.patients,
+        "seed": settings.seed,
+        "small": settings.small,
+        "noise_alpha": _DEFAULT_NOISE_ALPHA,
+    }
     found = {
         "n_patients": recorded.get("parameters", {}).get("n_patients"),
         "seed": recorded.get("seed"),
         "small": recorded.get("parameters", {}).get("small"),
+        "noise_alpha": recorded.get("scanner", {}).get("noise_alpha"),
     }
     different = [f"{k} {found[k]!r} (asked {v!r})" for k, v in wanted.items() if found[k] != v]
     if different:

@@ -47,6 +47,7 @@ from petdx.simulate.outcomes import (
     read_rows,
     reference_rows,
 )
+from petdx.simulate.scanner import ScannerModel
 from petdx.simulate.screening import (
     ScreenedPatient,
     evaluate_eligibility,
@@ -251,6 +252,7 @@ def simulate_cohort(
     with_fdg: bool = False,
     voxel_mm: float = 4.0,
     small: bool = False,
+    noise_alpha: float | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
 ) -> CohortSummary:
@@ -276,6 +278,11 @@ def simulate_cohort(
         PET voxel size (mm).
     small
         Test-sized images (see :class:`~petdx.simulate.imaging.ImagingSettings`).
+    noise_alpha
+        PET noise constant of the scanner model (default
+        :attr:`ScannerModel.noise_alpha <petdx.simulate.scanner.ScannerModel>`, 0.75); 0 gives
+        noise-free PET (blur only), to separate what noise costs a measurement from what
+        partial volume and segmentation cost. Lesions, truth and CT do not depend on it.
     progress
         Called as ``progress(done, total)`` as patients are imaged.
     workers
@@ -306,7 +313,8 @@ def simulate_cohort(
             "petdx.data_dictionary). Use one of these names or add the new tracer there."
         )
     fdg = load_tracer_profile(COMPARATOR) if with_fdg else None
-    settings = ImagingSettings(voxel_mm=float(voxel_mm), small=small)
+    scanner = ScannerModel() if noise_alpha is None else ScannerModel(noise_alpha=noise_alpha)
+    settings = ImagingSettings(voxel_mm=float(voxel_mm), small=small, scanner=scanner)
     worker_count = workers if workers is not None else max(1, min(2, os.cpu_count() or 1))
 
     screened = screen_patients(

@@ -151,7 +151,10 @@ class ScannerModel:
                 f"Scanner system FWHM {self.system_fwhm_mm} mm: expected 0 to 30 mm."
             )
         if self.noise_alpha < 0:
-            raise InputValidationError(f"Scanner noise alpha {self.noise_alpha}: expected >= 0.")
+            raise InputValidationError(
+                f"Scanner noise alpha (--noise-alpha) {self.noise_alpha}: expected >= 0 "
+                "(0 = noise-free)."
+            )
 
     def range_fwhm_mm(self, nuclide: Nuclide) -> float:
         """Gaussian-equivalent positron-range blur relative to 18F (mm)."""
