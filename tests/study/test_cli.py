@@ -3,6 +3,7 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -95,6 +96,15 @@ def test_ingest_export_audit_without_identifiers(tmp_path: Path, db_url: str) ->
     code, out, err = _run("export", str(root))
     assert code == 0, err
     outputs += [out, err]
+    # Data leaving the site: the real birth dates are nowhere in a de-identified export.
+    code, out, err = _run("export", str(root), "--deidentify", "--out", str(tmp_path / "deid"))
+    assert code == 0, err
+    assert json.loads(out)["deidentified"] is True
+    with (root / "export" / "patients.csv").open(newline="", encoding="utf-8") as handle:
+        births = {row["birth_date"] for row in csv.DictReader(handle)}
+    assert births
+    deid_text = b"".join(p.read_bytes() for p in all_files(tmp_path / "deid")).decode("latin-1")
+    assert not [b for b in births if b in deid_text]
     code, out, err = _run("audit", "log", str(root), "--patient", "SIM-0001")
     assert code == 0
     assert "insert series" in out

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from petdx.data_dictionary import TABLES, FieldType
+from petdx.dicom import patient_date_offset_days
 from petdx.errors import InputValidationError
 from petdx.study.blinding import FORBIDDEN_TABLES, READER_COLUMNS, ReaderView
 from petdx.study.config import StudyConfig, StudyFolder
@@ -91,24 +95,29 @@ def _populate(database: StudyDatabase, folder: Path) -> None:
         import_csv(database, name, write_csv(folder / f"{name}.csv", rows), author=ME)
 
 
+def _export_of_a_copy(exported: Path, copy_root: Path, out: Path) -> None:
+    """Import an export into a new SQLite study and export that study to ``out``."""
+    copy = init_study(copy_root, StudyConfig(database_url="sqlite:///study.sqlite"))
+    copy_db = open_database(copy)
+    for name in IMPORTABLE:
+        if name != "patient_identity":
+            import_csv(copy_db, name, exported / f"{name}.csv", author=ME)
+    export_study(copy, copy_db, out=out)
+    copy_db.dispose()
+
+
 def test_export_imports_back_unchanged(
     study: StudyFolder, database: StudyDatabase, tmp_path: Path
 ) -> None:
     _populate(database, tmp_path / "in")
     first = export_study(study, database, out=tmp_path / "out1")
     assert "patient_identity.csv" not in first.files
-    copy = init_study(tmp_path / "copy", StudyConfig(database_url="sqlite:///study.sqlite"))
-    copy_db = open_database(copy)
-    for name in IMPORTABLE:
-        if name != "patient_identity":
-            import_csv(copy_db, name, tmp_path / "out1" / f"{name}.csv", author=ME)
-    export_study(copy, copy_db, out=tmp_path / "out2")
+    _export_of_a_copy(tmp_path / "out1", tmp_path / "copy", tmp_path / "out2")
     for name in IMPORTABLE:
         if name != "patient_identity":
             assert (tmp_path / "out1" / f"{name}.csv").read_bytes() == (
                 tmp_path / "out2" / f"{name}.csv"
             ).read_bytes(), name
-    copy_db.dispose()
     frame = pd.read_parquet(tmp_path / "out1" / "patients.parquet")
     assert list(frame["patient_id"]) == ["SIM-0001", "SIM-0002", "SIM-0003"]
     assert frame.loc[0, "weight_kg"] == 62.5
@@ -195,3 +204,68 @@ def test_reads_keep_patient_level_reads_apart(database: StudyDatabase, tmp_path:
         ("", 3),
         ("SIM-0001-L2", 5),
     ]
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_deidentified_export_moves_every_date_by_the_image_offset(
+    study: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    """--deidentify: every date and date-time column, and every ISO date inside the screening
+    log's evidence, is the real one moved by the patient's image date offset
+    (petdx.dicom.patient_date_offset_days, the one de-identified ingest applies); all other
+    values are unchanged; the export imports into a new study whose screening decisions are
+    the original's (intervals kept)."""
+    _populate(database, tmp_path / "in")
+    real = export_study(study, database, out=tmp_path / "real")
+    deid = export_study(study, database, out=tmp_path / "deid", deidentify=True)
+    assert deid.deidentified
+    assert not real.deidentified
+    assert deid.files == real.files
+    secret = database.secret()
+    shifted_values = 0
+    for name in [*(n for n in IMPORTABLE if n != "patient_identity"), "visits"]:
+        dated = {
+            f.name
+            for f in (TABLES[name].fields if name in TABLES else ())
+            if f.type in (FieldType.DATE, FieldType.DATETIME)
+        } | ({"injection_datetime"} if name == "visits" else set())
+        before = _csv_rows(tmp_path / "real" / f"{name}.csv")
+        after = _csv_rows(tmp_path / "deid" / f"{name}.csv")
+        assert len(before) == len(after), name
+        for row_real, row_deid in zip(before, after, strict=True):
+            offset = timedelta(days=patient_date_offset_days(secret, row_real["patient_id"]))
+            assert -3653 <= offset.days <= -365
+            for column, value in row_real.items():
+                if column in dated and value:
+                    assert _when(row_deid[column]) == _when(value) + offset, (name, column)
+                    shifted_values += 1
+                else:
+                    assert row_deid[column] == value, (name, column)
+    assert shifted_values >= 20
+    log_real = _csv_rows(tmp_path / "real" / "screening_log.csv")
+    log_deid = _csv_rows(tmp_path / "deid" / "screening_log.csv")
+    dates_in_evidence = 0
+    iso = re.compile(r"\d{4}-\d{2}-\d{2}")
+    for row_real, row_deid in zip(log_real, log_deid, strict=True):
+        offset = timedelta(days=patient_date_offset_days(secret, row_real["patient_id"]))
+        expected = [
+            (date.fromisoformat(d) + offset).isoformat() for d in iso.findall(row_real["evidence"])
+        ]
+        assert iso.findall(row_deid["evidence"]) == expected
+        dates_in_evidence += len(expected)
+    assert dates_in_evidence >= 3
+    _export_of_a_copy(tmp_path / "deid", tmp_path / "copy", tmp_path / "copy-out")
+    assert (tmp_path / "copy-out" / "eligibility.csv").read_bytes() == (
+        tmp_path / "real" / "eligibility.csv"
+    ).read_bytes()
+    verdicts = [(r["patient_id"], r["criterion_id"], r["verdict"]) for r in log_real]
+    copied = _csv_rows(tmp_path / "copy-out" / "screening_log.csv")
+    assert [(r["patient_id"], r["criterion_id"], r["verdict"]) for r in copied] == verdicts

@@ -134,16 +134,29 @@ def import_command(
 
 def export_command(
     study: StudyArg,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default STUDY/export).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default STUDY/export, or STUDY/export-deidentified)."),
+    ] = None,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify",
+            help="For data leaving the site: move every patient's dates (birth date "
+            "included) by the patient's image date offset; intervals are kept.",
+        ),
+    ] = False,
 ) -> None:
-    """Write every study table as CSV and Parquet, the screening log, and data dictionaries."""
+    """Write every study table as CSV and Parquet, the screening log, and data dictionaries.
+
+    Without --deidentify the dates are the real ones (the site's own data management)."""
     from petdx.study.config import open_study
     from petdx.study.database import open_database
     from petdx.study.exporting import export_study
 
     try:
         folder = open_study(study)
-        result = export_study(folder, open_database(folder), out=out)
+        result = export_study(folder, open_database(folder), out=out, deidentify=deidentify)
     except PetdxError as exc:
         raise _fail(exc) from None
     err_console.print(escape(str(result)))

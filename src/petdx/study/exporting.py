@@ -14,15 +14,28 @@ Written to the output folder (default ``STUDY/export``), each file through a tem
 
 Never exported: ``patient_identity`` (hospital identifiers), the audit trail and the
 study secret. Values: dates ISO 8601, booleans ``true``/``false``, empty for missing.
+
+The default export is for the site's own data management: its dates are the real ones (an
+export imports back unchanged). Data that leave the site go out **de-identified**
+(``deidentify=True``, ``petdx export --deidentify``): every date and date-time of a patient
+— birth date included, and ISO dates (``YYYY-MM-DD``) inside text such as the screening
+log's evidence — is moved by that patient's offset, the one de-identified ingest applies to
+the patient's images (1 to 10 years back, from the study secret and the pseudonym;
+:func:`petdx.dicom.patient_date_offset_days`). Intervals in days are exact, so uptake
+times, follow-up times and eligibility windows are unchanged, tables and images agree, and
+the de-identified export still imports into a study. Ages in completed years can differ
+by one only when the offset moves a birthday across 29 February. Dates written in free text
+in any other format are not recognised: keep them out of free-text fields.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +81,7 @@ REDCAP_COLUMNS = (
     "Field Annotation",
 )
 _IDENTIFYING = {"birth_date"}  # HIPAA identifier among the exported fields
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -77,13 +91,65 @@ class ExportResult:
     folder: str
     files: tuple[str, ...]
     row_counts: dict[str, int]
+    deidentified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"folder": self.folder, "files": list(self.files), "rows": dict(self.row_counts)}
+        return {
+            "folder": self.folder,
+            "files": list(self.files),
+            "rows": dict(self.row_counts),
+            "deidentified": self.deidentified,
+        }
 
     def __str__(self) -> str:
         tables = ", ".join(f"{k} {v}" for k, v in self.row_counts.items())
-        return f"exported {len(self.files)} files to {self.folder} ({tables})"
+        kind = (
+            "de-identified (dates shifted per patient)" if self.deidentified else "with real dates"
+        )
+        return f"exported {len(self.files)} files to {self.folder}, {kind} ({tables})"
+
+
+class _DateShifter:
+    """Moves every date of a row by its patient's offset (module docstring)."""
+
+    def __init__(self, secret: bytes) -> None:
+        # petdx.dicom loads highdicom; only a de-identified export needs it.
+        from petdx.dicom.deidentify import patient_date_offset_days
+
+        self._offset = patient_date_offset_days
+        self._secret = secret
+        self._days: dict[str, int] = {}
+
+    def days(self, patient_id: str) -> int:
+        if patient_id not in self._days:
+            self._days[patient_id] = self._offset(self._secret, patient_id)
+        return self._days[patient_id]
+
+    @staticmethod
+    def _in_text(text: str, delta: timedelta) -> str:
+        def shift(match: re.Match[str]) -> str:
+            try:
+                day = date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:  # not a calendar date: leave it
+                return match[0]
+            return (day + delta).isoformat()
+
+        return _ISO_DATE.sub(shift, text)
+
+    def row(self, row: dict[str, Any]) -> dict[str, Any]:
+        delta = timedelta(days=self.days(str(row["patient_id"])))
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, date):  # datetime is a date too
+                out[key] = value + delta
+            elif isinstance(value, str) and key != "patient_id":
+                out[key] = self._in_text(value, delta)
+            else:
+                out[key] = value
+        return out
+
+    def rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self.row(r) for r in rows]
 
 
 def _cell(value: Any) -> str:
@@ -180,32 +246,46 @@ def redcap_dictionary_rows(tables: Sequence[DictTable]) -> list[dict[str, str]]:
 
 
 def export_study(
-    study: StudyFolder, database: StudyDatabase, *, out: str | Path | None = None
+    study: StudyFolder,
+    database: StudyDatabase,
+    *,
+    out: str | Path | None = None,
+    deidentify: bool = False,
 ) -> ExportResult:
     """Write the study's tables, screening log and data dictionaries (module docstring).
+
+    ``deidentify`` moves every patient's dates by the patient's image date offset (module
+    docstring; default folder ``STUDY/export-deidentified``); the default keeps the real
+    dates, for the site's own data management (default folder ``STUDY/export``).
 
     Returns
     -------
     ExportResult
         The folder, the files and the number of rows per table.
     """
-    folder = Path(out) if out is not None else study.root / "export"
+    default = "export-deidentified" if deidentify else "export"
+    folder = Path(out) if out is not None else study.root / default
     folder.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     counts: dict[str, int] = {}
     exported = [t for name, t in IMPORTABLE.items() if name != IDENTITY_TABLE.name]
+    shifter = _DateShifter(database.secret()) if deidentify else None
+
+    def released(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return shifter.rows(rows) if shifter is not None else rows
+
     with database.engine.connect() as connection:
         for table in exported:
             rows = _rows(connection, exchange_table(table.name), table.field_names)
-            files += _write(folder, table.name, table.field_names, rows)
+            files += _write(folder, table.name, table.field_names, released(rows))
             counts[table.name] = len(rows)
         for internal in (visits, series, measurements):
             columns = list(internal.c.keys())
             rows = _rows(connection, internal, columns)
-            files += _write(folder, internal.name, columns, rows)
+            files += _write(folder, internal.name, columns, released(rows))
             counts[internal.name] = len(rows)
         decisions = screening_log(connection)
-    log_rows = [row for d in decisions for row in d.log_rows()]
+    log_rows = released([row for d in decisions for row in d.log_rows()])
     log_columns = ("patient_id", "criterion_id", "kind", "verdict", "evidence")
     files += _write(folder, "screening_log", log_columns, log_rows)
     eligibility = [
@@ -229,4 +309,4 @@ def export_study(
     redcap = redcap_dictionary_rows(exported)
     atomic_write_text(folder / "redcap_data_dictionary.csv", _csv_text(REDCAP_COLUMNS, redcap))
     files += ["data_dictionary.csv", "redcap_data_dictionary.csv"]
-    return ExportResult(str(folder), tuple(files), counts)
+    return ExportResult(str(folder), tuple(files), counts, deidentified=deidentify)
