@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,24 +91,15 @@ def run_demo(
     if (cohort / "cohort.toml").exists():
         _check_existing_cohort(cohort, settings)
     else:
-        if progress is not None:
-            with progress("Simulate cohort") as update:
-                simulate_cohort(
-                    cohort,
-                    n_patients=settings.patients,
-                    seed=settings.seed,
-                    with_fdg=True,
-                    small=settings.small,
-                    progress=update,
-                    workers=settings.workers,
-                )
-        else:
+        stage = progress("Simulate cohort") if progress is not None else nullcontext(None)
+        with stage as update:
             simulate_cohort(
                 cohort,
                 n_patients=settings.patients,
                 seed=settings.seed,
                 with_fdg=True,
                 small=settings.small,
+                progress=update,
                 workers=settings.workers,
             )
     study = init_study(root / "study", DEMO_CONFIG)
