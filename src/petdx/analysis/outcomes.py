@@ -224,6 +224,58 @@ def _interval(data: AnalysisData, lesions: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _roc_entry(
+    run: Collector,
+    names: tuple[str, str, str | None],
+    level: str,
+    column: str,
+    label: str,
+    truth: np.ndarray,
+    score: np.ndarray,
+    cluster: np.ndarray | None,
+) -> dict[str, Any] | None:
+    """One ROC of the results: the curve's AUC, the exploratory Youden cut-off with its
+    bootstrap interval and, when ``names`` has a third entry, the curve's confidence band.
+    ``names`` are the problems' labels (ROC, cut-off, band); ``cluster`` the patient of
+    each lesion (None at patient level). None when the ROC cannot be computed."""
+    roc_name, cutoff_name, band_name = names
+    result = run.run(roc_name, roc_analysis, truth, score, cluster=cluster, label=label)
+    cutoff = run.run(
+        cutoff_name,
+        roc_analysis,
+        truth,
+        score,
+        cluster=cluster,
+        n_bootstrap=N_BOOTSTRAP,
+        seed=SEED,
+        label=label,
+    )
+    band = None
+    if band_name is not None:
+        band = run.run(
+            band_name,
+            roc_band,
+            truth,
+            score,
+            cluster=cluster,
+            n_bootstrap=N_BOOTSTRAP,
+            seed=SEED,
+        )
+    if result is None:
+        return None
+    entry: dict[str, Any] = {
+        "level": level,
+        "column": column,
+        "label": label,
+        "result": result.to_dict(),
+        "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
+    }
+    if band_name is not None:
+        entry["band"] = band.to_dict() if band is not None else None
+    entry["cutoff_exploratory"] = True
+    return entry
+
+
 def analyse(data: AnalysisData) -> StudyResults:
     """Compute every pre-specified analysis (module docstring)."""
     config = data.config
@@ -381,65 +433,36 @@ def analyse(data: AnalysisData) -> StudyResults:
             sub[column].to_numpy(float),
             sub["patient_id"].to_numpy(),
         )
-        result = run.run(f"ROC {label}", roc_analysis, truth, score, cluster=cluster, label=label)
-        cutoff = run.run(
-            f"ROC cut-off {label}",
-            roc_analysis,
+        entry = _roc_entry(
+            run,
+            (f"ROC {label}", f"ROC cut-off {label}", f"ROC band {label}"),
+            "lesion",
+            column,
+            label,
             truth,
             score,
-            cluster=cluster,
-            n_bootstrap=N_BOOTSTRAP,
-            seed=SEED,
-            label=label,
+            cluster,
         )
-        band = run.run(
-            f"ROC band {label}",
-            roc_band,
-            truth,
-            score,
-            cluster=cluster,
-            n_bootstrap=N_BOOTSTRAP,
-            seed=SEED,
-        )
-        if result is not None:
-            roc_entries.append(
-                {
-                    "level": "lesion",
-                    "column": column,
-                    "label": label,
-                    "result": result.to_dict(),
-                    "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
-                    "band": band.to_dict() if band is not None else None,
-                    "cutoff_exploratory": True,
-                }
-            )
+        if entry is not None:
+            roc_entries.append(entry)
     patient_roc = []
     pcol = f"max_{metric_column('suv_max', first)}"
     if pcol in patients:
         sub = patients[patients[pcol].notna()]
         label = f"Highest non-primary SUVmax {first} min"
         truth, score = as_bool(sub["target"]), sub[pcol].to_numpy(float)
-        result = run.run("patient-level ROC", roc_analysis, truth, score, label=label)
-        cutoff = run.run(
-            "patient-level ROC cut-off",
-            roc_analysis,
+        entry = _roc_entry(
+            run,
+            ("patient-level ROC", "patient-level ROC cut-off", None),
+            "patient",
+            pcol,
+            label,
             truth,
             score,
-            n_bootstrap=N_BOOTSTRAP,
-            seed=SEED,
-            label=label,
+            None,
         )
-        if result is not None:
-            patient_roc.append(
-                {
-                    "level": "patient",
-                    "column": pcol,
-                    "label": label,
-                    "result": result.to_dict(),
-                    "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
-                    "cutoff_exploratory": True,
-                }
-            )
+        if entry is not None:
+            patient_roc.append(entry)
     comparisons = []
     for t_cmp in data.comparator_time_points:
         a_col = metric_column("suv_max", first)
