@@ -205,6 +205,7 @@ def _dice_41(scan: ScanInput, truth: np.ndarray, rows: list[dict]) -> dict[int, 
 def _retention(
     cohort: Path,
     first: ScanInput,
+    truth: np.ndarray,
     later_row: pd.Series,
     times: tuple[float, float],
     regions: dict[int, np.ndarray],
@@ -216,16 +217,8 @@ def _retention(
         labels[region & (labels == 0)] = label
     later = _suv(cohort / later_row["dicom_folder"] / "PT")
     fwhm_mm = _scanner_fwhm_mm(str(later_row["tracer"]))
-    # References with the true lesion voxels (the simulator has no motion between scans, so
-    # the truth label map is the same at both time points).
-    truth = _nifti(
-        cohort
-        / "truth"
-        / str(later_row["patient_id"])
-        / Path(later_row["dicom_folder"]).name
-        / "lesions.nii.gz",
-        first.suv,
-    )
+    # References with the true lesion voxels: the first scan's truth serves both time points
+    # (the simulator does not move the patient between the scans of a visit).
     wanted = [label for label in regions if (truth == label).any()]
     pvc_true = [two_compartment_pvc(s.suv, truth, fwhm_mm, only=wanted) for s in (first, later)]
     result = quantify_visit(
@@ -292,7 +285,7 @@ def evaluate_lesions(cohort: Path) -> tuple[pd.DataFrame, list[ScanDetection]]:
         regions = _dice_41(first, truth, scan_rows)
         if len(group) > 1 and regions:
             times = (float(group.loc[0, "time_point_min"]), float(group.loc[1, "time_point_min"]))
-            _retention(cohort, first, group.loc[1], times, regions, scan_rows, uptake)
+            _retention(cohort, first, truth, group.loc[1], times, regions, scan_rows, uptake)
         rows.extend(scan_rows)
     return pd.DataFrame(rows), detections
 

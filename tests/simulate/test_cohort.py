@@ -106,6 +106,19 @@ def _liver_voi(out: Path, patient: str) -> tuple[Volume, np.ndarray]:
     return organs, ndimage.binary_erosion(liver, iterations=2)
 
 
+def _liver_cv(out: Path, scan: dict[str, str], *, voxel_mm: float | None = None) -> float:
+    """Voxel coefficient of variation of SUV in the liver VOI of one scan (its PET voxels
+    checked to be ``voxel_mm`` when given)."""
+    (entry,) = index_dicom_folder(out / scan["dicom_folder"] / "PT").of_kind(SeriesKind.PT)
+    series = read_series_volume(entry)
+    if voxel_mm is not None:
+        assert series.volume.spacing_mm == pytest.approx((voxel_mm,) * 3)
+    suv = suv_volume(series, compute_suv(series))
+    _, voi = _liver_voi(out, scan["patient_id"])
+    values = suv.array[voi]
+    return float(values.std() / values.mean())
+
+
 def test_suv_recovers_the_profile_liver(small_cohort: Cohort) -> None:
     """petdx.suv on every simulated PET series: mean SUVbw in a large liver VOI within 5 %
     of the tracer profile's liver SUV at that time point (issue 3 acceptance)."""
@@ -276,13 +289,7 @@ def test_liver_noise_at_default_settings(tmp_path: Path) -> None:
     )
     assert 65 <= float(patient["weight_kg"]) <= 85
     for scan in scans:
-        (entry,) = index_dicom_folder(out / scan["dicom_folder"] / "PT").of_kind(SeriesKind.PT)
-        series = read_series_volume(entry)
-        assert series.volume.spacing_mm == pytest.approx((4.0, 4.0, 4.0))
-        suv = suv_volume(series, compute_suv(series))
-        _, voi = _liver_voi(out, scan["patient_id"])
-        values = suv.array[voi]
-        assert 0.10 <= float(values.std() / values.mean()) <= 0.15, scan["scan_id"]
+        assert 0.10 <= _liver_cv(out, scan, voxel_mm=4.0) <= 0.15, scan["scan_id"]
 
 
 def test_tracer_outside_the_data_dictionary_is_refused_early(tmp_path: Path) -> None:
@@ -315,15 +322,6 @@ def test_adding_fdg_leaves_the_study_tracer_unchanged(tmp_path: Path) -> None:
         kept = [row for row in rows if row["tracer"] == "ga68-dota-blp"]
         assert kept == read_csv(tmp_path / "ga" / f"{name}.csv"), name
         assert len(kept) < len(rows)
-
-
-def _liver_cv(out: Path, scan: dict[str, str]) -> float:
-    (entry,) = index_dicom_folder(out / scan["dicom_folder"] / "PT").of_kind(SeriesKind.PT)
-    series = read_series_volume(entry)
-    suv = suv_volume(series, compute_suv(series))
-    _, voi = _liver_voi(out, scan["patient_id"])
-    values = suv.array[voi]
-    return float(values.std() / values.mean())
 
 
 def test_noise_free_cohort_differs_only_in_pet_noise(tmp_path: Path) -> None:
