@@ -1,7 +1,8 @@
 """``petdx export``: the study's tables as CSV and Parquet, the screening log, and a
 REDCap-style data dictionary.
 
-Written to the output folder (default ``STUDY/export``), each file through a temporary name:
+Written to the output folder (default ``STUDY/export``, de-identified ``STUDY/export-deidentified``),
+each file through a temporary name:
 
 * ``<table>.csv`` and ``<table>.parquet`` for every exchange table the study holds (the
   data-dictionary format, so an export imports back unchanged), plus ``visits``, ``series``
@@ -109,47 +110,36 @@ class ExportResult:
         return f"exported {len(self.files)} files to {self.folder}, {kind} ({tables})"
 
 
-class _DateShifter:
-    """Moves every date of a row by its patient's offset (module docstring)."""
+def _shift_iso_dates(text: str, delta: timedelta) -> str:
+    """Every ISO calendar date (``YYYY-MM-DD``) inside ``text`` moved by ``delta``."""
 
-    def __init__(self, secret: bytes) -> None:
-        # petdx.dicom loads highdicom; only a de-identified export needs it.
-        from petdx.dicom.deidentify import patient_date_offset_days
+    def shift(match: re.Match[str]) -> str:
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:  # not a calendar date: leave it
+            return match[0]
+        return (day + delta).isoformat()
 
-        self._offset = patient_date_offset_days
-        self._secret = secret
-        self._days: dict[str, int] = {}
+    return _ISO_DATE.sub(shift, text)
 
-    def days(self, patient_id: str) -> int:
-        if patient_id not in self._days:
-            self._days[patient_id] = self._offset(self._secret, patient_id)
-        return self._days[patient_id]
 
-    @staticmethod
-    def _in_text(text: str, delta: timedelta) -> str:
-        def shift(match: re.Match[str]) -> str:
-            try:
-                day = date(int(match[1]), int(match[2]), int(match[3]))
-            except ValueError:  # not a calendar date: leave it
-                return match[0]
-            return (day + delta).isoformat()
+def _dates_shifted(rows: list[dict[str, Any]], secret: bytes) -> list[dict[str, Any]]:
+    """The rows with every date, date-time and ISO date in text moved by the row's patient's
+    image date offset (module docstring)."""
+    # petdx.dicom loads highdicom; only a de-identified export needs it.
+    from petdx.dicom.deidentify import patient_date_offset_days
 
-        return _ISO_DATE.sub(shift, text)
-
-    def row(self, row: dict[str, Any]) -> dict[str, Any]:
-        delta = timedelta(days=self.days(str(row["patient_id"])))
-        out: dict[str, Any] = {}
+    out = []
+    for row in rows:
+        delta = timedelta(days=patient_date_offset_days(secret, str(row["patient_id"])))
+        shifted = dict(row)
         for key, value in row.items():
             if isinstance(value, date):  # datetime is a date too
-                out[key] = value + delta
+                shifted[key] = value + delta
             elif isinstance(value, str) and key != "patient_id":
-                out[key] = self._in_text(value, delta)
-            else:
-                out[key] = value
-        return out
-
-    def rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self.row(r) for r in rows]
+                shifted[key] = _shift_iso_dates(value, delta)
+        out.append(shifted)
+    return out
 
 
 def _cell(value: Any) -> str:
@@ -269,10 +259,10 @@ def export_study(
     files: list[str] = []
     counts: dict[str, int] = {}
     exported = [t for name, t in IMPORTABLE.items() if name != IDENTITY_TABLE.name]
-    shifter = _DateShifter(database.secret()) if deidentify else None
+    secret = database.secret() if deidentify else None
 
     def released(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return shifter.rows(rows) if shifter is not None else rows
+        return _dates_shifted(rows, secret) if secret is not None else rows
 
     with database.engine.connect() as connection:
         for table in exported:
