@@ -1,8 +1,8 @@
 """``petdx export``: the study's tables as CSV and Parquet, the screening log, and a
 REDCap-style data dictionary.
 
-Written to the output folder (default ``STUDY/export``, de-identified ``STUDY/export-deidentified``),
-each file through a temporary name:
+Written to the output folder (default ``STUDY/export``; de-identified:
+``STUDY/export-deidentified``), each file through a temporary name:
 
 * ``<table>.csv`` and ``<table>.parquet`` for every exchange table the study holds (the
   data-dictionary format, so an export imports back unchanged), plus ``visits``, ``series``
