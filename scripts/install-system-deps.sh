@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages petdx's tests and reports need, only those missing.
 #   dicom3tools   dciodvfy validates the DICOM objects petdx writes
+#   dcmtk         dcmcjpeg/dcmcjpls/dcmcrle/dcmconv make the compressed conformance corpus
+#   r-base-core r-cran-proc r-cran-survival r-cran-epir  R, the statistics tests' live oracle
 #   postgresql    the test suite runs the study database on PostgreSQL too
 #   chromium      the HTML report is checked in headless Chromium
 #   poppler-utils pdftoppm rasterises the PDF report in tests
 #   fonts-dejavu-core  fonts for matplotlib and WeasyPrint
 #   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  WeasyPrint's text layout (PDF report)
 set -euo pipefail
-packages=(dicom3tools postgresql chromium poppler-utils fonts-dejavu-core
+packages=(dicom3tools dcmtk r-base-core r-cran-proc r-cran-survival r-cran-epir postgresql chromium poppler-utils fonts-dejavu-core
           libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 missing=()
 for p in "${packages[@]}"; do
