@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from petdx.errors import InputValidationError
 from petdx.stats import _validate
@@ -262,11 +264,42 @@ def hanley_mcneil_se(auc: float, n_positive: int, n_negative: int) -> float:
     return math.sqrt(max(var, 0.0))
 
 
-def cutoff_criterion(sensitivity: FloatArray, specificity: FloatArray, rule: CutoffRule) -> Any:
-    """Value to maximise: Youden's J, or minus the squared distance to the top-left corner."""
+#: Above this product of class sizes the squared top-left distance in integer units
+#: (up to ``2 (n_pos n_neg)^2``) would overflow int64; Python integers are used instead.
+_INT64_SAFE_PRODUCT = 2_000_000_000
+
+
+def cutoff_criterion(
+    tp: Any, fp: Any, n_pos: Any, n_neg: Any, rule: CutoffRule
+) -> npt.NDArray[Any]:
+    """Value to maximise, exactly, from integer counts at every threshold.
+
+    Youden's ``J = Se + Sp - 1`` times ``n_pos n_neg`` is ``tp n_neg - fp n_pos``; minus the
+    squared distance to the top-left corner times ``(n_pos n_neg)^2`` is
+    ``-((n_pos - tp) n_neg)^2 - (fp n_pos)^2``. Both are integers, so ties are exact: in
+    floating point ``1/3 + 1 - 1``, ``2/3 + 2/3 - 1`` and ``1 + 1/3 - 1`` differ in the last
+    bit and a tie would be broken by rounding. ``tp`` / ``fp`` may be integer-valued floats
+    (bootstrap counts); ``n_pos`` / ``n_neg`` scalars or arrays broadcasting against them.
+    """
+    tp_i = np.rint(np.asarray(tp, dtype=np.float64)).astype(np.int64)
+    fp_i = np.rint(np.asarray(fp, dtype=np.float64)).astype(np.int64)
+    n1 = np.rint(np.asarray(n_pos, dtype=np.float64)).astype(np.int64)
+    n0 = np.rint(np.asarray(n_neg, dtype=np.float64)).astype(np.int64)
     if rule is CutoffRule.YOUDEN:
-        return sensitivity + specificity - 1.0
-    return -((1.0 - sensitivity) ** 2 + (1.0 - specificity) ** 2)
+        youden: npt.NDArray[Any] = tp_i * n0 - fp_i * n1
+        return youden
+    if int(np.max(n1, initial=0)) * int(np.max(n0, initial=0)) > _INT64_SAFE_PRODUCT:
+        tp_i, fp_i, n1, n0 = (a.astype(object) for a in (tp_i, fp_i, n1, n0))
+    top_left: npt.NDArray[Any] = -(((n1 - tp_i) * n0) ** 2 + (fp_i * n1) ** 2)
+    return top_left
+
+
+def _criterion_number(value: Any, n_pos: int, n_neg: int, rule: CutoffRule) -> float:
+    """Youden's J, or the distance to the top-left corner, from :func:`cutoff_criterion`."""
+    scale = Fraction(n_pos * n_neg)
+    if rule is CutoffRule.YOUDEN:
+        return float(Fraction(int(value)) / scale)
+    return math.sqrt(Fraction(-int(value)) / scale**2)
 
 
 @dataclass(frozen=True)
@@ -313,15 +346,18 @@ class Cutoff:
 def optimal_cutoff(curve: RocCurve, rule: CutoffRule | str = CutoffRule.YOUDEN) -> Cutoff:
     """The cut-off maximising Youden's J or closest to the top-left corner.
 
-    Every point but the first (nothing called positive) is a candidate. Ties go to the most
-    stringent threshold and are listed.
+    Every point but the first (nothing called positive) is a candidate. The criterion is
+    compared exactly, in integer counts (:func:`cutoff_criterion`); ties go to the most
+    stringent threshold (highest specificity) and the others are listed, most stringent first.
     """
     kind = _validate.as_enum(CutoffRule, rule, "rule")
-    crit = cutoff_criterion(curve.sensitivity[1:], curve.specificity[1:], kind)
+    n1, n0 = curve.n_positive, curve.n_negative
+    tp = curve.sensitivity[1:] * n1
+    fp = (1.0 - curve.specificity[1:]) * n0
+    crit = cutoff_criterion(tp, fp, n1, n0, kind)
     best = int(np.argmax(crit))
     tied = np.flatnonzero(crit == crit[best])
     k = best + 1
-    n1, n0 = curve.n_positive, curve.n_negative
     method = "point estimate at the chosen cut-off (interval needs the bootstrap)"
     se, sp = float(curve.sensitivity[k]), float(curve.specificity[k])
     return Cutoff(
@@ -331,6 +367,6 @@ def optimal_cutoff(curve: RocCurve, rule: CutoffRule | str = CutoffRule.YOUDEN) 
         float(curve.midpoint_thresholds[k]),
         Estimate("sensitivity", se, math.nan, math.nan, method, n1, numerator=round(se * n1)),
         Estimate("specificity", sp, math.nan, math.nan, method, n0, numerator=round(sp * n0)),
-        float(crit[best]) if kind is CutoffRule.YOUDEN else float(math.sqrt(-crit[best])),
+        _criterion_number(crit[best], n1, n0, kind),
         tied_thresholds=tuple(float(curve.thresholds[i + 1]) for i in tied if i != best),
     )
