@@ -205,3 +205,40 @@ def test_median_flat_to_the_end_of_follow_up() -> None:
     assert r.median.ci_low == 3.0  # first time the lower band is <= 0.5
     assert r.ci_low[2] < 0.5 < r.ci_low[1]
     assert math.isnan(r.median.ci_high)
+
+
+# Degenerate log-rank data (issue 23 item 2). R 4.2.2, survival 3.5-3, survdiff(Surv(t, e) ~ g):
+#   no events (t 1..6, e all 0, g a a a b b b): "Chisq= 0 on -1 degrees of freedom, p= NA"
+#   all events at one time (t 5 5 5 6 7 8, e 1 1 0 0 0 0, g a b a b a b): Chisq= 0, p= 1
+#   t 5 5 5 6 7 8, e 1 1 1 0 0 0, g a a a b b b: Chisq= 5 on 1 degrees of freedom
+#   one patient per group, all die at t 5 (g a b c): "Error in solve.default(vv, temp2):
+#   Lapack routine dgesv: system is exactly singular"
+#   t 1 2 3 6 7 8 9, e 0 0 0 1 1 0 1, g a a a b b b c: group a never at risk at an event,
+#   left out: Chisq= 0.831 (0.830508474576271 printed with %.15g) on 1 degrees of freedom
+def test_logrank_without_events_warns_chi2_zero_p_undefined() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="no events"):
+        r = logrank_test([1, 2, 3, 4, 5, 6], [0] * 6, ["a"] * 3 + ["b"] * 3)
+    assert r.statistic == 0.0
+    assert math.isnan(r.p_value)
+    assert "no events" in r.warnings[0]
+
+
+def test_logrank_all_events_at_one_time() -> None:
+    r = logrank_test([5, 5, 5, 6, 7, 8], [1, 1, 0, 0, 0, 0], list("ababab"))
+    assert (r.statistic, r.p_value, r.df) == (pytest.approx(0.0, abs=1e-15), 1.0, 1.0)
+    r = logrank_test([5, 5, 5, 6, 7, 8], [1, 1, 1, 0, 0, 0], list("aaabbb"))
+    assert r.statistic == pytest.approx(5.0, rel=1e-12)
+
+
+def test_logrank_singular_variance_warns_nan() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="singular"):
+        r = logrank_test([5, 5, 5], [1, 1, 1], ["a", "b", "c"])
+    assert math.isnan(r.statistic)
+    assert math.isnan(r.p_value)
+
+
+def test_logrank_group_never_at_risk_is_left_out_as_r() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="left out"):
+        r = logrank_test([1, 2, 3, 6, 7, 8, 9], [0, 0, 0, 1, 1, 0, 1], list("aaabbbc"))
+    assert r.df == 1.0
+    assert r.statistic == pytest.approx(0.830508474576271, rel=1e-12)

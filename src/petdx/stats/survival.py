@@ -9,9 +9,10 @@
   the curve reaches 0.5 or below (the midpoint of a flat stretch lying exactly at 0.5); the
   lower / upper limits are the times at which the lower / upper pointwise band reaches 0.5.
   A limit that is never reached is NaN ("not reached").
-* Log-rank test (statsmodels ``survdiff``), optionally stratified: the statistic sums the
+* Log-rank test as R ``survdiff`` (``rho = 0``), optionally stratified: the statistic sums the
   observed-minus-expected vectors and their variances over strata (R
-  ``survdiff(... + strata(s))``).
+  ``survdiff(... + strata(s))``); degenerate data (no event, singular variance) warn and give
+  a NaN p-value.
 * Cox proportional hazards (lifelines ``CoxPHFitter``, Efron's method for ties, as R
   ``coxph``'s default): coefficient, SE, hazard ratio with Wald interval, Wald p, Harrell's
   concordance, and per covariate the Grambsch-Therneau test of proportional hazards on the
@@ -262,10 +263,50 @@ def kaplan_meier(
     )
 
 
+def _logrank_sums(
+    t: FloatArray, e: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Observed and expected events per group and their covariance matrix (one stratum).
+
+    At every distinct event time with ``d`` events among ``n`` at risk (``n_g`` in group g):
+    ``E_g += d n_g / n``, ``V_gh += d (n - d) / (n - 1) * n_g / n * (delta_gh - n_h / n)``
+    (the hypergeometric variance; 0 when n = 1), as R ``survdiff`` with ``rho = 0``.
+    """
+    event_times = np.unique(t[e])
+    observed = np.bincount(codes[e], minlength=k).astype(np.float64)
+    if event_times.size == 0:
+        return observed, np.zeros(k), np.zeros((k, k))
+    at_risk = np.empty((event_times.size, k))
+    deaths = np.empty((event_times.size, k))
+    for g in range(k):
+        tg = np.sort(t[codes == g])
+        at_risk[:, g] = tg.size - np.searchsorted(tg, event_times, side="left")
+        dg = np.sort(t[(codes == g) & e])
+        deaths[:, g] = np.searchsorted(dg, event_times, "right") - np.searchsorted(
+            dg, event_times, "left"
+        )
+    n = at_risk.sum(axis=1)
+    d = deaths.sum(axis=1)
+    share = at_risk / n[:, None]
+    expected = (d[:, None] * share).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    var = np.einsum("t,tg->g", factor, share)
+    cov = np.diag(var) - np.einsum("t,tg,th->gh", factor, share, share)
+    return observed, expected, cov
+
+
 def logrank_test(
     time: Any, event: Any, group: Any, *, strata: Any = None, name: str = "logrank"
 ) -> HypothesisTest:
     """Log-rank test of equal survival across groups, optionally stratified.
+
+    Computed as R ``survdiff`` (``rho = 0``): observed minus expected events and their
+    hypergeometric covariance, summed over strata; groups with no expected event (never at
+    risk at an event time) are left out, as R does, and the chi-square has (groups kept - 1)
+    df. Degenerate data give a warned NaN p-value instead of R's NA or error: no event at all
+    (chi-square 0, as R, p undefined), or a singular covariance (e.g. every patient at risk
+    at the only event time has the event: no information to compare the groups).
 
     Parameters
     ----------
@@ -280,9 +321,12 @@ def logrank_test(
     -------
     HypothesisTest
         chi-square with (groups - 1) df.
-    """
-    from statsmodels.duration.survfunc import survdiff
 
+    References
+    ----------
+    Mantel N. Evaluation of survival data and two new rank order statistics arising in its
+    consideration. Cancer Chemother Rep 1966;50:163-170. PMID 5910392
+    """
     t = _times(time)
     e = _events(event, t.size)
     g = np.asarray(group)
@@ -292,16 +336,53 @@ def logrank_test(
         raise InputValidationError(
             f"log-rank: expected at least two groups; got {levels.size} ({list(levels)})."
         )
+    k = int(levels.size)
     codes = np.searchsorted(levels, g)
-    s = None
-    if strata is not None:
-        s = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(-1)
-        _validate.same_length(time=t, strata=s)
-    chi2, p = survdiff(t, e.astype(np.float64), codes, strata=s)
+    if strata is None:
+        stratum = np.zeros(t.size, dtype=np.intp)
+    else:
+        stratum = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(-1)
+        _validate.same_length(time=t, strata=stratum)
+    observed, expected, cov = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    for level in np.unique(stratum):
+        rows = stratum == level
+        o, x, v = _logrank_sums(t[rows], e[rows], codes[rows], k)
+        observed, expected, cov = observed + o, expected + x, cov + v
     method = "log-rank" + (" stratified" if strata is not None else "")
-    return HypothesisTest(
-        name, float(chi2), float(p), method, int(t.size), "chi2", float(levels.size - 1)
-    )
+    keep = np.flatnonzero(expected > 0)
+    df = float(levels.size - 1)
+    if keep.size < 2:
+        reason = warn_undefined(
+            f"log-rank: {'no events' if not e.any() else 'one group only at risk at the events'}"
+            "; there is nothing to compare (chi-square 0, p-value undefined; R prints p = NA)"
+        )
+        return HypothesisTest(name, 0.0, math.nan, method, int(t.size), "chi2", df, None, (reason,))
+    diff = (observed - expected)[keep][1:]
+    sub = cov[np.ix_(keep, keep)][1:, 1:]
+    df = float(keep.size - 1)
+    warns: tuple[str, ...] = ()
+    if keep.size < k:
+        left = ", ".join(str(levels[i]) for i in range(k) if i not in set(keep.tolist()))
+        warns = (
+            warn_undefined(
+                f"log-rank: group(s) {left} never at risk at an event time, left out (as R); "
+                f"{int(df)} df"
+            ),
+        )
+    eigen = np.linalg.eigvalsh(sub)
+    # R's solve() refuses a reciprocal condition number below the machine epsilon
+    if eigen.max() <= 0 or eigen.min() <= np.finfo(float).eps * eigen.max():
+        reason = warn_undefined(
+            "log-rank: the variance of observed minus expected events is singular (e.g. "
+            "every patient at risk at the only event time had the event), so the groups "
+            "cannot be compared; R survdiff stops with 'system is exactly singular'"
+        )
+        return HypothesisTest(
+            name, math.nan, math.nan, method, int(t.size), "chi2", df, None, (*warns, reason)
+        )
+    chi2 = float(diff @ np.linalg.solve(sub, diff))
+    p = float(stats.chi2.sf(chi2, df))
+    return HypothesisTest(name, chi2, p, method, int(t.size), "chi2", df, None, warns)
 
 
 @dataclass(frozen=True)
