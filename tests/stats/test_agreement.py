@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
-from petdx.errors import InputValidationError
+from petdx.errors import InputValidationError, UndefinedStatisticWarning
 from petdx.stats import bland_altman, cohen_kappa, cohen_kappa_table, fleiss_kappa, icc, spearman
 from petdx.stats.agreement import _fleiss_from_counts
 
@@ -164,3 +164,57 @@ def test_bad_agreement_input() -> None:
         spearman([1, 2, 3], [3, 2, 1])
     with pytest.raises(InputValidationError, match="at least 2 of each"):
         fleiss_kappa([[1, 2, 1]])
+
+
+# ICC with perfect agreement (issue 23 item 3). R 4.2.2 with psych::ICC's ANOVA and formulas
+# (tests/stats/r_oracle/icc_perfect_agreement.R) prints, for raters 1 2 4 / 1 2 4:
+#   MSB 4.6666666666666643 MSE 5.0333115264766427e-31 ICC3 1 F 9.2715633477456691e+30
+#   p 1.0785667556735606e-31
+# for raters 1 2 4 / 2 3 5 (an offset of 1): MSJ 1.5, MSE 3.08e-32, ICC3 1, F 1.5e+32;
+# for every rating 3: MSB = MSE = 7.9e-31 (rounding only), ICC3 -8.3e-16, F 0.99999999999999833
+# p 0.5: R's MSE is rounding noise (aov's QR), so F is "huge" and p "tiny"; the exact values
+# are F = inf and p = 0, ICC 1; with no variance at all the ICC is 0/0, undefined.
+def test_icc_perfect_agreement_is_one_with_infinite_f_and_p_zero() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="residual variance is 0"):
+        got = {r.form.value: r for r in icc([[1, 1], [2, 2], [4, 4]])}
+    for r in got.values():
+        assert r.estimate.estimate == 1.0
+        assert r.f == math.inf
+        assert r.p_value == 0.0
+        assert math.isnan(r.estimate.ci_low)
+        assert math.isnan(r.estimate.ci_high)
+    with pytest.warns(UndefinedStatisticWarning):
+        three = icc([[0.1, 0.1, 0.1], [0.2, 0.2, 0.2], [0.7, 0.7, 0.7]])
+    assert all(r.estimate.estimate == 1.0 and r.f == math.inf for r in three)
+
+
+def test_icc_rater_offset_consistency_one_agreement_below_one() -> None:
+    """Rater 2 = rater 1 + 1: MSB 14/3, MSJ 1.5 (R above), MSE 0. ICC3 = 1 (consistency),
+    ICC2 = MSB / (MSB + k MSJ / n) = (14/3) / (14/3 + 1) = 14/17, ICC1 from MSW = 1/2."""
+    with pytest.warns(UndefinedStatisticWarning, match="residual variance is 0"):
+        got = {r.form.value: r for r in icc([[1, 2], [2, 3], [4, 5]])}
+    assert got["ICC3"].estimate.estimate == 1.0
+    assert got["ICC3"].f == math.inf
+    assert got["ICC2"].estimate.estimate == pytest.approx(14 / 17, rel=1e-14)
+    assert got["ICC2k"].estimate.estimate == pytest.approx((14 / 3) / (14 / 3 + 0.5), rel=1e-14)
+    msb, msw = 14 / 3, 0.5
+    assert got["ICC1"].estimate.estimate == pytest.approx((msb - msw) / (msb + msw), rel=1e-14)
+    assert got["ICC1"].f == pytest.approx(msb / msw, rel=1e-14)
+    assert math.isfinite(got["ICC1"].estimate.ci_low)
+
+
+def test_icc_without_any_variance_is_undefined() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="every rating is the same"):
+        got = icc([[3, 3], [3, 3], [3, 3]])
+    for r in got:
+        assert math.isnan(r.estimate.estimate)
+        assert math.isnan(r.f)
+
+
+def test_kappa_perfect_agreement_has_se_zero_not_a_silent_null() -> None:
+    """3 x 3 perfect agreement: the Fleiss-Cohen-Everitt variance is exactly 0, but
+    statsmodels computes -1.4e-17 and its SE is NaN (issue 23). petdx clamps the rounding."""
+    r = cohen_kappa_table([[3, 0, 0], [0, 2, 0], [0, 0, 1]])
+    assert r.kappa.estimate == pytest.approx(1.0, abs=1e-15)
+    assert r.kappa.se == 0.0
+    assert r.kappa.ci_low == r.kappa.ci_high == pytest.approx(1.0, abs=1e-15)

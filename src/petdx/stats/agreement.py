@@ -115,8 +115,12 @@ def cohen_kappa_table(
         else f"weighted kappa ({w.value} disagreement weights), Fleiss-Cohen-Everitt 1969 SE"
     )
     cats = tuple(categories) if categories is not None else tuple(map(str, range(len(counts))))
-    res = cohens_kappa(counts, wt=None if w is KappaWeights.NONE else w.value)
-    kappa, se = float(res.kappa), float(res.std_kappa)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = cohens_kappa(counts, wt=None if w is KappaWeights.NONE else w.value)
+    kappa, variance = float(res.kappa), float(res.var_kappa)
+    if -1e-12 < variance < 0.0:
+        variance = 0.0  # rounding of an exact 0 (perfect agreement)
+    se = math.sqrt(variance) if variance >= 0.0 else math.nan
     if not math.isfinite(kappa):
         est = Estimate.undefined(
             name,
@@ -126,6 +130,10 @@ def cohen_kappa_table(
             confidence_level=level,
         )
         return KappaResult(est, math.nan, math.nan, w, cats)
+    if math.isnan(se):
+        reason = f"{name}: the estimated variance is negative ({variance:.3g}); no interval"
+        est = Estimate.undefined(name, method, n, reason, confidence_level=level, estimate=kappa)
+        return KappaResult(est, float(res.z_value), float(res.pvalue_two_sided), w, cats)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     est = Estimate(name, kappa, kappa - z * se, kappa + z * se, method, n, level, se=se)
     return KappaResult(est, float(res.z_value), float(res.pvalue_two_sided), w, cats)
@@ -272,11 +280,7 @@ def icc(
         )
     chosen = [_validate.as_enum(IccForm, f, "form") for f in (forms or list(IccForm))]
     n, k = x.shape
-    grand = x.mean()
-    ss_rows = k * float(np.sum((x.mean(axis=1) - grand) ** 2))
-    ss_cols = n * float(np.sum((x.mean(axis=0) - grand) ** 2))
-    ss_total = float(np.sum((x - grand) ** 2))
-    ss_err = ss_total - ss_rows - ss_cols
+    ss_rows, ss_cols, ss_err = _icc_sums_of_squares(x)
     msr = ss_rows / (n - 1)
     msc = ss_cols / (k - 1)
     mse = ss_err / ((n - 1) * (k - 1))
@@ -285,6 +289,11 @@ def icc(
     q = 1.0 - alpha / 2.0
     out = []
     for form in chosen:
+        denominator = msw if form in (IccForm.ICC1, IccForm.ICC1K) else mse
+        method = f"Shrout & Fleiss 1979 {form.value}, F-based interval"
+        if denominator == 0.0:
+            out.append(_icc_without_error_variance(form, msr, msc, n, k, method, level))
+            continue
         if form in (IccForm.ICC1, IccForm.ICC1K):
             f, df1, df2 = msr / msw, n - 1.0, n * (k - 1.0)
         else:
@@ -322,10 +331,65 @@ def icc(
             if form is IccForm.ICC2K:
                 value = (msr - mse) / (msr + (msc - mse) / n)
                 low, high = low * k / (1 + low * (k - 1)), high * k / (1 + high * (k - 1))
-        method = f"Shrout & Fleiss 1979 {form.value}, F-based interval"
         est = Estimate(form.value, float(value), float(low), float(high), method, n, level)
         out.append(IccEstimate(form, est, float(f), df1, df2, p))
     return out
+
+
+def _icc_sums_of_squares(x: np.ndarray) -> tuple[float, float, float]:
+    """Two-way ANOVA sums of squares (subjects, raters, residual), rounding clamped.
+
+    The residual sum of squares is summed from the residuals themselves (never negative,
+    unlike ``SS_total - SS_rows - SS_cols``), and a sum no larger than what rounding of the
+    data can produce (``n k (64 eps max|x|)^2``) is exactly 0: perfect agreement gives
+    ``SS_err = 0``, not 1e-30 or -1e-15.
+    """
+    n, k = x.shape
+    grand = x.mean()
+    row_means = x.mean(axis=1)
+    col_means = x.mean(axis=0)
+    tol = n * k * (64.0 * np.finfo(float).eps * float(np.abs(x).max())) ** 2
+    residual = x - row_means[:, None] - col_means[None, :] + grand
+    sums = (
+        k * float(np.sum((row_means - grand) ** 2)),
+        n * float(np.sum((col_means - grand) ** 2)),
+        float(np.sum(residual**2)),
+    )
+    rows, cols, err = (0.0 if value <= tol else value for value in sums)
+    return rows, cols, err
+
+
+def _icc_without_error_variance(
+    form: IccForm, msr: float, msc: float, n: int, k: int, method: str, level: float
+) -> IccEstimate:
+    """An ICC whose F-test denominator (MSE, or MSW for ICC1) is 0: perfect agreement.
+
+    With subject variance (MSR > 0) F is infinite and p 0 (as psych ``ICC``); ICC1, ICC1k,
+    ICC3 and ICC3k are 1, ICC2 and ICC2k ``MSR / (MSR + k MSC / n)`` (and its k-rater form),
+    which is below 1 when raters differ by a constant. The F-based interval has no finite
+    limits and is NaN, warned. Without subject variance (MSR = 0) the ICC is 0/0: NaN, warned.
+    """
+    df1 = n - 1.0
+    df2 = n * (k - 1.0) if form in (IccForm.ICC1, IccForm.ICC1K) else (n - 1.0) * (k - 1.0)
+    if msr == 0.0:
+        reason = (
+            f"ICC {form.value}: undefined, every rating is the same (no variance between "
+            "subjects and none between ratings)"
+        )
+        est = Estimate.undefined(form.value, method, n, reason, confidence_level=level)
+        return IccEstimate(form, est, math.nan, df1, df2, math.nan)
+    if form is IccForm.ICC2:
+        value = msr / (msr + k * msc / n)
+    elif form is IccForm.ICC2K:
+        value = msr / (msr + msc / n)
+    else:
+        value = 1.0
+    reason = (
+        f"ICC {form.value}: the residual variance is 0 (perfect agreement up to rater "
+        "offsets), so F is infinite, p = 0 and the F-based interval is undefined"
+    )
+    est = Estimate.undefined(form.value, method, n, reason, confidence_level=level, estimate=value)
+    return IccEstimate(form, est, math.inf, df1, df2, 0.0)
 
 
 @dataclass(frozen=True)
