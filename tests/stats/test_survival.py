@@ -161,7 +161,7 @@ def test_cox_problems_warn_instead_of_crashing() -> None:
     with pytest.warns(UndefinedStatisticWarning, match="may be infinite"):
         r = cox_regression(t, e, {"x": separated})
     assert r.warnings
-    with pytest.warns(UndefinedStatisticWarning, match="could not be fitted"):
+    with pytest.warns(UndefinedStatisticWarning, match="aliased"):
         r = cox_regression(t, e, {"x": np.ones(10)})
     assert math.isnan(r.terms[0].coef)
 
@@ -242,3 +242,40 @@ def test_logrank_group_never_at_risk_is_left_out_as_r() -> None:
         r = logrank_test([1, 2, 3, 6, 7, 8, 9], [0, 0, 0, 1, 1, 0, 1], list("aaabbbc"))
     assert r.df == 1.0
     assert r.statistic == pytest.approx(0.830508474576271, rel=1e-12)
+
+
+# Cox convergence (issue 23 item 4): a seeded random data set on which lifelines' default
+# stopping rule left the x2 coefficient 5.3e-4 (relative) from R's. R 4.2.2, survival 3.5-3:
+#   f <- coxph(Surv(time, status) ~ x1 + x2, d)  (ties = "efron", default control)
+#   coef 0.800105667593555 -0.0471322231936792; se 0.305439379142488 0.419288285296411;
+#   loglik -61.3193539848666
+#   coxph(Surv(time, status) ~ x1 + k + x2, d) with k = 1 in every row:
+#   x1 0.800105667593555, k NA, x2 -0.0471322231936792
+_COX_TIME = [3, 6, 13, 2, 35, 38, 3, 18, 7, 21, 13, 12, 11, 8, 11, 8]
+_COX_TIME += [2, 33, 7, 5, 3, 2, 2, 4, 22, 83, 3, 12, 2, 6, 25]
+_COX_STATUS = [1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1]
+_COX_STATUS += [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1]
+_COX_X1 = [0.93, 1.05, 1.05, 0.38, -0.86, -0.72, 1.76, 0.56, -0.8, -1.47, -0.16, 0.89, 0.61]
+_COX_X1 += [0.09, 0.17, 0.56, 1.51, -0.54, 1.09, 0.18, 0.71, 2.08, -0.75, 0.69, -2.38, -0.42]
+_COX_X1 += [-0.48, -0.32, 1.28, 0.81, -1.11]
+_COX_X2 = [0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1]
+_COX_X2 += [1, 1, 0]
+
+
+def test_cox_fit_reaches_r_coxph_maximum() -> None:
+    r = cox_regression(_COX_TIME, _COX_STATUS, {"x1": _COX_X1, "x2": _COX_X2})
+    x1, x2 = r.terms
+    assert x1.coef == pytest.approx(0.800105667593555, rel=1e-9)
+    assert x2.coef == pytest.approx(-0.0471322231936792, rel=1e-8)
+    assert x1.se == pytest.approx(0.305439379142488, rel=1e-9)
+    assert x2.se == pytest.approx(0.419288285296411, rel=1e-9)
+    assert r.log_likelihood == pytest.approx(-61.3193539848666, abs=1e-11)
+
+
+def test_cox_constant_covariate_is_dropped_as_aliased() -> None:
+    with pytest.warns(UndefinedStatisticWarning, match="constant"):
+        r = cox_regression(_COX_TIME, _COX_STATUS, {"x1": _COX_X1, "k": [1.0] * 31, "x2": _COX_X2})
+    assert [t.term for t in r.terms] == ["x1", "k", "x2"]
+    assert math.isnan(r.terms[1].coef)
+    assert r.terms[0].coef == pytest.approx(0.800105667593555, rel=1e-9)
+    assert r.terms[2].coef == pytest.approx(-0.0471322231936792, rel=1e-8)
