@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
-from petdx.errors import InputValidationError
+from petdx.errors import InputValidationError, UndefinedStatisticWarning
 from petdx.stats import (
     delong_auc,
     optimal_cutoff,
@@ -173,3 +173,15 @@ def test_bad_bootstrap_and_rule() -> None:
         roc_analysis(truth, score, cutoff_rule="max-se")
     with pytest.raises(InputValidationError, match="cluster: expected one cluster id per unit"):
         roc_analysis(truth, score, cluster=[1, 2])
+
+
+def test_mcclish_below_the_diagonal_warns_nan_as_proc() -> None:
+    """pROC 1.18.0 auc(roc(...), partial.auc = c(1, 0.8), partial.auc.correct = TRUE) on a
+    curve below the diagonal: NA with "Partial AUC correction not defined for ROC curves
+    below the diagonal". Here every diseased score is below every healthy one."""
+    truth = np.array([True] * 5 + [False] * 5)
+    score = np.arange(10.0)
+    with pytest.warns(UndefinedStatisticWarning, match="below the chance diagonal"):
+        r = partial_auc(truth, score, specificity_range=(0.8, 1.0), mcclish=True)
+    assert math.isnan(r.estimate)
+    assert partial_auc(truth, score, specificity_range=(0.8, 1.0)).estimate == 0.0

@@ -187,8 +187,19 @@ class PartialAucRegion:
             return partial_area(fpr, tpr, 1.0 - self.high, 1.0 - self.low)
         return partial_area(tpr, spec, self.low, self.high)
 
+    def minimum(self) -> float:
+        """Partial area of the chance diagonal over the region (McClish's minimum)."""
+        if self.focus == "specificity":
+            f1, f2 = 1.0 - self.high, 1.0 - self.low
+            return (f2 * f2 - f1 * f1) / 2.0
+        a, b = self.low, self.high
+        return (b - a) - (b * b - a * a) / 2.0
+
     def mcclish(self, area: FloatArray | float) -> FloatArray | float:
-        """McClish's standardisation: 0.5 for a chance curve, 1 for a perfect one."""
+        """McClish's standardisation: 0.5 for a chance curve, 1 for a perfect one.
+
+        Undefined (NaN) for an area below the chance diagonal's, as pROC (``NA`` with the
+        warning "Partial AUC correction not defined for ROC curves below the diagonal")."""
         if self.focus == "specificity":
             f1, f2 = 1.0 - self.high, 1.0 - self.low
             minimum = (f2 * f2 - f1 * f1) / 2.0
@@ -196,7 +207,9 @@ class PartialAucRegion:
             a, b = self.low, self.high
             minimum = (b - a) - (b * b - a * a) / 2.0
         maximum = self.high - self.low
-        return (1.0 + (area - minimum) / (maximum - minimum)) / 2.0
+        corrected = (1.0 + (np.asarray(area) - minimum) / (maximum - minimum)) / 2.0
+        result = np.where(np.asarray(area) < minimum, np.nan, corrected)
+        return float(result) if result.ndim == 0 else result
 
     def label(self, mcclish: bool) -> str:
         text = f"partial AUC over {self.focus} {self.low:g} to {self.high:g}"
@@ -245,6 +258,12 @@ def partial_auc(
     area = float(region.area((curve.false_positive_rate, curve.sensitivity, curve.specificity)))
     value = float(region.mcclish(area)) if mcclish else area
     n = curve.n_positive + curve.n_negative
+    if math.isnan(value):
+        reason = (
+            f"partial AUC {area:.4g} lies below the chance diagonal's {region.minimum():.4g}: "
+            "McClish's correction is not defined there (pROC returns NA)"
+        )
+        return Estimate.undefined("partial_auc", region.label(mcclish), n, reason)
     return Estimate("partial_auc", value, math.nan, math.nan, region.label(mcclish), n)
 
 
