@@ -197,3 +197,30 @@ def test_each_exclusion_by_answer(criterion: str, changes: dict[str, Any]) -> No
     decision = evaluate_patient("SIM-0001", _evidence(**changes))
     assert decision.failed == (criterion,)
     assert decision.unknown == ()
+
+
+def test_a_pet_mr_scan_counts_the_radiopharmaceutical_alone() -> None:
+    """PET/MR has no CT: 370 MBq FDG x 0.019 mSv/MBq (ICRP 128, the f18-fdg profile) = 7.03
+    mSv, whatever CT fields the record carries; the same record as PET/CT adds DLP x k."""
+    from petdx.study.dose import exposure_dose
+
+    record = {
+        "exposure_id": "E1",
+        "exposure_date": PLANNED - timedelta(days=10),
+        "modality": "PET/MR",
+        "radiopharmaceutical": "f18-fdg",
+        "administered_activity_mbq": 370.0,
+        "ct_dlp_mgy_cm": 1000.0,
+        "ct_region": "chest",
+    }
+    pet_mr = exposure_dose(record)
+    assert pet_mr.dose_msv == pytest.approx(370.0 * 0.019, rel=1e-12)
+    assert "DLP" not in pet_mr.method
+    pet_ct = exposure_dose({**record, "modality": "PET/CT"})
+    # 1000 mGy.cm x 0.014 (chest, AAPM 96 Table 3) = 14 mSv on top
+    assert pet_ct.dose_msv == pytest.approx(370.0 * 0.019 + 14.0, rel=1e-12)
+    # 2000 MBq x 0.019 = 38 mSv plus a stated 12.5 mSv: over 50 with no CT counted
+    over = [{**record, "administered_activity_mbq": 2000.0}, _stated(30, 12.5, eid="E2")]
+    assert _verdict("radiation_under_50msv", _evidence(exposures=over)) is Verdict.FAIL
+    under = [{**record, "administered_activity_mbq": 2000.0}, _stated(30, 11.9, eid="E2")]
+    assert _verdict("radiation_under_50msv", _evidence(exposures=under)) is Verdict.PASS

@@ -23,10 +23,13 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import (
     CTImageStorage,
     EnhancedCTImageStorage,
+    EnhancedMRImageStorage,
     EnhancedPETImageStorage,
     LegacyConvertedEnhancedCTImageStorage,
+    LegacyConvertedEnhancedMRImageStorage,
     LegacyConvertedEnhancedPETImageStorage,
     MediaStorageDirectoryStorage,
+    MRImageStorage,
     PositronEmissionTomographyImageStorage,
     RTStructureSetStorage,
     SegmentationStorage,
@@ -40,11 +43,13 @@ __all__ = [
     "DicomIndex",
     "DicomInstance",
     "FileProblem",
+    "MrContrast",
     "SeriesEntry",
     "SeriesKind",
     "classify",
     "index_dicom_files",
     "index_dicom_folder",
+    "mr_contrast",
     "read_header",
 ]
 
@@ -59,6 +64,11 @@ class SeriesKind(StrEnum):
 
     PT = "PT"
     CT = "CT"
+    #: An anatomical MR series (Dixon water/fat/in/opposed phase, T1, ...), see :func:`mr_contrast`.
+    MR = "MR"
+    #: An MR-derived attenuation map of a PET/MR scan (Siemens UMAP/MRAC, GE MRAC/PET AC): it is
+    #: linked to its PET series by FrameOfReferenceUID and never read as an image to quantify.
+    MR_AC = "MR_AC"
     SEG = "SEG"
     RTSTRUCT = "RTSTRUCT"
     SR = "SR"
@@ -71,20 +81,98 @@ _PET_SOP_CLASSES = {
     LegacyConvertedEnhancedPETImageStorage,
 }
 _CT_SOP_CLASSES = {CTImageStorage, EnhancedCTImageStorage, LegacyConvertedEnhancedCTImageStorage}
+_MR_SOP_CLASSES = {MRImageStorage, EnhancedMRImageStorage, LegacyConvertedEnhancedMRImageStorage}
+
+#: Words that mark an MR-derived attenuation (mu) map in ImageType values or the series
+#: description: Siemens Biograph mMR "..._UMAP" series (ImageType ``UMAP``), "mu-map" names;
+#: compared after upper-casing and replacing "-", " " by "_".
+_MU_MAP_WORDS = ("UMAP", "MU_MAP", "MUMAP", "AC_MAP", "ATTENUATION_MAP")
+#: Words of the MR attenuation-correction acquisition ("MRAC", GE's and UIH's "PET AC"). On the
+#: mMR the Dixon images of that acquisition carry them too ("MRAC_PET_AC_Dixon_..._W"), and its
+#: PET reconstruction is named "..._MRAC_PET_AC Images": so they mark a mu-map only on an MR
+#: image that is none of the Dixon contrasts.
+_MRAC_WORDS = ("MRAC", "PET_AC")
+
+
+class MrContrast(StrEnum):
+    """The anatomical content of an MR series, for choosing the series a reader shows with PET."""
+
+    DIXON_WATER = "dixon_water"
+    DIXON_FAT = "dixon_fat"
+    DIXON_IN_PHASE = "dixon_in_phase"
+    DIXON_OPPOSED_PHASE = "dixon_opposed_phase"
+    T1 = "t1"
+    T2 = "t2"
+    OTHER = "other"
+
+
+def _normalised(text: str) -> str:
+    return text.upper().replace("-", "_").replace(" ", "_")
+
+
+def _image_type(header: Dataset) -> list[str]:
+    value = element_value(header, "ImageType", [])
+    values = [value] if isinstance(value, str) else list(value or [])
+    return [_normalised(str(v)) for v in values]
+
+
+def _mu_map_words(header: Dataset, markers: tuple[str, ...]) -> bool:
+    words = [*_image_type(header), _normalised(str(element_value(header, "SeriesDescription", "")))]
+    return any(marker in word for word in words for marker in markers)
+
+
+def _is_mr_mu_map(header: Dataset) -> bool:
+    if _mu_map_words(header, _MU_MAP_WORDS):
+        return True
+    return _mu_map_words(header, _MRAC_WORDS) and mr_contrast(header) is MrContrast.OTHER
+
+
+def mr_contrast(header: Dataset) -> MrContrast:
+    """What an MR series shows, from ImageType, SeriesDescription and SequenceName.
+
+    Siemens writes Dixon images with ImageType ``...\\DIXON\\W`` (water), ``F`` (fat),
+    ``IN_PHASE`` and ``OPP_PHASE``; GE writes ``WATER``, ``FAT``, ``IN_PHASE``, ``OUT_PHASE`` in
+    ImageType or the series description; T1/T2 weighting is read from the description or the
+    sequence name (``T1``, ``VIBE``, ``LAVA``, ``T2``, ``HASTE``, ``SSFSE``).
+    """
+    image_type = set(_image_type(header))
+    text = " ".join(
+        _normalised(str(element_value(header, name, "")))
+        for name in ("SeriesDescription", "SequenceName", "ProtocolName")
+    )
+    words = set(text.replace(":", "_").split("_")) | image_type
+    dixon = "DIXON" in image_type or "DIXON" in text
+    if "WATER" in words or (dixon and "W" in words):
+        return MrContrast.DIXON_WATER
+    if "FAT" in words or (dixon and "F" in words):
+        return MrContrast.DIXON_FAT
+    if {"OPP_PHASE", "OUT_PHASE", "OPP", "OUT"} & words or "OPP_PHASE" in text:
+        return MrContrast.DIXON_OPPOSED_PHASE
+    if {"IN_PHASE", "IN"} & words or "IN_PHASE" in text:
+        return MrContrast.DIXON_IN_PHASE
+    if {"T1", "T1W", "VIBE", "LAVA"} & words or "T1" in text:
+        return MrContrast.T1
+    if {"T2", "T2W", "HASTE", "SSFSE"} & words or "T2" in text:
+        return MrContrast.T2
+    return MrContrast.OTHER
 
 
 def classify(header: Dataset) -> SeriesKind:
-    """Classify one instance as PT, CT, SEG, RTSTRUCT, SR or OTHER.
+    """Classify one instance as PT, CT, MR, MR_AC, SEG, RTSTRUCT, SR or OTHER.
 
     The SOP Class UID decides; Modality (0008,0060) is used when the SOP class is not one of
-    the image storage classes petdx reads (an SR document has Modality ``SR``).
+    the image storage classes petdx reads (an SR document has Modality ``SR``). An MR image
+    whose ImageType or description marks a PET/MR attenuation map is ``MR_AC``. A PET-class image
+    named as a mu-map ("UMAP", "mu-map") is ``MR_AC`` too, never a PET to quantify.
     """
     sop_class = str(element_value(header, "SOPClassUID", ""))
     modality = str(element_value(header, "Modality", "")).upper()
     if sop_class in _PET_SOP_CLASSES:
-        return SeriesKind.PT
+        return SeriesKind.MR_AC if _mu_map_words(header, _MU_MAP_WORDS) else SeriesKind.PT
     if sop_class in _CT_SOP_CLASSES:
         return SeriesKind.CT
+    if sop_class in _MR_SOP_CLASSES:
+        return SeriesKind.MR_AC if _is_mr_mu_map(header) else SeriesKind.MR
     if sop_class == SegmentationStorage:
         return SeriesKind.SEG
     if sop_class == RTStructureSetStorage:
@@ -170,6 +258,17 @@ class DicomIndex:
         """Series of one kind, ordered by description then UID (stable for output)."""
         found = [s for s in self.series.values() if s.kind == kind]
         return sorted(found, key=lambda s: (s.description, s.series_instance_uid))
+
+    def attenuation_maps_of(self, pet: SeriesEntry) -> list[SeriesEntry]:
+        """The MR attenuation maps of a PET series: ``MR_AC`` series of its study sharing its
+        FrameOfReferenceUID (PET/MR scanners write the PET and its mu-map in one frame)."""
+        return [
+            s
+            for s in self.of_kind(SeriesKind.MR_AC)
+            if s.frame_of_reference_uid
+            and s.frame_of_reference_uid == pet.frame_of_reference_uid
+            and s.study_instance_uid == pet.study_instance_uid
+        ]
 
     @property
     def n_files(self) -> int:

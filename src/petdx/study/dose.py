@@ -3,11 +3,13 @@
 Effective dose of one exposure (docs/protocol.md):
 
 * ``effective_dose_msv`` when the source states it;
-* otherwise, for nuclear medicine (PET, SPECT and their hybrids), administered activity (MBq)
-  x the tracer's dose coefficient (mSv/MBq) from its profile (:mod:`petdx.tracers`, which
-  cites the source of each coefficient; 68Ga-DOTA-BLP's is an assumed analogue value);
+* otherwise, for nuclear medicine (PET, SPECT and their hybrids, PET/MR included),
+  administered activity (MBq) x the tracer's dose coefficient (mSv/MBq) from its profile
+  (:mod:`petdx.tracers`, which cites the source of each coefficient; 68Ga-DOTA-BLP's is an
+  assumed analogue value);
 * plus, for CT (CT, PET/CT, SPECT/CT), the dose-length product DLP (mGy.cm) x the k-factor of
-  the scanned region (mSv/(mGy.cm)) for adults, AAPM Report 96 Table 3.
+  the scanned region (mSv/(mGy.cm)) for adults, AAPM Report 96 Table 3. A PET/MR scan has no
+  CT: its dose is the radiopharmaceutical's alone (MR imparts no ionising radiation).
 
 A dose that cannot be computed (no stated dose and a missing activity, an unknown tracer, a
 missing DLP or region, or radiography/fluoroscopy without a stated dose) is ``None``,
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-_NM = {"PET", "PET/CT", "SPECT", "SPECT/CT"}
+_NM = {"PET", "PET/CT", "PET/MR", "SPECT", "SPECT/CT"}
 _CT = {"CT", "PET/CT", "SPECT/CT"}
 
 
