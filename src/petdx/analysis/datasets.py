@@ -63,6 +63,8 @@ class AnalysisData:
     comparator_time_points: tuple[int, ...]
     #: Liver reference mean SUV per patient and (tracer, time point), from ``petdx run``.
     liver_means: dict[str, dict[tuple[str, int], float]] = field(default_factory=dict)
+    #: The AttenuationCorrectionMethod (0054,1101) values of the quantified PET scans.
+    attenuation_correction_methods: tuple[str, ...] = ()
 
     @property
     def enrolled(self) -> pd.DataFrame:
@@ -153,6 +155,19 @@ def _liver_means(
             if s.get("liver_mean_suv") is not None
         }
     return out
+
+
+def _attenuation_methods(study: StudyFolder, patients: list[str]) -> tuple[str, ...]:
+    """The distinct AttenuationCorrectionMethod values the quantify stage recorded."""
+    found: set[str] = set()
+    for patient in patients:
+        path = study.root / "derived" / patient / "summary.json"
+        if path.exists():
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            found.update(
+                str(s.get("attenuation_correction_method") or "") for s in summary.get("scans", [])
+            )
+    return tuple(sorted(found - {""}))
 
 
 def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisData:
@@ -326,6 +341,7 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
     out = out.merge(_survival(follow_up, time_zero), on="patient_id", how="left")
     return AnalysisData(
         liver_means=_liver_means(study, list(out["patient_id"])),
+        attenuation_correction_methods=_attenuation_methods(study, list(out["patient_id"])),
         config=config,
         screening=decisions,
         patients=out.sort_values("patient_id").reset_index(drop=True),

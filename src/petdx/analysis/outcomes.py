@@ -29,6 +29,7 @@ document out and computes nothing. The analyses, in report order:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,6 +277,18 @@ def _roc_entry(
     return entry
 
 
+def hybrid_modality(attenuation_correction_methods: tuple[str, ...]) -> str:
+    """``PET/MR``, ``PET/CT`` or ``PET/CT and PET/MR`` from the PET headers'
+    AttenuationCorrectionMethod (0054,1101) values (an MR-based correction is a PET/MR scan;
+    any other stated or unstated method is taken as the protocol's default, PET/CT)."""
+    is_mr = {bool(re.search(r"\bMR", m.upper())) for m in attenuation_correction_methods}
+    if is_mr == {True}:
+        return "PET/MR"
+    if True in is_mr:
+        return "PET/CT and PET/MR"
+    return "PET/CT"
+
+
 def analyse(data: AnalysisData) -> StudyResults:
     """Compute every pre-specified analysis (module docstring)."""
     config = data.config
@@ -304,6 +317,8 @@ def analyse(data: AnalysisData) -> StudyResults:
                 "align_scans": config.align_scans,
             },
             "petdx_version": __version__,
+            "attenuation_correction_methods": list(data.attenuation_correction_methods),
+            "hybrid_modality": hybrid_modality(data.attenuation_correction_methods),
         }
     }
     doc["flow"] = _flow(data)

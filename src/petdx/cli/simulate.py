@@ -78,8 +78,17 @@ def simulate_command(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Worker processes (default: up to 2).")
     ] = None,
+    modality: Annotated[
+        str,
+        typer.Option(
+            "--modality",
+            help="pet-ct (PET and low-dose CT) or pet-mr (PET with MR-based attenuation "
+            "correction, a Dixon water/fat pair and a mu-map, no CT).",
+        ),
+    ] = "pet-ct",
 ) -> None:
-    """Simulate a screened cohort with PET/CT DICOM, ground truth and study tables.
+    """Simulate a screened cohort with PET/CT DICOM (PET/MR with --modality pet-mr), ground
+    truth and study tables.
 
     About 20 % more patients than --patients are screened and fail eligibility; enrolled
     patients get PET/CT DICOM of every scan, ground-truth lesion SEG and NIfTI label maps;
@@ -102,6 +111,7 @@ def simulate_command(
             noise_alpha=noise_alpha,
             progress=update,
             workers=workers,
+            modality=modality,
         )
     _report(summary)
 

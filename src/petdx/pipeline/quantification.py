@@ -141,6 +141,9 @@ class ScanSummary:
     translation_mm: tuple[float, float, float] | None
     derived_folder: str  # relative to the study folder
     warnings: tuple[str, ...] = ()
+    #: The PET header's AttenuationCorrectionMethod (0054,1101), e.g. CT- or MR-based: it
+    #: says whether the scan was a PET/CT or a PET/MR and goes with every result.
+    attenuation_correction_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def scan_folder_name(tracer: str, time_point_min: int) -> str:
     return f"{tracer}_{time_point_min}min"
 
 
-def _load(root: Path, scan: ScanRef, normalization: str) -> ScanInput:
+def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str]:
+    """The scan's SUV input and its AttenuationCorrectionMethod (empty when not stated)."""
     index = index_dicom_folder(root / scan.folder)
     series = [e for e in index.of_kind(SeriesKind.PT) if e.series_instance_uid == scan.series_uid]
     if not series:
@@ -168,13 +172,15 @@ def _load(root: Path, scan: ScanRef, normalization: str) -> ScanInput:
         )
     image = read_series_volume(series[0])
     result = compute_suv(image, normalization=normalization)
-    return ScanInput(
+    method = str(series[0].first_header.get("AttenuationCorrectionMethod", "") or "")
+    scan_input = ScanInput(
         suv_volume(image, result),
         scan.series_uid,
         result.suv_factor,
         normalization=result.normalization.value,
         suv_unit=result.unit,
     )
+    return scan_input, method
 
 
 def _write_derived(folder: Path, suv: Any, labels: Any, lesion_ids: Sequence[str]) -> None:
@@ -257,9 +263,11 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
     root = Path(job.study_root)
     problems: list[str] = []
     loaded: list[tuple[ScanRef, ScanInput]] = []
+    ac_methods: dict[str, str] = {}
     for scan in job.scans:
         try:
-            loaded.append((scan, _load(root, scan, job.params.normalization)))
+            scan_input, ac_methods[scan.series_uid] = _load(root, scan, job.params.normalization)
+            loaded.append((scan, scan_input))
         except PetdxError as exc:
             if not loaded:
                 return PatientMeasurements(
@@ -324,6 +332,7 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                 translation_mm=transform.translation_mm if transform is not None else None,
                 derived_folder=str(derived),
                 warnings=tuple(point.warnings),
+                attenuation_correction_method=ac_methods[scan.series_uid],
             )
         )
     return PatientMeasurements(job.patient_id, tuple(rows), tuple(summaries), tuple(problems))

@@ -88,6 +88,8 @@ def _methods(doc: dict[str, Any]) -> dict[str, Any]:
         "readers": ", ".join(study["readers"]),
         "cutoff": study["suv_max_at_least"],
         "version": study["petdx_version"],
+        "modality": study.get("hybrid_modality", "PET/CT"),
+        "attenuation": "; ".join(study.get("attenuation_correction_methods", [])) or "not stated",
     }
 
 

@@ -255,6 +255,7 @@ def simulate_cohort(
     noise_alpha: float | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    modality: str = "pet-ct",
 ) -> CohortSummary:
     """Simulate a screened and enrolled cohort with PET/CT DICOM and ground truth.
 
@@ -287,6 +288,9 @@ def simulate_cohort(
         Called as ``progress(done, total)`` as patients are imaged.
     workers
         Worker processes for the images (default: up to 2, one per core).
+    modality
+        ``pet-ct`` (default: PET and a low-dose CT) or ``pet-mr`` (PET with MR-based
+        attenuation correction, a Dixon water/fat pair and a mu-map, no CT).
 
     Returns
     -------
@@ -314,7 +318,9 @@ def simulate_cohort(
         )
     fdg = load_tracer_profile(COMPARATOR) if with_fdg else None
     scanner = ScannerModel() if noise_alpha is None else ScannerModel(noise_alpha=noise_alpha)
-    settings = ImagingSettings(voxel_mm=float(voxel_mm), small=small, scanner=scanner)
+    settings = ImagingSettings(
+        voxel_mm=float(voxel_mm), small=small, scanner=scanner, modality=modality
+    )
     worker_count = workers if workers is not None else max(1, min(2, os.cpu_count() or 1))
 
     screened = screen_patients(
@@ -586,6 +592,7 @@ def _write_cohort_toml(
             "with_fdg": fdg is not None,
             "voxel_mm": settings.voxel_mm,
             "small": settings.small,
+            "modality": settings.modality,
         },
         "study": {"start": STUDY_START, "end": STUDY_END, "recruitment_days": RECRUITMENT_DAYS},
         "counts": {

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.uid import CTImageStorage, PositronEmissionTomographyImageStorage
+from pydicom.uid import CTImageStorage, MRImageStorage, PositronEmissionTomographyImageStorage
 from pydicom.valuerep import format_number_as_ds
 
 from petdx import __version__
@@ -94,6 +94,10 @@ class PetAcquisition:
     positron_fraction: float
     beds: tuple[BedTiming, ...]
     resolution_fwhm_mm: float
+    #: (0054,1101): CT-based on the PET/CT, MR-based (Dixon segmentation) on the PET/MR.
+    attenuation_correction_method: str = "CT-based (simulated)"
+    #: ManufacturerModelName; a PET/MR-like name on the PET/MR variant.
+    model_name: str = ""
 
 
 def _ds(value: float) -> str:
@@ -242,7 +246,9 @@ def write_pet_series(
     template.NumberOfSlices = grid.shape[0]
     template.CorrectedImage = ["NORM", "DTIM", "ATTN", "SCAT", "DECY", "RAN"]
     template.RandomsCorrectionMethod = "DLYD"
-    template.AttenuationCorrectionMethod = "CT-based (simulated)"
+    template.AttenuationCorrectionMethod = acquisition.attenuation_correction_method
+    if acquisition.model_name:
+        template.ManufacturerModelName = acquisition.model_name
     template.ScatterCorrectionMethod = "model-based (simulated)"
     template.DecayCorrection = "START"
     template.ReconstructionMethod = (
@@ -355,3 +361,65 @@ def write_ct_series(
             DataElement(_PIXEL_DATA, "OW", stored.tobytes()),
         ]
         encoder.write(folder / f"CT{k + 1:06d}.dcm", varying)
+
+
+#: ManufacturerModelName of the simulated PET/MR (its series are written as a Biograph mMR-like
+#: or SIGNA PET/MR-like scanner would name them, see :func:`write_mr_series`).
+PET_MR_MODEL_NAME = "petdx simulated PET/MR"
+
+
+def write_mr_series(
+    folder: Path,
+    values: npt.NDArray[np.uint16],
+    grid: Grid,
+    *,
+    patient: PatientInfo,
+    study: StudyInfo,
+    series_uid: str,
+    series_number: int,
+    description: str,
+    image_type: Sequence[str],
+    acquired: datetime,
+    sop_uid: Callable[[int], str],
+) -> None:
+    """Write an MR series (one file per slice, ``folder/MR000001.dcm`` ...).
+
+    Used for the PET/MR variant's Dixon water and fat images (ImageType ``...\\DIXON\\W``
+    / ``F`` as Siemens writes them) and its attenuation map (ImageType ``...\\UMAP``,
+    linear attenuation coefficient in 1/cm x 10000, as the Biograph mMR's mu-map stores it).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    template = Dataset()
+    _common(template, patient, study, "MR")
+    template.ManufacturerModelName = PET_MR_MODEL_NAME
+    template.PatientPosition = "HFS"
+    template.SOPClassUID = MRImageStorage
+    template.SeriesInstanceUID = series_uid
+    template.SeriesNumber = series_number
+    template.SeriesDescription = description
+    for prefix in ("Series", "Content", "InstanceCreation", "Acquisition"):
+        setattr(template, f"{prefix}Date", _da(acquired))
+        setattr(template, f"{prefix}Time", _tm(acquired))
+    template.AcquisitionNumber = 1
+    template.ImageType = list(image_type)
+    template.ScanningSequence = "GR"
+    template.SequenceVariant = "SP"
+    template.ScanOptions = ""
+    template.MRAcquisitionType = "3D"
+    template.SequenceName = "*fl3d2"
+    template.RepetitionTime = "3.6"
+    template.EchoTime = "1.23"
+    template.EchoTrainLength = 2
+    template.MagneticFieldStrength = "3"
+    template.ImagedNucleus = "1H"
+    _pixels(template, grid)
+    template.PixelRepresentation = 0
+    encoder = SeriesEncoder(template, MRImageStorage)
+    for k in range(grid.shape[0]):
+        varying = [
+            _element("SOPInstanceUID", sop_uid(k)),
+            _element("InstanceNumber", k + 1),
+            *_plane(grid, k),
+            DataElement(_PIXEL_DATA, "OW", np.ascontiguousarray(values[k], "<u2").tobytes()),
+        ]
+        encoder.write(folder / f"MR{k + 1:06d}.dcm", varying)

@@ -17,12 +17,15 @@ import numpy.typing as npt
 from pydicom.uid import generate_uid
 from scipy import ndimage
 
+from petdx.errors import InputValidationError
 from petdx.simulate.anatomy import ORGAN_LABELS, ORGAN_UPTAKE, Phantom, build_phantom
 from petdx.simulate.dicom_writer import (
+    PET_MR_MODEL_NAME,
     PatientInfo,
     PetAcquisition,
     StudyInfo,
     write_ct_series,
+    write_mr_series,
     write_pet_series,
 )
 from petdx.simulate.lesions import LesionFootprint, LesionSpec, lesion_footprints
@@ -62,6 +65,18 @@ _NECROSIS_HU = 15
 _CT_NOISE_HU = 12.0
 _ORGAN_TEXTURE_FWHM_MM = 20.0
 
+#: Hybrid modalities the simulator writes.
+MODALITIES = ("pet-ct", "pet-mr")
+
+#: Linear attenuation coefficient at 511 keV (1/cm) of the four tissue classes of the Dixon
+#: MR-based attenuation correction of the Biograph mMR: air 0, lung 0.0224, fat 0.0854, soft
+#: tissue 0.1 (Martinez-Moeller A, et al. Tissue classification as a potential approach for
+#: attenuation correction in whole-body PET/MRI. J Nucl Med 2009;50:520-526). Bone is soft
+#: tissue in that method. Stored x 10000 as the mMR writes its mu-map.
+_MU_PER_CM = {"air": 0.0, "lung": 0.0224, "fat": 0.0854, "soft": 0.1}
+#: Simulated Dixon signal (arbitrary units) of water and fat by tissue class.
+_DIXON_SIGNAL = {"air": (0, 0), "lung": (40, 5), "fat": (80, 900), "soft": (700, 60)}
+
 
 @dataclass(frozen=True)
 class ImagingSettings:
@@ -76,11 +91,21 @@ class ImagingSettings:
         coarse CT (3 PET voxels per CT slice, 128 x 128).
     scanner
         The scanner model.
+    modality
+        ``pet-ct`` (PET and a low-dose CT) or ``pet-mr`` (PET with MR-based attenuation
+        correction, a Dixon water/fat pair and a mu-map on the PET grid, no CT).
     """
 
     voxel_mm: float = 4.0
     small: bool = False
     scanner: ScannerModel = field(default_factory=ScannerModel)
+    modality: str = "pet-ct"
+
+    def __post_init__(self) -> None:
+        if self.modality not in MODALITIES:
+            raise InputValidationError(
+                f"--modality {self.modality!r}: not one of {', '.join(MODALITIES)}."
+            )
 
     @property
     def pet_voxel_mm(self) -> float:
@@ -297,6 +322,63 @@ def _ct_base(
     return hu
 
 
+def _tissue_classes(organ_labels: npt.NDArray[np.integer]) -> dict[str, npt.NDArray[np.bool_]]:
+    """The Dixon segmentation's four classes from the phantom's organ labels."""
+    air = organ_labels == 0
+    lung = organ_labels == ORGAN_LABELS["lung"]
+    fat = organ_labels == ORGAN_LABELS["fat"]
+    return {"air": air, "lung": lung, "fat": fat, "soft": ~(air | lung | fat)}
+
+
+def _pet_mr_header(settings: ImagingSettings) -> dict[str, str]:
+    if settings.modality != "pet-mr":
+        return {}
+    return {
+        "attenuation_correction_method": "MR-based (Dixon segmentation, simulated)",
+        "model_name": PET_MR_MODEL_NAME,
+    }
+
+
+def _write_pet_mr_series(
+    folder: Path,
+    organ_labels: npt.NDArray[np.integer],
+    grid: Grid,
+    *,
+    patient: PatientInfo,
+    study: StudyInfo,
+    scan: ScanPlan,
+) -> int:
+    """Write the Dixon water and fat series and the mu-map of one PET/MR scan, on the PET grid
+    and in its frame of reference; returns the number of files."""
+    classes = _tissue_classes(organ_labels)
+    water = np.zeros(grid.shape, np.uint16)
+    fat = np.zeros(grid.shape, np.uint16)
+    mu = np.zeros(grid.shape, np.uint16)
+    for name, mask in classes.items():
+        water[mask], fat[mask] = _DIXON_SIGNAL[name]
+        mu[mask] = round(_MU_PER_CM[name] * 10000)
+    series = (
+        ("MR_W", water, "MRAC_PET_AC_Dixon_W (synthetic)", ["DERIVED", "PRIMARY", "DIXON", "W"]),
+        ("MR_F", fat, "MRAC_PET_AC_Dixon_F (synthetic)", ["DERIVED", "PRIMARY", "DIXON", "F"]),
+        ("MR_UMAP", mu, "MRAC_PET_AC_Dixon_UMAP (synthetic)", ["DERIVED", "PRIMARY", "UMAP"]),
+    )
+    for offset, (kind, values, description, image_type) in enumerate(series, start=1):
+        write_mr_series(
+            folder / kind,
+            values,
+            grid,
+            patient=patient,
+            study=study,
+            series_uid=str(generate_uid(entropy_srcs=[scan.uid_root, kind, "series"])),
+            series_number=scan.series_number + 200 + offset,
+            description=description,
+            image_type=image_type,
+            acquired=scan.ct_start,
+            sop_uid=_SlicesUid(scan.uid_root, kind),
+        )
+    return len(series) * grid.shape[0]
+
+
 def _save_nifti(array: npt.NDArray[np.generic], grid: Grid, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     image = grid.volume(array).to_nifti()
@@ -342,13 +424,14 @@ def simulate_patient_images(
             )
         profile = profiles[scan.tracer]
         scan_rng = np.random.default_rng(np.random.SeedSequence((*plan.seed, index + 1)))
+        hybrid = "PET/MR" if settings.modality == "pet-mr" else "PET/CT"
         study = StudyInfo(
             study_uid=scan.study_uid,
             frame_of_reference_uid=scan.frame_of_reference_uid,
             study_datetime=scan.injection,
             study_id=scan.accession_number[-16:],
             accession_number=scan.accession_number,
-            description=f"{profile.radiopharmaceutical} PET/CT (synthetic)",
+            description=f"{profile.radiopharmaceutical} {hybrid} (synthetic)",
         )
         # CT: the shared anatomy plus fresh noise.
         # CT noise: the patient's noise field, shifted at random for each scan.
@@ -357,18 +440,23 @@ def simulate_patient_images(
         ct_hu += ct_base
         np.clip(ct_hu, -1024, 3071, out=ct_hu)
         folder = out_dir / "dicom" / plan.patient_id / scan.folder
-        write_ct_series(
-            folder / "CT",
-            ct_hu,
-            cgrid,
-            patient=patient,
-            study=study,
-            series_uid=scan.ct_series_uid,
-            series_number=scan.series_number - 1,
-            acquired=scan.ct_start,
-            sop_uid=_SlicesUid(scan.uid_root, "CT"),
-        )
-        counts["ct"] += cgrid.shape[0]
+        if settings.modality == "pet-mr":
+            counts["mr"] = counts.get("mr", 0) + _write_pet_mr_series(
+                folder, organ_labels, grid, patient=patient, study=study, scan=scan
+            )
+        else:
+            write_ct_series(
+                folder / "CT",
+                ct_hu,
+                cgrid,
+                patient=patient,
+                study=study,
+                series_uid=scan.ct_series_uid,
+                series_number=scan.series_number - 1,
+                acquired=scan.ct_start,
+                sop_uid=_SlicesUid(scan.uid_root, "CT"),
+            )
+            counts["ct"] += cgrid.shape[0]
         # PET: true SUV -> Bq/ml at the series start -> scanner -> int16.
         suv = _pet_activity_suv(
             organ_labels, factors[scan.tracer], footprints, profile, scan.time_point_min
@@ -401,6 +489,7 @@ def simulate_patient_images(
             positron_fraction=POSITRON_PHYSICS[profile.nuclide.symbol].positron_fraction,
             beds=beds,
             resolution_fwhm_mm=settings.scanner.resolution_fwhm_mm(profile.nuclide),
+            **_pet_mr_header(settings),
         )
         sources = write_pet_series(
             folder / "PT",

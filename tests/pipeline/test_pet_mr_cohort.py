@@ -1,0 +1,74 @@
+"""A simulated PET/MR cohort of 3 patients through ``petdx run`` to the report (issue 12)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from petdx.dicom import SeriesKind, index_dicom_folder
+from petdx.pipeline.demo import DEMO_CONFIG
+from petdx.pipeline.run import run_study
+from petdx.simulate import simulate_cohort
+from petdx.study.database import init_study, open_database
+from petdx.study.importing import import_csv
+from petdx.study.records import Author
+from petdx.study.schema import IMPORTABLE
+from tests.dicom._dciodvfy import dciodvfy_errors
+
+pytestmark = [pytest.mark.slow]
+
+AUTHOR = Author("test", "PET/MR cohort")
+
+
+@pytest.fixture(scope="module")
+def pet_mr_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pet-mr")
+    cohort = root / "cohort"
+    simulate_cohort(
+        cohort, n_patients=3, seed=1, with_fdg=True, small=True, modality="pet-mr", workers=1
+    )
+    study = init_study(root / "study", DEMO_CONFIG)
+    database = open_database(study)
+    try:
+        for kind in IMPORTABLE:
+            if (cohort / f"{kind}.csv").exists():
+                import_csv(database, kind, cohort / f"{kind}.csv", author=AUTHOR)
+    finally:
+        database.dispose()
+    run_study(study.root, sources=[cohort / "dicom"], workers=1, pdf=False, author=AUTHOR)
+    return root
+
+
+def test_the_pet_mr_cohort_has_pet_mr_and_mu_maps_and_no_ct(pet_mr_study: Path) -> None:
+    scan = next((pet_mr_study / "cohort" / "dicom" / "SIM-0001").iterdir())
+    index = index_dicom_folder(scan)
+    assert not index.of_kind(SeriesKind.CT)
+    (pet,) = index.of_kind(SeriesKind.PT)
+    assert "MR-based" in str(pet.first_header.AttenuationCorrectionMethod)
+    assert {s.description.split(" ")[0] for s in index.of_kind(SeriesKind.MR)} == {
+        "MRAC_PET_AC_Dixon_F",
+        "MRAC_PET_AC_Dixon_W",
+    }
+    (umap,) = index.attenuation_maps_of(pet)
+    # Soft tissue 0.1 /cm x 10000 (Martinez-Moeller 2009): read back with pydicom directly.
+    pixels = pydicom.dcmread(umap.instances[len(umap.instances) // 2].path).pixel_array
+    assert set(pixels.ravel().tolist()) <= {0, 224, 854, 1000}
+    assert 1000 in pixels
+    for entry in (pet, umap, *index.of_kind(SeriesKind.MR)):
+        assert dciodvfy_errors(entry.instances[0].path) == []
+
+
+def test_run_records_mr_attenuation_and_the_report_says_pet_mr(pet_mr_study: Path) -> None:
+    study = pet_mr_study / "study"
+    summary = json.loads((study / "derived" / "SIM-0001" / "summary.json").read_text())
+    methods = {s["attenuation_correction_method"] for s in summary["scans"]}
+    assert methods == {"MR-based (Dixon segmentation, simulated)"}
+    results = json.loads((study / "results" / "results.json").read_text())
+    assert results["study"]["hybrid_modality"] == "PET/MR"
+    html = (study / "report" / "report.html").read_text()
+    assert "<b>Index test.</b> PET/MR:" in html
+    assert "The study scans\nwere PET/MR" in html
+    assert "there is no CT dose" in html
