@@ -47,6 +47,7 @@ def test_simulate_writes_a_cohort_and_prints_json(tmp_path: Path) -> None:
         (["--tracer", "no-such-tracer"], r"Unknown tracer 'no-such-tracer'"),
         (["--voxel-mm", "0"], r"--voxel-mm 0\.0"),
         (["--time-points", "30"], r"\[uptake\] times_min"),
+        (["--modality", "pet-spect"], r"--modality 'pet-spect': not one of pet-ct, pet-mr"),
     ],
 )
 def test_simulate_bad_input_exits_2(tmp_path: Path, arguments: list[str], message: str) -> None:

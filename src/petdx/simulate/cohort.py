@@ -83,6 +83,7 @@ class CohortSummary:
     n_scans: int
     n_dicom_files: int
     elapsed_s: float = field(compare=False)
+    modality: str = "pet-ct"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +97,7 @@ class CohortSummary:
             "n_lesions": self.n_lesions,
             "n_scans": self.n_scans,
             "n_dicom_files": self.n_dicom_files,
+            "modality": self.modality,
             "elapsed_s": round(self.elapsed_s, 2),
         }
 
@@ -104,7 +106,8 @@ class CohortSummary:
         fdg = " + FDG" if self.with_fdg else ""
         return (
             f"{self.n_enrolled} enrolled of {self.n_screened} screened, {self.n_lesions} "
-            f"lesions, {self.n_scans} PET/CT scans ({self.tracer} at {times} min{fdg}), "
+            f"lesions, {self.n_scans} {self.modality.upper().replace('-', '/')} scans "
+            f"({self.tracer} at {times} min{fdg}), "
             f"{self.n_dicom_files} DICOM files in {self.out_dir} ({self.elapsed_s:.1f} s, "
             f"seed {self.seed})"
         )
@@ -440,6 +443,7 @@ def simulate_cohort(
         n_scans=sum(len(p.scans) for p in plans),
         n_dicom_files=n_files,
         elapsed_s=time.perf_counter() - started,
+        modality=settings.modality,
     )
 
 
