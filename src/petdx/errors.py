@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "DicomReadError",
     "GeometryError",
+    "GeometryWarning",
     "InputValidationError",
     "InvalidSeriesError",
     "MissingAttributeError",
@@ -56,6 +57,11 @@ class PetdxWarning(UserWarning):
 
 class SuvWarning(PetdxWarning):
     """A header value was corrected or assumed while computing SUV."""
+
+
+class GeometryWarning(PetdxWarning):
+    """The image geometry is irregular but within tolerance (for example slice steps that
+    vary as the vendor wrote them); the series is read and the deviation is stated."""
 
 
 class UndefinedStatisticWarning(PetdxWarning):

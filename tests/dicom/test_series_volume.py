@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.dicom.series_volume import ImageSeries
-from petdx.errors import DicomReadError, GeometryError, MissingAttributeError
+from petdx.errors import DicomReadError, GeometryError, GeometryWarning, MissingAttributeError
 from tests.factories import ct_series, pet_series, save_series
 
 
@@ -136,3 +136,24 @@ def test_compressed_transfer_syntax_falls_back_to_pydicom(tmp_path: Path) -> Non
         ds.compress(RLELossless)
     pet = _read(series, tmp_path)
     assert np.all(pet.volume.array == 321)
+
+
+def test_vendor_irregular_steps_read_with_warning(tmp_path: Path) -> None:
+    # Issue 12 pattern (GE Discovery ST): steps of 3.27 mm, a few of 3.29 and one of 3.19.
+    steps = [3.27] * 10 + [3.29, 3.29] + [3.27] * 5 + [3.19] + [3.27] * 3
+    series = pet_series(len(steps) + 1)
+    z = np.concatenate([[0.0], np.cumsum(steps)])
+    for ds, zk in zip(series, z, strict=True):
+        ds.ImagePositionPatient = [0.0, 0.0, round(float(zk), 2)]
+    with pytest.warns(GeometryWarning, match=r"slice steps vary.*0\.08 mm \(2\.4[0-9]%\)"):
+        pet = _read(series, tmp_path)
+    # mean step by hand: (last - first) / (n - 1)
+    assert pet.volume.spacing_mm[0] == pytest.approx(round(float(z[-1]), 2) / len(steps))
+
+
+def test_step_more_than_ten_percent_off_rejected(tmp_path: Path) -> None:
+    series = pet_series(6)
+    for k, ds in enumerate(series):
+        ds.ImagePositionPatient = [0.0, 0.0, 4.0 * k + (0.5 if k >= 3 else 0.0)]
+    with pytest.raises(GeometryError, match=r"4\.5 mm, more than 10% off"):
+        _read(series, tmp_path)
