@@ -78,3 +78,20 @@ def test_bad_option_values_exit_2(tmp_path: Path) -> None:
     run = CliRunner().invoke(app, ["suv", str(tmp_path / "missing")])
     assert run.exit_code == 2
     assert "no such file or folder" in run.stderr
+
+
+def test_irregular_step_series_succeeds_with_the_warning(tmp_path: Path) -> None:
+    # Issue 12: GE Discovery ST steps of 3.27 mm with two of 3.29 and one of 3.19.
+    series = pet_series(8)
+    z = [0.0, 3.27, 6.54, 9.83, 13.12, 16.39, 19.58, 22.85]
+    for ds, zk in zip(series, z, strict=True):
+        ds.ImagePositionPatient = [0.0, 0.0, zk]
+    save_series(series, tmp_path)
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--json"])
+    assert run.exit_code == 0, run.output
+    (row,) = json.loads(run.stdout)
+    expected_factor = 70_000 / (370e6 * 0.5 ** (3600 / 6586.2))  # as test_mixed_folder_json
+    assert abs(row["suv_factor"] / expected_factor - 1) < 1e-9
+    assert abs(row["suv_max"] - 1000 * expected_factor) < 1e-4
+    assert "slice steps vary" in run.stderr
+    assert "0.08 mm (2.45%)" in run.stderr

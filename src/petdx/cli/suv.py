@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
 from petdx.dicom import SeriesEntry, SeriesKind, index_dicom_folder, read_series_volume
-from petdx.errors import PetdxError
+from petdx.errors import GeometryWarning, PetdxError
 from petdx.suv import SuvNormalization, SuvOverrides, compute_suv, suv_volume
 
 __all__ = ["suv_command", "suv_report"]
@@ -52,7 +53,12 @@ def suv_report(
     """One PET series' SUV summary as a JSON-ready dict; errors go to its ``error`` key."""
     row = _header_fields(entry)
     try:
-        series = read_series_volume(entry)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GeometryWarning)
+            series = read_series_volume(entry)
+        for other in caught:  # only geometry notes go to the row; others pass on unchanged
+            if not issubclass(other.category, GeometryWarning):
+                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
         result = compute_suv(series, normalization=normalization, overrides=overrides)
         suv = suv_volume(series, result)
     except PetdxError as exc:
@@ -62,6 +68,10 @@ def suv_report(
     for key in row:
         if key in details:
             row[key] = details[key]
+    row["warnings"] = [
+        *(str(w.message) for w in caught if issubclass(w.category, GeometryWarning)),
+        *row.get("warnings", []),
+    ]
     row["n_slices"] = series.volume.shape[0]
     row["suv_max"] = float(np.max(suv.array))
     return row
