@@ -2,7 +2,8 @@
 
 Variants of the shared MIRP STS_002 PET series (TCIA Soft-tissue-Sarcoma, 3.27 mm slices) with
 only ImagePositionPatient changed: the expected outcome is the clean series' SUV factor and
-SUVmax (the pixels are the same) with a warning, or the refusal's text.
+SUVmax (the pixels are the same) with a warning, or the refusal's text. A tilted gantry is
+read as a sheared grid (each slice centre where ImagePositionPatient puts it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import GeometryError, GeometryWarning
 from petdx.suv import compute_suv, suv_volume
+from tests.factories import pet_series, save_series
 
 
 def _copy(shared_data: Path, tmp_path: Path) -> list[Path]:
@@ -71,3 +73,28 @@ def test_interleaved_bed_refused(shared_data: Path, tmp_path: Path) -> None:
     _shift(files, {6: -1.6})  # the second stack starts half a step into the first
     with pytest.raises(GeometryError, match=r"more than 10% off.*bed positions"):
         _suv(tmp_path / "image")
+
+
+def test_duplicate_position_refused(shared_data: Path, tmp_path: Path) -> None:
+    files = _copy(shared_data, tmp_path)
+    ds = pydicom.dcmread(files[4])
+    ds.ImagePositionPatient = list(pydicom.dcmread(files[3]).ImagePositionPatient)
+    ds.save_as(files[4])
+    with pytest.raises(GeometryError, match=r"two frames at the same position"):
+        _suv(tmp_path / "image")
+
+
+def test_tilted_gantry_kept_as_sheared_grid(tmp_path: Path) -> None:
+    tilt = np.deg2rad(15.0)
+    series = pet_series(5)  # 4 mm pixels, slices 4 mm apart along the table (z)
+    for k, ds in enumerate(series):
+        ds.GantryDetectorTilt = "15"
+        ds.ImageOrientationPatient = [1, 0, 0, 0, float(np.cos(tilt)), float(np.sin(tilt))]
+        ds.ImagePositionPatient = [0.0, 0.0, 4.0 * k]
+    save_series(series, tmp_path / "tilt")
+    (entry,) = index_dicom_folder(tmp_path / "tilt").of_kind(SeriesKind.PT)
+    volume = read_series_volume(entry).volume
+    # each slice centre where its header puts it; voxel = 4 x 4 mm pixel times the
+    # 4 cos(15 deg) mm distance between the tilted planes (by hand)
+    assert volume.index_to_patient_mm([3, 0, 0]).tolist() == pytest.approx([0, 0, 12])
+    assert volume.voxel_volume_ml == pytest.approx(64 * np.cos(tilt) / 1000, rel=1e-9)
