@@ -72,3 +72,38 @@ def test_run_records_mr_attenuation_and_the_report_says_pet_mr(pet_mr_study: Pat
     assert "<b>Index test.</b> PET/MR:" in html
     assert "The study scans\nwere PET/MR" in html
     assert "there is no CT dose" in html
+
+
+def test_the_radiation_budget_is_the_radiopharmaceutical_dose_by_hand(pet_mr_study: Path) -> None:
+    """Oracle: the simulator's scans.csv read with csv, one injection per (patient, injection
+    time), x the dose coefficient read from each tracer's TOML with tomllib (ICRP 128 for FDG)."""
+    import csv
+    import statistics
+    import tomllib
+
+    import petdx.tracers
+
+    folder = Path(petdx.tracers.__file__).parent
+    coefficient = {
+        name: tomllib.loads((folder / f"{name}.toml").read_text())["dosimetry"][
+            "effective_dose_msv_per_mbq"
+        ]
+        for name in ("ga68-dota-blp", "f18-fdg")
+    }
+    injections: dict[tuple[str, str], float] = {}
+    with (pet_mr_study / "cohort" / "scans.csv").open() as f:
+        for row in csv.DictReader(f):
+            key = (row["patient_id"], row["injection_datetime"])
+            injections[key] = float(row["administered_activity_mbq"]) * coefficient[row["tracer"]]
+    per_patient: dict[str, float] = {}
+    for (patient, _), msv in injections.items():
+        per_patient[patient] = per_patient.get(patient, 0.0) + msv
+    radiation = json.loads((pet_mr_study / "study" / "results" / "results.json").read_text())[
+        "study"
+    ]["radiation"]
+    assert radiation["modality"] == "PET/MR"
+    assert radiation["patients"] == 3
+    assert radiation["median_msv"] == pytest.approx(statistics.median(per_patient.values()))
+    assert radiation["max_msv"] == pytest.approx(max(per_patient.values()))
+    html = (pet_mr_study / "study" / "report" / "report.html").read_text()
+    assert f"median {statistics.median(per_patient.values()):.2f} mSv" in html

@@ -289,6 +289,45 @@ def hybrid_modality(attenuation_correction_methods: tuple[str, ...]) -> str:
     return "PET/CT"
 
 
+def study_radiation(data: AnalysisData, modality: str) -> dict[str, Any]:
+    """Effective dose of the study's own scans per enrolled patient: one exposure per visit
+    (several time points share one injection), each as :func:`petdx.study.exposure_dose` counts
+    it for ``modality``. A PET/MR visit's dose is the radiopharmaceutical's alone; a PET/CT
+    visit's CT dose is not in the study tables, so its dose is the radiopharmaceutical's only
+    and marked as a lower bound."""
+    from petdx.study.dose import exposure_dose
+
+    scans = data.scans
+    needed = {"patient_id", "visit_id", "tracer", "administered_activity_mbq"}
+    if scans.empty or not needed <= set(scans.columns):
+        return {"modality": modality, "patients": 0}
+    visits = scans.drop_duplicates(["patient_id", "visit_id"])
+    per_patient: dict[str, float] = {}
+    for row in visits.itertuples():
+        dose = exposure_dose(
+            {
+                "exposure_id": str(row.visit_id),
+                "exposure_date": None,
+                "modality": "PET/MR" if modality == "PET/MR" else "PET",
+                "radiopharmaceutical": row.tracer,
+                "administered_activity_mbq": row.administered_activity_mbq,
+            }
+        )
+        if dose.dose_msv is not None:
+            per_patient[str(row.patient_id)] = per_patient.get(str(row.patient_id), 0.0) + (
+                dose.dose_msv
+            )
+    values = sorted(per_patient.values())
+    return {
+        "modality": modality,
+        "patients": len(values),
+        "median_msv": float(np.median(values)) if values else None,
+        "max_msv": values[-1] if values else None,
+        "ct_included": False,
+        "lower_bound": modality != "PET/MR",
+    }
+
+
 def analyse(data: AnalysisData) -> StudyResults:
     """Compute every pre-specified analysis (module docstring)."""
     config = data.config
@@ -321,6 +360,7 @@ def analyse(data: AnalysisData) -> StudyResults:
             "hybrid_modality": hybrid_modality(data.attenuation_correction_methods),
         }
     }
+    doc["study"]["radiation"] = study_radiation(data, doc["study"]["hybrid_modality"])
     doc["flow"] = _flow(data)
     doc["baseline"] = _baseline(data)
 

@@ -89,6 +89,7 @@ def _methods(doc: dict[str, Any]) -> dict[str, Any]:
         "cutoff": study["suv_max_at_least"],
         "version": study["petdx_version"],
         "modality": study.get("hybrid_modality", "PET/CT"),
+        "radiation": study.get("radiation", {}),
         "attenuation": "; ".join(study.get("attenuation_correction_methods", [])) or "not stated",
     }
 
