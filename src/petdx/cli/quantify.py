@@ -57,7 +57,7 @@ def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeri
     index = index_dicom_folder(folder)
     pets = index.of_kind(SeriesKind.PT)
     if len(pets) != 1:
-        found = ", ".join(s.label() for s in pets) or "none"
+        found = ", ".join(s.label() for s in pets) or f"none; {index.skipped_summary()}"
         raise InputValidationError(
             f"{folder}: expected exactly one PET series, found {len(pets)} ({found}). Give the "
             "folder of one PET series per time point."

@@ -49,6 +49,12 @@ def _finish(summary: RunSummary, as_json: bool) -> None:
             out_console.print(f"PDF:    {summary.report_pdf}")
     for problem in summary.problems:
         err_console.print(f"[yellow]note:[/] {problem}")
+    if summary.unusable_inputs:
+        err_console.print(
+            f"[red]error:[/] no PET or CT series could be read from "
+            f"{', '.join(summary.unusable_inputs)} (see the notes above)."
+        )
+        raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 def _progress(description: str) -> Any:

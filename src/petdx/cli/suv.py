@@ -150,6 +150,16 @@ def suv_command(
         raise typer.Exit(ExitCode.BAD_INPUT) from None
 
     pet_series = index.of_kind(SeriesKind.PT)
+    if not pet_series:
+        if as_json:
+            typer.echo("[]")
+        what = f"{index.n_inputs} file(s)" if index.n_inputs else "no files"
+        err_console.print(
+            f"[red]error:[/] no PET series could be read under {path} ({what}): "
+            f"{index.skipped_summary()}. Give the folder (or file) holding the PET series.",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.BAD_INPUT)
     rows = []
     with progress_bar("Computing SUV") as update:
         for done, entry in enumerate(pet_series, start=1):
@@ -174,8 +184,6 @@ def _print_problems(index: Any, rows: list[dict[str, Any]], path: Path) -> None:
     if index.non_dicom:
         summary += f", {len(index.non_dicom)} non-DICOM file(s) skipped"
     err_console.print(summary)
-    if not rows:
-        err_console.print(f"[yellow]warning:[/] no PET series found under {path}")
     for row in rows:
         for warning in row["warnings"]:
             err_console.print(f"[yellow]warning:[/] {row['series_instance_uid']}: {warning}")

@@ -5,26 +5,47 @@ studies reads only the first kilobytes of each file; the file offset of the pixe
 kept so that :mod:`petdx.dicom.series_volume` can read pixels later, in parallel, without
 parsing the header again. Files that are not DICOM are counted and listed, never fatal;
 files that look like DICOM but cannot be parsed are listed with the reason.
+
+**Bare data sets.** Older archives and some PACS exports (Orthanc's test archive keeps a Philips
+GEMINI TF PET file this way) store a data set with no 128-byte preamble, no ``DICM`` marker and
+no File Meta Information. PS3.10 requires the File Meta, but pydicom (``force=True``), DCMTK and
+Orthanc read such files, and so does petdx - only after a positive test, so that text files and
+random bytes stay non-DICOM (:func:`bare_dataset_syntax`): the first bytes must parse as at
+least two consecutive data elements, the first one in group 0008 (Identifying), 0010 (Patient)
+or 0002 (File Meta written without its preamble), with strictly ascending tags, even value
+lengths that fit in the file and, for Explicit VR, a VR from PS3.5 Table 6.2-1 (with the
+reserved bytes of a 4-byte-length VR zero). Explicit VR Little Endian is tried first, then
+Implicit VR Little Endian (Big Endian never appears without File Meta: PS3.5 A.1 makes
+Implicit VR Little Endian the only default). The File Meta is then completed (transfer
+syntax, media storage SOP class and instance) and every instance carries a note, reported
+with the series: the file had no File Meta Information and which syntax was inferred.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pydicom
-from pydicom.dataset import Dataset
+import pydicom.uid
+from pydicom import valuerep
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import (
     CTImageStorage,
     EnhancedCTImageStorage,
     EnhancedMRImageStorage,
     EnhancedPETImageStorage,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     LegacyConvertedEnhancedCTImageStorage,
     LegacyConvertedEnhancedMRImageStorage,
     LegacyConvertedEnhancedPETImageStorage,
@@ -46,10 +67,12 @@ __all__ = [
     "MrContrast",
     "SeriesEntry",
     "SeriesKind",
+    "bare_dataset_syntax",
     "classify",
     "index_dicom_files",
     "index_dicom_folder",
     "mr_contrast",
+    "read_dicom",
     "read_header",
 ]
 
@@ -188,6 +211,8 @@ class DicomInstance:
 
     path: Path
     header: Dataset = field(repr=False)
+    #: What was assumed to read the file (a bare data set's inferred transfer syntax).
+    notes: tuple[str, ...] = ()
 
     @property
     def sop_instance_uid(self) -> str:
@@ -231,6 +256,15 @@ class SeriesEntry:
         """The deepest folder holding every file of the series (for messages)."""
         return Path(os.path.commonpath([str(i.path.parent) for i in self.instances]))
 
+    @property
+    def warnings(self) -> list[str]:
+        """What was assumed to read the series' files, one line per kind of assumption."""
+        counts: dict[str, int] = {}
+        for instance in self.instances:
+            for note in instance.notes:
+                counts[note] = counts.get(note, 0) + 1
+        return [f"{n} of {len(self.instances)} file(s): {note}" for note, n in counts.items()]
+
     def label(self) -> str:
         """A short name for messages: description and UID."""
         desc = f"'{self.description}' " if self.description else ""
@@ -254,6 +288,34 @@ class DicomIndex:
     unreadable: list[FileProblem] = field(default_factory=list)
     ignored: list[FileProblem] = field(default_factory=list)
 
+    @property
+    def n_inputs(self) -> int:
+        """Every file that was looked at."""
+        return self.n_files + len(self.non_dicom) + len(self.unreadable) + len(self.ignored)
+
+    def skipped_summary(self, *, examples: int = 3) -> str:
+        """What was left out and why: a count per reason and the first few files of each."""
+        reasons: list[tuple[str, list[str]]] = [
+            (
+                "not DICOM (no 'DICM' marker after a 128-byte preamble, and not a bare data "
+                "set of group 0008/0010 elements)",
+                [str(p) for p in self.non_dicom],
+            ),
+            ("unreadable DICOM", [p.message for p in self.unreadable]),
+            ("ignored", [f"{p.path} ({p.message})" for p in self.ignored]),
+        ]
+        kinds: dict[str, list[str]] = {}
+        for entry in self.series.values():
+            kinds.setdefault(entry.kind.value, []).append(entry.label())
+        parts = []
+        for reason, items in reasons:
+            if items:
+                shown = "; ".join(items[:examples]) + ("; ..." if len(items) > examples else "")
+                parts.append(f"{len(items)} file(s) {reason}: {shown}")
+        for kind, labels in sorted(kinds.items()):
+            parts.append(f"{len(labels)} {kind} series: {'; '.join(labels[:examples])}")
+        return ". ".join(parts) if parts else "no files"
+
     def of_kind(self, kind: SeriesKind) -> list[SeriesEntry]:
         """Series of one kind, ordered by description then UID (stable for output)."""
         found = [s for s in self.series.values() if s.kind == kind]
@@ -275,18 +337,105 @@ class DicomIndex:
         return sum(len(s.instances) for s in self.series.values())
 
 
-def read_header(path: Path) -> Dataset:
-    """Read one file's header with pixel data and other large values deferred.
+#: Value representations of PS3.5 Table 6.2-1, and those whose Explicit VR encoding has two
+#: reserved bytes and a 4-byte length (PS3.5 7.1.2), as pydicom lists them.
+_VRS = frozenset(str(vr) for vr in valuerep.STANDARD_VR)
+_LONG_VRS = frozenset(str(vr) for vr in valuerep.EXPLICIT_VR_LENGTH_32)
+_BARE_FIRST_GROUPS = (0x0002, 0x0008, 0x0010)
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+#: Bytes read to test for a bare data set (many headers are longer; two elements suffice).
+_BARE_PROBE_BYTES = 1024
+
+
+def _walk_elements(head: bytes, file_size: int, explicit: bool) -> int:
+    """How many consecutive little-endian elements ``head`` parses as (stops at the first
+    that does not, or at an undefined length, whose content is not walked)."""
+    offset, count, last_tag = 0, 0, -1
+    while offset + 8 <= len(head):
+        group, element = struct.unpack_from("<HH", head, offset)
+        tag = (group << 16) | element
+        if tag <= last_tag or (count == 0 and group not in _BARE_FIRST_GROUPS):
+            return count
+        if explicit:
+            vr = head[offset + 4 : offset + 6].decode("latin-1")
+            if vr not in _VRS:
+                return count
+            if vr in _LONG_VRS:
+                if offset + 12 > len(head) or head[offset + 6 : offset + 8] != b"\0\0":
+                    return count
+                (length,) = struct.unpack_from("<I", head, offset + 8)
+                value_at = offset + 12
+            else:
+                (length,) = struct.unpack_from("<H", head, offset + 6)
+                value_at = offset + 8
+        else:
+            (length,) = struct.unpack_from("<I", head, offset + 4)
+            value_at = offset + 8
+        if length == _UNDEFINED_LENGTH:
+            return count + 1
+        if length % 2 or value_at + length > file_size:
+            return count
+        count, last_tag, offset = count + 1, tag, value_at + length
+    return count
+
+
+def bare_dataset_syntax(head: bytes, file_size: int | None = None) -> str | None:
+    """The transfer syntax of a data set stored without preamble and File Meta, or None.
+
+    ``head`` is the start of the file (a kilobyte is enough) and ``file_size`` its size in
+    bytes (default ``len(head)``). The test is stated in the module docstring: at least two
+    consecutive elements parse, the first in group 0008, 0010 or 0002. A file with the
+    ``DICM`` marker at byte 128 is a normal DICOM file (None).
+    """
+    size = len(head) if file_size is None else file_size
+    if head[128:132] == b"DICM":
+        return None
+    for explicit, syntax in ((True, ExplicitVRLittleEndian), (False, ImplicitVRLittleEndian)):
+        n = _walk_elements(head, size, explicit)
+        if n >= 2:
+            return str(syntax)
+    return None
+
+
+def _complete_file_meta(header: Dataset, syntax: str) -> None:
+    meta = getattr(header, "file_meta", None) or FileMetaDataset()
+    meta.TransferSyntaxUID = syntax
+    if "SOPClassUID" in header and "MediaStorageSOPClassUID" not in meta:
+        meta.MediaStorageSOPClassUID = header.SOPClassUID
+    if "SOPInstanceUID" in header and "MediaStorageSOPInstanceUID" not in meta:
+        meta.MediaStorageSOPInstanceUID = header.SOPInstanceUID
+    header.file_meta = meta
+
+
+def read_dicom(
+    path: Path, data: bytes | None = None, *, defer_size: int | None = DEFER_SIZE_BYTES
+) -> tuple[Dataset, tuple[str, ...]]:
+    """Read one file's header (large values deferred) and what was assumed to read it.
+
+    ``data``, when given, is the whole file already in memory (then nothing is read from
+    disk). A bare data set (see the module docstring) is read with its File Meta completed
+    and a note naming the inferred transfer syntax; any other file needs the ``DICM`` marker.
 
     Raises
     ------
     InvalidDicomError
-        The file is not DICOM (no 'DICM' marker after the 128-byte preamble).
+        The file is not DICOM: no 'DICM' marker after the 128-byte preamble, and not a bare
+        data set.
     DicomReadError
         The file claims to be DICOM but cannot be parsed.
     """
+    if data is not None:
+        head, size = data[: _BARE_PROBE_BYTES + 132], len(data)
+    else:
+        with open(path, "rb") as stream:
+            head = stream.read(_BARE_PROBE_BYTES + 132)
+        size = path.stat().st_size
+    syntax = bare_dataset_syntax(head, size)
+    source: Any = path if data is None else io.BytesIO(data)
     try:
-        return pydicom.dcmread(path, defer_size=DEFER_SIZE_BYTES)
+        if syntax is None:
+            return pydicom.dcmread(source, defer_size=defer_size), ()
+        header = pydicom.dcmread(source, defer_size=defer_size, force=True)
     except InvalidDicomError:
         raise
     except Exception as exc:  # pydicom raises many types on corrupt input
@@ -294,6 +443,23 @@ def read_header(path: Path) -> Dataset:
             f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc}). "
             "The file may be truncated or corrupt; copy it again from the source."
         ) from exc
+    had_meta = "TransferSyntaxUID" in getattr(header, "file_meta", {})
+    if had_meta:
+        return header, ("no 128-byte preamble and 'DICM' marker (File Meta present)",)
+    _complete_file_meta(header, syntax)
+    name = pydicom.uid.UID(syntax).name
+    return header, (
+        f"no File Meta Information (a bare data set, no preamble or 'DICM' marker); read as "
+        f"{name}, inferred from its first elements",
+    )
+
+
+def read_header(path: Path) -> Dataset:
+    """Read one file's header with pixel data and other large values deferred.
+
+    See :func:`read_dicom`, which also returns what was assumed to read the file.
+    """
+    return read_dicom(path)[0]
 
 
 def _iter_files(root: Path) -> list[Path]:
@@ -306,16 +472,20 @@ def _iter_files(root: Path) -> list[Path]:
     return files
 
 
-def _read_one(path: Path) -> tuple[Path, Dataset | None, str | None, bool]:
-    """(path, header, problem message, is_dicom)."""
+_ReadOutcome = tuple[Path, Dataset | None, tuple[str, ...], str | None, bool]
+
+
+def _read_one(path: Path) -> _ReadOutcome:
+    """(path, header, notes, problem message, is_dicom)."""
     try:
-        return path, read_header(path), None, True
+        header, notes = read_dicom(path)
+        return path, header, notes, None, True
     except InvalidDicomError:
-        return path, None, None, False
+        return path, None, (), None, False
     except DicomReadError as exc:
-        return path, None, str(exc), True
+        return path, None, (), str(exc), True
     except OSError as exc:
-        return path, None, f"{path}: cannot be read ({exc.strerror or exc}).", True
+        return path, None, (), f"{path}: cannot be read ({exc.strerror or exc}).", True
 
 
 def index_dicom_files(
@@ -331,12 +501,10 @@ def index_dicom_files(
     with ExitStack() as stack:
         if n_workers > 1:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=n_workers))
-            results: Iterable[tuple[Path, Dataset | None, str | None, bool]] = pool.map(
-                _read_one, file_list
-            )
+            results: Iterable[_ReadOutcome] = pool.map(_read_one, file_list)
         else:
             results = map(_read_one, file_list)
-        for done, (path, header, problem, is_dicom) in enumerate(results, start=1):
+        for done, (path, header, notes, problem, is_dicom) in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(file_list))
             if not is_dicom:
@@ -344,7 +512,7 @@ def index_dicom_files(
             elif header is None:
                 index.unreadable.append(FileProblem(path, problem or "unreadable"))
             else:
-                _add_instance(index, path, header)
+                _add_instance(index, path, header, notes)
     for entry in index.series.values():
         entry.instances.sort(key=lambda inst: (_instance_number(inst.header), str(inst.path)))
     return index
@@ -355,7 +523,9 @@ def _instance_number(header: Dataset) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _add_instance(index: DicomIndex, path: Path, header: Dataset) -> None:
+def _add_instance(
+    index: DicomIndex, path: Path, header: Dataset, notes: tuple[str, ...] = ()
+) -> None:
     meta = getattr(header, "file_meta", None)
     media_class = str(getattr(meta, "MediaStorageSOPClassUID", "") if meta is not None else "")
     if media_class == MediaStorageDirectoryStorage:
@@ -384,7 +554,7 @@ def _add_instance(index: DicomIndex, path: Path, header: Dataset) -> None:
             )
         )
         return
-    entry.instances.append(DicomInstance(path, header))
+    entry.instances.append(DicomInstance(path, header, notes))
 
 
 def index_dicom_folder(

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pydicom
 from matplotlib.path import Path as PolygonPath
 from pydicom.uid import RTStructureSetStorage
 
+from petdx.dicom.discovery import read_dicom
 from petdx.errors import DicomReadError, GeometryError, InputValidationError
 from petdx.image import Volume
 
@@ -103,7 +103,7 @@ def read_rtstruct(path: str | os.PathLike[str]) -> RtStruct:
     """
     source = Path(path)
     try:
-        ds = pydicom.dcmread(source)
+        ds = read_dicom(source, defer_size=None)[0]
     except Exception as exc:
         raise DicomReadError(
             f"{source}: not a readable DICOM file ({type(exc).__name__}: {exc})."

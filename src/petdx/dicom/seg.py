@@ -34,11 +34,11 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import numpy.typing as npt
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from petdx import __version__
+from petdx.dicom.discovery import read_dicom
 from petdx.dicom.series_volume import ImageSeries
 from petdx.errors import DicomReadError, GeometryError, InputValidationError
 from petdx.fileio import write_atomically
@@ -91,7 +91,7 @@ def source_datasets(series: ImageSeries) -> list[Dataset]:
     for frame in series.frames:
         path = frame.instance.path
         if str(path) not in seen:
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            ds = read_dicom(path)[0]
             # Derived objects copy these Type 2 patient/study attributes (present, possibly
             # empty); a source that omits them gets them empty here, in memory only.
             for keyword in _TYPE2_COPIED:

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from petdx.dicom.discovery import DicomInstance, SeriesEntry, SeriesKind
+from petdx.dicom.discovery import DicomInstance, SeriesEntry, SeriesKind, read_dicom
 from petdx.dicom.frames import Frame, frames_of, is_multiframe
 from petdx.errors import DicomReadError, GeometryError, GeometryWarning, InvalidSeriesError
 from petdx.image import Volume
@@ -224,7 +223,7 @@ def _read_instance_pixels(instance: DicomInstance) -> npt.NDArray[np.generic]:
                     f"{rows * columns} values). Copy the file again from the source."
                 )
             return data.reshape(rows, columns)
-        dataset = pydicom.dcmread(instance.path)
+        dataset = read_dicom(instance.path, defer_size=None)[0]
         return np.asarray(dataset.pixel_array)
     except DicomReadError:
         raise

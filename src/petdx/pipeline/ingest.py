@@ -131,6 +131,8 @@ class IngestResult:
     series: tuple[IngestedSeries, ...]
     problems: tuple[IngestProblem, ...]
     n_skipped_series: int = 0
+    #: Set when the folder held files but no PET or CT series: what was skipped and why.
+    nothing_read: str | None = None
 
     @property
     def n_written(self) -> int:
@@ -512,7 +514,18 @@ def ingest(
                 )
             )
         skipped = len(index.series) - len(entries)
-    return IngestResult(tuple(stored), tuple(problems), skipped)
+        nothing_read = None
+        if not entries and index.n_inputs:
+            nothing_read = index.skipped_summary()
+            problems.append(
+                IngestProblem(
+                    str(root),
+                    str(root),
+                    f"no PET or CT series could be read from {index.n_inputs} file(s): "
+                    f"{nothing_read}. Give the folder holding the PET/CT series' DICOM files.",
+                )
+            )
+    return IngestResult(tuple(stored), tuple(problems), skipped, nothing_read)
 
 
 def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> CopyTask:

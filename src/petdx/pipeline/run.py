@@ -71,6 +71,8 @@ class StageSummary:
     skipped: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    #: Inputs given that yielded nothing (a source folder with no readable series).
+    unusable_inputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,10 @@ class RunSummary:
     def problems(self) -> list[str]:
         return [p for s in self.stages for p in s.problems]
 
+    @property
+    def unusable_inputs(self) -> list[str]:
+        return [p for s in self.stages for p in s.unusable_inputs]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "study": self.study,
@@ -104,6 +110,7 @@ class RunSummary:
             "report_pdf": self.report_pdf,
             "headline": self.headline,
             "problems": self.problems,
+            "unusable_inputs": self.unusable_inputs,
         }
 
 
@@ -134,6 +141,8 @@ def _ingest_stage(
         with progress(f"Ingest {source.name}") as update:
             result = ingest(study, database, source, author=author, progress=update)
         stage.problems.extend(str(p) for p in result.problems)
+        if result.nothing_read is not None:
+            stage.unusable_inputs.append(str(source))
         stage.done += 1
         state.sources[str(source)] = signature
         state.save()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import hashlib
-import io
 import multiprocessing
 import os
 import signal
@@ -26,7 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -42,7 +40,7 @@ from petdx.dicom import (
     read_series_volume,
 )
 from petdx.dicom.deidentify import DeidentifiedFileEncoder
-from petdx.dicom.discovery import DEFER_SIZE_BYTES
+from petdx.dicom.discovery import read_dicom
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_bytes
 from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
@@ -94,12 +92,12 @@ def _read_series(task: CopyTask) -> SeriesEntry:
     instances = []
     for path in task.paths:
         try:
-            header = pydicom.dcmread(io.BytesIO(path.read_bytes()), defer_size=DEFER_SIZE_BYTES)
+            header, notes = read_dicom(path, path.read_bytes())
         except (OSError, InvalidDicomError, ValueError, EOFError) as exc:
             raise _changed(task, f"a file can no longer be read ({type(exc).__name__})") from exc
         if str(header.get("SeriesInstanceUID", "")) != task.series_uid:
             raise _changed(task, "a file now belongs to another series")
-        instances.append(DicomInstance(path, header))
+        instances.append(DicomInstance(path, header, notes))
     return SeriesEntry(task.series_uid, task.kind, instances)
 
 

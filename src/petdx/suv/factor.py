@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -575,7 +575,11 @@ def compute_suv(
         uid = str(frames[0].header.get("SeriesInstanceUID", ""))
         label = f"PT series ({uid})"
     inputs = suv_inputs_from_frames(frames, label)
-    return suv_factors_from_inputs(inputs, uid, normalization=normalization, overrides=overrides)
+    result = suv_factors_from_inputs(inputs, uid, normalization=normalization, overrides=overrides)
+    if isinstance(series, ImageSeries) and series.entry.warnings:
+        # What was assumed to read the files belongs with every result computed from them.
+        result = replace(result, warnings=(*series.entry.warnings, *result.warnings))
+    return result
 
 
 def suv_volume(series: ImageSeries, result: SuvResult) -> Volume:
