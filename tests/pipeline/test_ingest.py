@@ -482,3 +482,36 @@ def test_a_second_ingest_of_the_same_study_is_refused_while_one_runs(
         holder.kill()
         holder.wait(timeout=30)
     assert ingest(enrolled, database, tmp_path / "dicom", author=ME).ok  # free again
+
+
+@pytest.mark.parametrize("implicit", [True, False], ids=["implicit-vr", "explicit-vr"])
+def test_ingest_writes_file_meta_for_bare_data_sets(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path, implicit: bool
+) -> None:
+    """Issue 22: a series stored without preamble or File Meta is stored with File Meta
+    Information written (PS3.10), pixels unchanged."""
+    source = tmp_path / "bare"
+    pet = pet_series(3)
+    for ds in pet:
+        ds.PatientID = "SIM-0002"
+    save_series(pet, tmp_path / "clean")
+    source.mkdir()
+    for path in sorted((tmp_path / "clean").iterdir()):
+        ds = pydicom.dcmread(path)
+        ds.file_meta = pydicom.dataset.FileMetaDataset()
+        ds.preamble = None
+        pydicom.dcmwrite(source / path.name, ds, implicit_vr=implicit, enforce_file_format=False)
+        assert (source / path.name).read_bytes()[128:132] != b"DICM"
+    result = ingest(enrolled, database, source, author=ME)
+    assert result.ok, result.problems
+    stored = sorted(enrolled.images.rglob("*.dcm"))
+    assert len(stored) == 3
+    originals = {pydicom.dcmread(p).InstanceNumber: p for p in (tmp_path / "clean").iterdir()}
+    for path in stored:
+        assert path.read_bytes()[128:132] == b"DICM"
+        copy = pydicom.dcmread(path)
+        assert copy.file_meta.TransferSyntaxUID in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+        assert copy.file_meta.MediaStorageSOPClassUID == copy.SOPClassUID
+        assert copy.file_meta.MediaStorageSOPInstanceUID == copy.SOPInstanceUID
+        original = pydicom.dcmread(originals[copy.InstanceNumber])
+        np.testing.assert_array_equal(copy.pixel_array, original.pixel_array)
