@@ -407,6 +407,13 @@ def _complete_file_meta(header: Dataset, syntax: str) -> None:
     header.file_meta = meta
 
 
+def _head_and_size(path: Path, data: bytes | None) -> tuple[bytes, int]:
+    if data is not None:
+        return data[: _BARE_PROBE_BYTES + 132], len(data)
+    with open(path, "rb") as stream:
+        return stream.read(_BARE_PROBE_BYTES + 132), os.fstat(stream.fileno()).st_size
+
+
 def read_dicom(
     path: Path, data: bytes | None = None, *, defer_size: int | None = DEFER_SIZE_BYTES
 ) -> tuple[Dataset, tuple[str, ...]]:
@@ -424,18 +431,17 @@ def read_dicom(
     DicomReadError
         The file claims to be DICOM but cannot be parsed.
     """
-    if data is not None:
-        head, size = data[: _BARE_PROBE_BYTES + 132], len(data)
-    else:
-        with open(path, "rb") as stream:
-            head = stream.read(_BARE_PROBE_BYTES + 132)
-        size = path.stat().st_size
-    syntax = bare_dataset_syntax(head, size)
     source: Any = path if data is None else io.BytesIO(data)
     try:
-        if syntax is None:
+        try:
             return pydicom.dcmread(source, defer_size=defer_size), ()
-        header = pydicom.dcmread(source, defer_size=defer_size, force=True)
+        except InvalidDicomError:
+            # Only a file pydicom refuses is probed (a normal file is opened once).
+            syntax = bare_dataset_syntax(*_head_and_size(path, data))
+            if syntax is None:
+                raise
+            source = path if data is None else io.BytesIO(data)
+            header = pydicom.dcmread(source, defer_size=defer_size, force=True)
     except InvalidDicomError:
         raise
     except Exception as exc:  # pydicom raises many types on corrupt input
