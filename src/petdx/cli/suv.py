@@ -53,12 +53,9 @@ def suv_report(
     """One PET series' SUV summary as a JSON-ready dict; errors go to its ``error`` key."""
     row = _header_fields(entry)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", GeometryWarning)
+        with warnings.catch_warnings():  # the note is in the result's warnings
+            warnings.simplefilter("ignore", GeometryWarning)
             series = read_series_volume(entry)
-        for other in caught:  # only geometry notes go to the row; others pass on unchanged
-            if not issubclass(other.category, GeometryWarning):
-                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
         result = compute_suv(series, normalization=normalization, overrides=overrides)
         suv = suv_volume(series, result)
     except PetdxError as exc:
@@ -68,10 +65,6 @@ def suv_report(
     for key in row:
         if key in details:
             row[key] = details[key]
-    row["warnings"] = [
-        *(str(w.message) for w in caught if issubclass(w.category, GeometryWarning)),
-        *row.get("warnings", []),
-    ]
     row["n_slices"] = series.volume.shape[0]
     row["suv_max"] = float(np.max(suv.array))
     return row

@@ -69,11 +69,15 @@ class ImageSeries:
         the unit is the series' own (Bq/ml for PET Units BQML, HU for CT).
     frames
         One :class:`Frame` per z index, in volume order (for per-slice header values).
+    warnings
+        What was assumed or changed to read the series (files without File Meta, slice
+        steps placed on a uniform grid); every result computed from it carries them.
     """
 
     entry: SeriesEntry
     volume: Volume
     frames: tuple[Frame, ...] = field(repr=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def series_instance_uid(self) -> str:
@@ -123,8 +127,11 @@ def _check_consistent(frames: list[Frame], label: str) -> tuple[npt.NDArray[np.f
     return row_cosine, column_cosine, normal
 
 
-def _slice_step(frames: list[Frame], normal: npt.NDArray[np.float64], label: str) -> np.ndarray:
-    """Validate the sorted positions and return the step vector between slices (mm)."""
+def _slice_step(
+    frames: list[Frame], normal: npt.NDArray[np.float64], label: str
+) -> tuple[np.ndarray, str | None]:
+    """Validate the sorted positions; the step vector between slices (mm), and the note on
+    varying steps when they were accepted."""
     positions = np.array([f.position_mm for f in frames])
     if len(frames) == 1:
         thickness = frames[0].get("SpacingBetweenSlices") or frames[0].get("SliceThickness")
@@ -133,7 +140,7 @@ def _slice_step(frames: list[Frame], normal: npt.NDArray[np.float64], label: str
                 f"{label}: a single slice without SliceThickness (0018,0050) or "
                 "SpacingBetweenSlices (0018,0088), so its depth is unknown. Fix the header."
             )
-        return normal * float(thickness)
+        return normal * float(thickness), None
     distances = positions @ normal
     gaps = np.diff(distances)
     duplicate = np.flatnonzero(np.abs(gaps) < _DUPLICATE_TOLERANCE_MM)
@@ -171,16 +178,14 @@ def _slice_step(frames: list[Frame], normal: npt.NDArray[np.float64], label: str
         )
     worst_gap = int(np.argmax(gap_deviation))
     if gap_deviation[worst_gap] > _STEP_WARN_ABSOLUTE_MM + 1e-6:
-        warnings.warn(
+        return step, (
             f"{label}: slice steps vary: usual step {median_gap:.4g} mm, largest deviation "
             f"{gap_deviation[worst_gap]:.3g} mm ({gap_deviation[worst_gap] / median_gap:.2%}) "
             f"after {frames[worst_gap].where()}; slices are placed on the uniform grid of "
             f"the mean step {step_length:.4g} mm (largest position error "
-            f"{float(deviation.max()):.3g} mm), so volumes carry up to that relative error.",
-            GeometryWarning,
-            stacklevel=3,
+            f"{float(deviation.max()):.3g} mm), so volumes carry up to that relative error."
         )
-    return step
+    return step, None
 
 
 def _fast_path_offset(instance: DicomInstance) -> tuple[int, np.dtype] | None:
@@ -269,7 +274,9 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
         raise InvalidSeriesError(f"{label}: holds no image frames.")
     row_cosine, column_cosine, normal = _check_consistent(frames, label)
     frames.sort(key=lambda f: float(np.dot(f.position_mm, normal)))
-    step = _slice_step(frames, normal, label)
+    step, step_note = _slice_step(frames, normal, label)
+    if step_note is not None:
+        warnings.warn(step_note, GeometryWarning, stacklevel=2)
 
     rows, columns = frames[0].matrix
     array = np.empty((len(frames), rows, columns), dtype=np.float32)
@@ -295,4 +302,5 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
     affine[:3, 1] = column_cosine * spacing_rows
     affine[:3, 2] = row_cosine * spacing_columns
     affine[:3, 3] = frames[0].position_mm
-    return ImageSeries(entry=entry, volume=Volume(array, affine), frames=tuple(frames))
+    notes = (*entry.warnings, *([step_note] if step_note else []))
+    return ImageSeries(entry, Volume(array, affine), tuple(frames), notes)

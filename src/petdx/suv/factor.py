@@ -576,9 +576,9 @@ def compute_suv(
         label = f"PT series ({uid})"
     inputs = suv_inputs_from_frames(frames, label)
     result = suv_factors_from_inputs(inputs, uid, normalization=normalization, overrides=overrides)
-    if isinstance(series, ImageSeries) and series.entry.warnings:
-        # What was assumed to read the files belongs with every result computed from them.
-        result = replace(result, warnings=(*series.entry.warnings, *result.warnings))
+    if isinstance(series, ImageSeries) and series.warnings:
+        # What was assumed to read the series belongs with every result computed from it.
+        result = replace(result, warnings=(*series.warnings, *result.warnings))
     return result
 
 
