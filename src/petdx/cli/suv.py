@@ -39,6 +39,8 @@ def _header_fields(entry: SeriesEntry) -> dict[str, Any]:
         "body_weight_kg": None,
         "half_life_s": None,
         "nuclide": None,
+        "vendor": None,
+        "vendor_check": None,
         "warnings": [],
         "error": None,
     }
@@ -74,6 +76,19 @@ def _fmt_time(value: str | None) -> str:
     return value.replace("T", " ")[:19] if value else "—"
 
 
+def _fmt_factor(row: dict[str, Any]) -> str:
+    """petdx's factor, and the scanner's own (with the difference) when it stored one."""
+    text = f"{row['suv_factor']:.6g}"
+    check = row.get("vendor_check")
+    if check:
+        colour = "" if check["agrees"] else "[yellow]"
+        text += (
+            f"\n{colour}scanner SUVbw {check['vendor_suv_factor']:.6g} "
+            f"({check['relative_difference']:+.2%}){'[/]' if colour else ''}"
+        )
+    return text
+
+
 def _table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table:
     table = Table(title=f"SUV{normalization.value} per PET series", show_lines=True)
     table.add_column("Series", min_width=64, overflow="fold")
@@ -105,7 +120,7 @@ def _table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table
             f"{dose:.4g}" if dose else "—",
             f"{weight:g}" if weight else "—",
             row["nuclide"] or "—",
-            f"{row['suv_factor']:.6g}",
+            _fmt_factor(row),
             f"{row['suv_max']:.2f}",
         )
     return table
@@ -131,7 +146,9 @@ def suv_command(
     """SUV factor and SUVmax of every PET series found under PATH.
 
     Each series reports the rule that fixed its decay reference time and every header value
-    that was corrected (grams, MBq, midnight). A series that fails carries its error and the
+    that was corrected (grams, MBq, midnight); where the scanner stored its own SUV scaling
+    (Philips (7053,1000)), that value is shown beside petdx's factor and a difference over 1 %
+    is a warning. A series that fails carries its error and the
     others are still processed; the exit status is 2 when any PET series or file failed.
     """
     try:

@@ -27,23 +27,27 @@ from petdx.suv.factor import (
 )
 from petdx.suv.inputs import FrameTiming, SuvInputs, suv_inputs_from_frames
 from petdx.suv.timing import average_count_rate_time_s
+from petdx.suv.vendor import ScannerVendor, VendorFactorCheck, scanner_vendor
 
 __all__ = [
     "DecayCorrection",
     "FrameTiming",
     "ReferenceTimeRule",
+    "ScannerVendor",
     "SuvInputs",
     "SuvNormalization",
     "SuvOverrides",
     "SuvResult",
     "SuvType",
     "Units",
+    "VendorFactorCheck",
     "average_count_rate_time_s",
     "body_surface_area_dubois_m2",
     "compute_suv",
     "ideal_body_weight_sugawara_kg",
     "lean_body_mass_james_kg",
     "lean_body_mass_janmahasatian_kg",
+    "scanner_vendor",
     "suv_factors_from_inputs",
     "suv_inputs_from_frames",
     "suv_volume",

@@ -68,6 +68,13 @@ from petdx.suv.enums import (
 )
 from petdx.suv.inputs import SuvInputs, suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition, injection_datetime, reference_time
+from petdx.suv.vendor import (
+    ScannerVendor,
+    VendorFactorCheck,
+    philips_check,
+    scanner_vendor,
+    vendor_warning,
+)
 
 __all__ = ["SuvOverrides", "SuvResult", "compute_suv", "suv_factors_from_inputs", "suv_volume"]
 
@@ -127,6 +134,11 @@ class SuvResult:
         Body weight, lean body mass or ideal weight in g, or BSA in cm^2, when used.
     warnings
         Every header value petdx corrected or assumed, in words.
+    vendor
+        The scanner's maker, from Manufacturer (0008,0070).
+    vendor_check
+        The SUV scaling the scanner stored in private elements, beside petdx's own
+        (``None`` when the series carries none); a difference over 1 % is also a warning.
     """
 
     series_instance_uid: str
@@ -146,6 +158,8 @@ class SuvResult:
     half_life_s: float | None
     nuclide: str | None
     warnings: tuple[str, ...] = field(default=())
+    vendor: ScannerVendor = ScannerVendor.OTHER
+    vendor_check: VendorFactorCheck | None = None
 
     @property
     def suv_factor(self) -> float:
@@ -186,15 +200,24 @@ class SuvResult:
             "half_life_s": self.half_life_s,
             "nuclide": self.nuclide,
             "warnings": list(self.warnings),
+            "vendor": self.vendor.value,
+            "vendor_check": self.vendor_check.to_dict() if self.vendor_check else None,
         }
 
     def __str__(self) -> str:
         when = self.reference_datetime.isoformat() if self.reference_datetime else "n/a"
-        return (
+        text = (
             f"SUV{self.normalization.value} factor {self.suv_factor:.6g} ({self.units}, "
             f"decay correction {self.decay_correction}, reference {when} by "
             f"{self.reference_time_rule.value})"
         )
+        if self.vendor_check is not None:
+            check = self.vendor_check
+            text += (
+                f"; scanner SUVbw factor {check.vendor_factor:.6g} vs petdx "
+                f"{check.petdx_factor:.6g} ({check.relative_difference:+.2%}, {check.source})"
+            )
+        return text
 
 
 class _Context:
@@ -463,19 +486,23 @@ def suv_factors_from_inputs(
 
     philips_suv = [f.philips_suv_factor for f in inputs.frames]
     philips_activity = [f.philips_activity_factor for f in inputs.frames]
-    philips = "PHILIPS" in inputs.manufacturer.upper() or inputs.philips_creator_present
+    vendor = scanner_vendor(inputs.manufacturer)
+    philips = vendor is ScannerVendor.PHILIPS or inputs.philips_creator_present
     if units is Units.CNTS and not philips:
         ctx.warnings.append(
             "Units CNTS read with Philips private factors although Manufacturer is "
             f"'{inputs.manufacturer}'"
         )
 
+    petdx_bw: npt.NDArray[np.float64] | None = None  # petdx's own SUVbw factors
     if units is Units.CNTS and all(v for v in philips_suv):
         factors = np.array(philips_suv, dtype=np.float64)
         if target is not SuvNormalization.BW:
             bw = ctx.body_quantity(SuvNormalization.BW)
             quantity = ctx.body_quantity(target)
             factors *= quantity / bw
+        if all(v for v in philips_activity):
+            petdx_bw = _own_counts_factors(ctx, decay, philips_activity)
     elif units in (Units.BQML, Units.CNTS):
         scale = np.ones(n)
         if units is Units.CNTS:
@@ -493,6 +520,7 @@ def suv_factors_from_inputs(
             ctx, decay, half_life, injected_bq
         )
         factors = scale * quantity / np.array(decayed, dtype=np.float64)
+        petdx_bw = factors * (ctx.body_quantity(SuvNormalization.BW) / quantity)
     else:  # GML or CM2ML: already SUV
         stored, notes = _stored_normalization(inputs, units)
         ctx.warnings.extend(notes)
@@ -500,6 +528,12 @@ def suv_factors_from_inputs(
         if stored is not target:
             quantity = ctx.body_quantity(target)
             factors *= quantity / ctx.body_quantity(stored)
+
+    check = philips_check(inputs, units, petdx_bw) if petdx_bw is not None else None
+    if check is not None:
+        warning = vendor_warning(check, inputs.label)
+        if warning:
+            ctx.warnings.append(warning)
 
     weight = _safe(lambda: ctx.weight_kg("report"))
     height = _safe(lambda: ctx.height_m("report")) if target is not SuvNormalization.BW else None
@@ -522,7 +556,29 @@ def suv_factors_from_inputs(
         half_life_s=half_life,
         nuclide=inputs.nuclide.symbol if inputs.nuclide else None,
         warnings=tuple(dict.fromkeys(ctx.warnings)),
+        vendor=vendor,
+        vendor_check=check,
     )
+
+
+def _own_counts_factors(
+    ctx: _Context, decay: DecayCorrection | None, activity_factors: Sequence[float | None]
+) -> npt.NDArray[np.float64] | None:
+    """petdx's own SUVbw factors of a Philips CNTS series, from (7053,1009), to check the
+    scanner's (7053,1000); ``None`` (with a note) when the header lacks what they need."""
+    try:
+        half_life = ctx.half_life_s()
+        dose = ctx.injected_activity_bq()
+        decayed, *_ = _decayed_activities(ctx, decay, half_life, dose)
+        weight_g = ctx.body_quantity(SuvNormalization.BW)
+    except (MissingAttributeError, InvalidSeriesError) as exc:
+        ctx.warnings.append(
+            "the scanner's Philips SUV Scale Factor (7053,1000) was used without a cross-check: "
+            f"petdx cannot compute its own factor from (7053,1009) ({exc})"
+        )
+        return None
+    scale = np.array(activity_factors, dtype=np.float64)
+    return scale * weight_g / np.array(decayed, dtype=np.float64)
 
 
 def _safe(get: Any) -> Any:
