@@ -71,6 +71,7 @@ from petdx.suv.timing import earliest_acquisition, injection_datetime, reference
 from petdx.suv.vendor import (
     ScannerVendor,
     VendorFactorCheck,
+    ge_check,
     philips_check,
     scanner_vendor,
     vendor_warning,
@@ -495,6 +496,7 @@ def suv_factors_from_inputs(
         )
 
     petdx_bw: npt.NDArray[np.float64] | None = None  # petdx's own SUVbw factors
+    ge: VendorFactorCheck | None = None
     if units is Units.CNTS and all(v for v in philips_suv):
         factors = np.array(philips_suv, dtype=np.float64)
         if target is not SuvNormalization.BW:
@@ -520,7 +522,16 @@ def suv_factors_from_inputs(
             ctx, decay, half_life, injected_bq
         )
         factors = scale * quantity / np.array(decayed, dtype=np.float64)
-        petdx_bw = factors * (ctx.body_quantity(SuvNormalization.BW) / quantity)
+        weight_g = ctx.body_quantity(SuvNormalization.BW)
+        petdx_bw = factors * (weight_g / quantity)
+        if units is Units.BQML and decay in (DecayCorrection.START, DecayCorrection.ADMIN):
+            ge = ge_check(
+                inputs,
+                reference=reference_at if decay is DecayCorrection.START else _injection(ctx),
+                half_life_s=half_life,
+                weight_g=weight_g,
+                petdx_bw_factors=petdx_bw,
+            )
     else:  # GML or CM2ML: already SUV
         stored, notes = _stored_normalization(inputs, units)
         ctx.warnings.extend(notes)
@@ -530,6 +541,7 @@ def suv_factors_from_inputs(
             factors *= quantity / ctx.body_quantity(stored)
 
     check = philips_check(inputs, units, petdx_bw) if petdx_bw is not None else None
+    check = check or ge
     if check is not None:
         warning = vendor_warning(check, inputs.label)
         if warning:
@@ -559,6 +571,19 @@ def suv_factors_from_inputs(
         vendor=vendor,
         vendor_check=check,
     )
+
+
+def _injection(ctx: _Context) -> datetime | None:
+    """The injection time for an ADMIN series (only the GE cross-check needs it)."""
+    inputs = ctx.inputs
+    earliest = earliest_acquisition(inputs) or inputs.series_datetime
+    if earliest is None:
+        return inputs.injection_datetime
+    try:
+        injected, _ = injection_datetime(inputs, earliest)
+    except (MissingAttributeError, InvalidSeriesError):
+        return None
+    return injected
 
 
 def _own_counts_factors(

@@ -20,7 +20,15 @@ from pydicom.valuerep import DA, DT, TM
 from petdx.dicom.frames import Frame
 from petdx.nuclides import Nuclide, find_nuclide
 
-__all__ = ["FrameTiming", "SuvInputs", "parse_da", "parse_dt", "parse_tm", "suv_inputs_from_frames"]
+__all__ = [
+    "FrameTiming",
+    "GeDoseRecord",
+    "SuvInputs",
+    "parse_da",
+    "parse_dt",
+    "parse_tm",
+    "suv_inputs_from_frames",
+]
 
 PHILIPS_PRIVATE_CREATOR = "Philips PET Private Group"
 GE_PRIVATE_CREATOR = "GEMS_PETD_01"
@@ -151,6 +159,33 @@ class FrameTiming:
 
 
 @dataclass(frozen=True)
+class GeDoseRecord:
+    """The tracer activity a GE scanner recorded in its private group 0009 (``GEMS_PETD_01``).
+
+    Element offsets from pydicom's private dictionary (``pydicom._private_dict``,
+    ``GEMS_PETD_01``): xx38 tracer_activity (FL), xx39 meas_datetime (DT), xx3B
+    admin_datetime (DT), xx3C post_inj_activity (FL, the syringe residual), xx3D
+    post_inj_datetime (DT). GE's "Calculation of SUVs in GE Apps" (QIBA wiki) decays the
+    tracer activity from its measurement time and subtracts the residual decayed from its own.
+
+    Attributes
+    ----------
+    tracer_activity_raw
+        tracer_activity as stored (no unit correction yet; MBq on GE scanners).
+    measured_datetime, administered_datetime
+        When the syringe was assayed, and when it was injected.
+    post_injection_activity_raw, post_injection_datetime
+        The residual activity and its assay time (absent when not recorded).
+    """
+
+    tracer_activity_raw: float
+    measured_datetime: datetime | None
+    administered_datetime: datetime | None
+    post_injection_activity_raw: float | None
+    post_injection_datetime: datetime | None
+
+
+@dataclass(frozen=True)
 class SuvInputs:
     """Series-level header values for SUV, as found (no unit corrections yet)."""
 
@@ -176,6 +211,8 @@ class SuvInputs:
     sex: str | None
     philips_creator_present: bool
     frames: tuple[FrameTiming, ...]
+    manufacturer_model_name: str = ""
+    ge_dose: GeDoseRecord | None = None
 
 
 def _frame_timing(frame: Frame) -> tuple[FrameTiming, bool]:
@@ -220,6 +257,25 @@ def _enhanced_corrections(frame: Frame) -> tuple[tuple[str, ...] | None, str | N
     elif decay == "NO":
         decay_correction = "NONE"
     return tuple(corrected), decay_correction
+
+
+def _ge_dose_record(header: Dataset) -> GeDoseRecord | None:
+    """The GE private dose record of a header, when it holds a tracer activity."""
+
+    def value(offset: int) -> Any:
+        found, _ = _private_value(header, 0x0009, GE_PRIVATE_CREATOR, offset)
+        return found
+
+    activity = _float(value(0x38))
+    if activity is None or activity <= 0:
+        return None
+    return GeDoseRecord(
+        tracer_activity_raw=activity,
+        measured_datetime=parse_dt(value(0x39)),
+        administered_datetime=parse_dt(value(0x3B)),
+        post_injection_activity_raw=_float(value(0x3C)),
+        post_injection_datetime=parse_dt(value(0x3D)),
+    )
 
 
 def suv_inputs_from_frames(frames: Sequence[Frame], label: str) -> SuvInputs:
@@ -284,4 +340,6 @@ def suv_inputs_from_frames(frames: Sequence[Frame], label: str) -> SuvInputs:
         sex=_text(first.get("PatientSex")),
         philips_creator_present=creator_present,
         frames=tuple(timings),
+        manufacturer_model_name=_text(first.get("ManufacturerModelName")) or "",
+        ge_dose=_ge_dose_record(header),
     )

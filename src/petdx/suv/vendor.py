@@ -15,11 +15,19 @@ Vendor values read, each as body-weight SUV per rescaled stored value:
   the counts behind the Bq/ml values, so the scanner's SUVbw per Bq/ml is (7053,1000) /
   (7053,1009) (the cornerstone ``PHILIPS_BQML`` vector of a real Philips header agrees with the
   standard computation to 0.01 %); with (7053,1000) alone it is taken as SUVbw per Bq/ml.
+* GE ``GEMS_PETD_01`` (group 0009): the tracer activity the scanner recorded, xx38 assayed at
+  xx39, less the syringe residual xx3C assayed at xx3D, each decayed to petdx's reference
+  time (GE's "Calculation of SUVs in GE Apps", QIBA wiki); the scanner's SUVbw factor is
+  M / that activity. A value below 1e4 is taken as MBq (GE stores MBq), as for
+  RadionuclideTotalDose. Checked for ``BQML`` with ``START`` or ``ADMIN`` decay correction.
 
 References
 ----------
 pydicom private dictionary (``pydicom._private_dict``): ``Philips PET Private Group``
-7053xx00 "SUV Scale Factor", 7053xx09 "Activity Concentration Scale Factor".
+7053xx00 "SUV Scale Factor", 7053xx09 "Activity Concentration Scale Factor"; ``GEMS_PETD_01``
+0009xx38 "PET tracer_activity", xx39 meas_datetime, xx3B admin_datetime, xx3C
+post_inj_activity, xx3D post_inj_datetime.
+GE Healthcare, "Calculation of SUVs in GE Apps" v4 (linked from the QIBA SUV wiki page).
 QIBA "Standardized Uptake Value (SUV)" vendor-neutral pseudo-code (RSNA QIBA wiki): Philips
 CNTS via the SUV Scale Factor.
 cornerstonejs/calculate-suv, test/metadata (PHILIPS_BQML, PHILIPS_CNTS_AND_BQML_SUV).
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +51,7 @@ __all__ = [
     "VENDOR_TOLERANCE",
     "ScannerVendor",
     "VendorFactorCheck",
+    "ge_check",
     "philips_check",
     "scanner_vendor",
     "vendor_warning",
@@ -107,12 +117,15 @@ class VendorFactorCheck:
     used
         ``"petdx"`` when petdx's own factor is the one applied, ``"scanner"`` when the
         scanner's is (Philips CNTS).
+    likely_cause
+        What usually makes the two disagree, for the warning.
     """
 
     source: str
     vendor_factors: tuple[float, ...]
     petdx_factors: tuple[float, ...]
     used: str
+    likely_cause: str = ""
 
     @property
     def vendor_factor(self) -> float:
@@ -145,11 +158,24 @@ class VendorFactorCheck:
             "relative_difference": self.relative_difference,
             "used": self.used,
             "agrees": self.agrees,
+            "likely_cause": self.likely_cause,
         }
 
 
 def _all_set(values: Sequence[float | None]) -> bool:
     return bool(values) and all(v is not None and v > 0 for v in values)
+
+
+_PHILIPS_CAUSE = (
+    "PatientWeight (0010,1030) or RadionuclideTotalDose (0018,1074) edited after the scan, or "
+    "the scanner decaying to another reference or injection time"
+)
+_GE_CAUSE = (
+    "RadionuclideTotalDose (0018,1074) is not the net injected activity (the syringe residual "
+    "or the assay time before injection not accounted for), the dose or injection time edited "
+    "after the scan, or the GE record in another unit"
+)
+_MBQ_THRESHOLD = 1e4
 
 
 def philips_check(
@@ -184,6 +210,49 @@ def philips_check(
         vendor_factors=tuple(float(v) for v in vendor),
         petdx_factors=tuple(float(v) for v in petdx_bw_factors),
         used=used,
+        likely_cause=_PHILIPS_CAUSE,
+    )
+
+
+def _as_bq(raw: float) -> float:
+    return raw * 1e6 if raw < _MBQ_THRESHOLD else raw
+
+
+def ge_check(
+    inputs: SuvInputs,
+    *,
+    reference: datetime | None,
+    half_life_s: float,
+    weight_g: float,
+    petdx_bw_factors: Sequence[float] | npt.NDArray[np.float64],
+) -> VendorFactorCheck | None:
+    """The GE-recorded net tracer activity as an SUVbw factor beside petdx's, when present.
+
+    ``reference`` is the time petdx decayed the dose to (for ``ADMIN`` the injection time).
+    Returns ``None`` without a GE record, its assay time or a reference time.
+    """
+    record = inputs.ge_dose
+    if record is None or record.measured_datetime is None or reference is None:
+        return None
+
+    def decayed(activity_bq: float, measured: datetime) -> float:
+        return activity_bq * 2.0 ** (-(reference - measured).total_seconds() / half_life_s)
+
+    activity = decayed(_as_bq(record.tracer_activity_raw), record.measured_datetime)
+    source = "GE GEMS_PETD_01 tracer_activity (0009,xx38) assayed at meas_datetime (0009,xx39)"
+    residual = record.post_injection_activity_raw
+    if residual and residual > 0 and record.post_injection_datetime is not None:
+        activity -= decayed(_as_bq(residual), record.post_injection_datetime)
+        source += " less post_inj_activity (0009,xx3C) at post_inj_datetime (0009,xx3D)"
+    if activity <= 0:
+        return None
+    n = len(petdx_bw_factors)
+    return VendorFactorCheck(
+        source=source + ", decayed to the reference time",
+        vendor_factors=(weight_g / activity,) * n,
+        petdx_factors=tuple(float(v) for v in petdx_bw_factors),
+        used="petdx",
+        likely_cause=_GE_CAUSE,
     )
 
 
@@ -196,7 +265,6 @@ def vendor_warning(check: VendorFactorCheck, label: str) -> str | None:
         f"{label}: the scanner's SUVbw factor ({check.source}) is {check.vendor_factor:.6g} "
         f"and petdx's is {check.petdx_factor:.6g}; they differ by "
         f"{check.relative_difference:+.2%} (more than {VENDOR_TOLERANCE:.0%}); petdx used "
-        f"{applied}. Likely cause: PatientWeight (0010,1030) or RadionuclideTotalDose "
-        "(0018,1074) edited after the scan, or the scanner decaying to another reference or "
-        "injection time. Check the header against the scan record."
+        f"{applied}. Likely cause: {check.likely_cause or _PHILIPS_CAUSE}. Check the header "
+        "against the scan record."
     )

@@ -29,8 +29,8 @@ from typer.testing import CliRunner
 
 from petdx.cli.app import app
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
-from petdx.suv import compute_suv, suv_volume
-from tests.factories import frames
+from petdx.suv import compute_suv, scanner_vendor, suv_volume
+from tests.factories import frames, pet_series
 from tests.suv.cornerstone import load_vector
 
 PHILIPS = "Philips PET Private Group"
@@ -212,3 +212,140 @@ def test_suv_cli_reports_the_scanner_factor(shared_data: Path, tmp_path: Path) -
     assert table.exit_code == 0, table.output
     assert "scanner SUVbw" in table.stdout  # beside petdx's factor in the table
     assert f"is {vendor:.6g} and petdx's is" in table.output  # the warning line
+
+
+# --- GE private dose record (GEMS_PETD_01, group 0009) -------------------------------------
+# Baseline series of tests/factories.py: 370 MBq F-18 (6586.2 s) injected 10:00, series 11:00,
+# 70 kg. GE's "Calculation of SUVs in GE Apps": actual activity = tracer_activity decayed from
+# meas_datetime minus post_inj_activity decayed from post_inj_datetime, at the scan time.
+F18_S = 6586.2
+PETDX_A_REF = 370e6 * 2.0 ** (-3600.0 / F18_S)  # RadionuclideTotalDose decayed 10:00 -> 11:00
+
+
+def _ge_series(
+    tracer: str, measured: str, *, residual: str | None = None, residual_at: str | None = None
+) -> list[pydicom.Dataset]:
+    series = pet_series()
+    for ds in series:
+        ds.Manufacturer, ds.ManufacturerModelName = "GE MEDICAL SYSTEMS", "Discovery MI"
+        block = ds.private_block(0x0009, "GEMS_PETD_01", create=True)
+        block.add_new(0x38, "FL", float(tracer))
+        block.add_new(0x39, "DT", measured)
+        block.add_new(0x3B, "DT", "20250101100000")
+        if residual is not None:
+            block.add_new(0x3C, "FL", float(residual))
+            block.add_new(0x3D, "DT", residual_at)
+    return series
+
+
+@pytest.mark.parametrize("tracer", ["370", "370000000"], ids=["MBq", "Bq"])
+def test_ge_record_matching_the_dose_agrees(tracer: str) -> None:
+    result = compute_suv(frames(_ge_series(tracer, "20250101100000")))
+    assert result.vendor.value == "ge"
+    check = result.vendor_check
+    assert check is not None
+    assert check.source.startswith("GE GEMS_PETD_01 tracer_activity (0009,xx38)")
+    assert check.vendor_factor == pytest.approx(70_000.0 / PETDX_A_REF, rel=1e-6)
+    assert result.suv_factor == pytest.approx(70_000.0 / PETDX_A_REF, rel=1e-12)
+    assert _vendor_warnings(result.warnings) == []
+
+
+def test_ge_residual_not_subtracted_from_the_dose_warns() -> None:
+    # Assayed 370 MBq at 09:55, 12 MBq left in the syringe at 10:10; the header dose is the
+    # gross 370 MBq at 10:00, so petdx's activity is higher than the net one GE recorded.
+    series = _ge_series("370", "20250101095500", residual="12", residual_at="20250101101000")
+    result = compute_suv(frames(series))
+    net = 370e6 * 2.0 ** (-3900.0 / F18_S) - 12e6 * 2.0 ** (-3000.0 / F18_S)
+    vendor, own = 70_000.0 / net, 70_000.0 / PETDX_A_REF
+    check = result.vendor_check
+    assert check is not None
+    assert "less post_inj_activity (0009,xx3C)" in check.source
+    assert check.vendor_factor == pytest.approx(vendor, rel=1e-6)
+    assert check.relative_difference == pytest.approx(vendor / own - 1.0, rel=1e-5)
+    assert result.suv_factor == pytest.approx(own, rel=1e-12)  # petdx keeps the header's
+    (warning,) = _vendor_warnings(result.warnings)
+    assert f"{vendor:.6g}" in warning
+    assert f"{own:.6g}" in warning
+    assert "syringe residual" in warning
+
+
+def test_ge_record_on_an_admin_series_decays_to_injection() -> None:
+    series = _ge_series("380", "20250101094000")  # 380 MBq assayed 20 min before injection
+    for ds in series:
+        ds.DecayCorrection = "ADMIN"
+    result = compute_suv(frames(series))
+    at_injection = 380e6 * 2.0 ** (-1200.0 / F18_S)
+    check = result.vendor_check
+    assert check is not None
+    assert check.vendor_factor == pytest.approx(70_000.0 / at_injection, rel=1e-6)
+    assert check.petdx_factor == pytest.approx(70_000.0 / 370e6, rel=1e-12)
+    assert 370e6 / at_injection - 1 > 0.01  # 370 vs 334.9 MBq: more than 1 % apart
+    (warning,) = _vendor_warnings(result.warnings)
+    assert f"{70_000.0 / at_injection:.6g}" in warning
+
+
+# --- United Imaging and Canon headers --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("manufacturer", "model", "vendor"),
+    [
+        ("UIH", "uMI 780", "uih"),
+        ("United Imaging Healthcare", "uPMR 790", "uih"),
+        ("CANON_MEC", "Cartesion Prime", "canon"),
+        ("Canon Medical Systems", "Cartesion Prime", "canon"),
+        ("TOSHIBA_MEC", "Celesteion", "canon"),
+    ],
+)
+def test_uih_and_canon_series_compute_like_the_others(
+    tmp_path: Path, manufacturer: str, model: str, vendor: str
+) -> None:
+    folder = tmp_path / "pt"
+    folder.mkdir()
+    for k, ds in enumerate(pet_series()):
+        ds.Manufacturer, ds.ManufacturerModelName = manufacturer, model
+        item = ds.RadiopharmaceuticalInformationSequence[0]
+        del item.RadiopharmaceuticalStartTime  # UIH: the DateTime only
+        ds.save_as(folder / f"{k}.dcm", enforce_file_format=True)
+    (entry,) = index_dicom_folder(folder).of_kind(SeriesKind.PT)
+    result = compute_suv(read_series_volume(entry))
+    assert result.vendor.value == vendor
+    # By hand: BQML, START, 70 kg, 370 MBq injected 10:00, SeriesTime 11:00, F-18 6586.2 s.
+    assert result.suv_factor == pytest.approx(70_000.0 / PETDX_A_REF, rel=1e-12)
+    assert result.vendor_check is None
+    assert result.warnings == ()
+
+
+def test_uih_injection_datetime_before_midnight() -> None:
+    series = pet_series()
+    for ds in series:
+        ds.Manufacturer, ds.ManufacturerModelName = "UIH", "uMI 780"
+        ds.SeriesDate = ds.AcquisitionDate = "20250102"
+        ds.SeriesTime = ds.AcquisitionTime = "003000"
+        item = ds.RadiopharmaceuticalInformationSequence[0]
+        del item.RadiopharmaceuticalStartTime
+        item.RadiopharmaceuticalStartDateTime = "20250101233000"
+    result = compute_suv(frames(series))
+    assert result.suv_factor == pytest.approx(70_000.0 / PETDX_A_REF, rel=1e-12)  # 1 h
+    assert result.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("manufacturer", "vendor"),
+    [
+        ("SIEMENS", "siemens"),
+        ("CPS", "siemens"),
+        ("GE MEDICAL SYSTEMS", "ge"),
+        ("GE Healthcare", "ge"),
+        ("Philips Medical Systems", "philips"),
+        ("Philips", "philips"),
+        ("UIH", "uih"),
+        ("United Imaging Healthcare", "uih"),
+        ("CANON_MEC", "canon"),
+        ("Canon Medical Systems", "canon"),
+        ("TOSHIBA_MEC", "canon"),
+        ("petdx", "other"),
+        ("", "other"),
+        ("GENERIC", "other"),
+    ],
+)
+def test_vendor_classification(manufacturer: str, vendor: str) -> None:
+    assert scanner_vendor(manufacturer).value == vendor
