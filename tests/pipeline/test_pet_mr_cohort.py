@@ -66,6 +66,10 @@ def test_run_records_mr_attenuation_and_the_report_says_pet_mr(pet_mr_study: Pat
     summary = json.loads((study / "derived" / "SIM-0001" / "summary.json").read_text())
     methods = {s["attenuation_correction_method"] for s in summary["scans"]}
     assert methods == {"MR-based (Dixon segmentation, simulated)"}
+    # SUV provenance per scan: the simulator writes no vendor private SUV scaling.
+    for scan in summary["scans"]:
+        assert isinstance(scan["suv_warnings"], list)
+        assert scan["suv_vendor_check"] is None
     results = json.loads((study / "results" / "results.json").read_text())
     assert results["study"]["hybrid_modality"] == "PET/MR"
     html = (study / "report" / "report.html").read_text()

@@ -41,7 +41,7 @@ from petdx.fileio import atomic_output, atomic_write_bytes
 from petdx.image import Volume
 from petdx.quantify import LesionSource, ReferenceSpec, ScanInput, quantify_visit
 from petdx.segment import find_liver_centre
-from petdx.suv import compute_suv, suv_volume
+from petdx.suv import SuvResult, compute_suv, suv_volume
 
 __all__ = [
     "METRICS",
@@ -144,6 +144,10 @@ class ScanSummary:
     #: The PET header's AttenuationCorrectionMethod (0054,1101), e.g. CT- or MR-based: it
     #: says whether the scan was a PET/CT or a PET/MR and goes with every result.
     attenuation_correction_method: str = ""
+    #: What computing the scan's SUV corrected or assumed (SuvResult.warnings), and the SUV
+    #: scaling the scanner stored beside petdx's (SuvResult.vendor_check.to_dict()).
+    suv_warnings: tuple[str, ...] = ()
+    suv_vendor_check: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,9 @@ def scan_folder_name(tracer: str, time_point_min: int) -> str:
     return f"{tracer}_{time_point_min}min"
 
 
-def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str]:
-    """The scan's SUV input and its AttenuationCorrectionMethod (empty when not stated)."""
+def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str, SuvResult]:
+    """The scan's SUV input, its AttenuationCorrectionMethod (empty when not stated) and the
+    SUV result (for its warnings and vendor cross-check)."""
     index = index_dicom_folder(root / scan.folder)
     series = [e for e in index.of_kind(SeriesKind.PT) if e.series_instance_uid == scan.series_uid]
     if not series:
@@ -180,7 +185,7 @@ def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str
         normalization=result.normalization.value,
         suv_unit=result.unit,
     )
-    return scan_input, method
+    return scan_input, method, result
 
 
 def _write_derived(folder: Path, suv: Any, labels: Any, lesion_ids: Sequence[str]) -> None:
@@ -264,9 +269,12 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
     problems: list[str] = []
     loaded: list[tuple[ScanRef, ScanInput]] = []
     ac_methods: dict[str, str] = {}
+    suv_results: dict[str, SuvResult] = {}
     for scan in job.scans:
         try:
-            scan_input, ac_methods[scan.series_uid] = _load(root, scan, job.params.normalization)
+            scan_input, ac_methods[scan.series_uid], suv_results[scan.series_uid] = _load(
+                root, scan, job.params.normalization
+            )
             loaded.append((scan, scan_input))
         except PetdxError as exc:
             if not loaded:
@@ -333,6 +341,12 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                 derived_folder=str(derived),
                 warnings=tuple(point.warnings),
                 attenuation_correction_method=ac_methods[scan.series_uid],
+                suv_warnings=suv_results[scan.series_uid].warnings,
+                suv_vendor_check=(
+                    check.to_dict()
+                    if (check := suv_results[scan.series_uid].vendor_check)
+                    else None
+                ),
             )
         )
     return PatientMeasurements(job.patient_id, tuple(rows), tuple(summaries), tuple(problems))
