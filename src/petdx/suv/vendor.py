@@ -18,8 +18,9 @@ Vendor values read, each as body-weight SUV per rescaled stored value:
 * GE ``GEMS_PETD_01`` (group 0009): the tracer activity the scanner recorded, xx38 assayed at
   xx39, less the syringe residual xx3C assayed at xx3D, each decayed to petdx's reference
   time (GE's "Calculation of SUVs in GE Apps", QIBA wiki); the scanner's SUVbw factor is
-  M / that activity. A value below 1e4 is taken as MBq (GE stores MBq), as for
-  RadionuclideTotalDose. Checked for ``BQML`` with ``START`` or ``ADMIN`` decay correction.
+  M / that activity. A value below 1e4 is taken as MBq, else as Bq, as for
+  RadionuclideTotalDose (pydicom's dictionary gives no unit; another unit would show as a
+  large difference in the warning). Checked for ``BQML`` with ``START`` or ``ADMIN``.
 
 References
 ----------
@@ -27,7 +28,10 @@ pydicom private dictionary (``pydicom._private_dict``): ``Philips PET Private Gr
 7053xx00 "SUV Scale Factor", 7053xx09 "Activity Concentration Scale Factor"; ``GEMS_PETD_01``
 0009xx38 "PET tracer_activity", xx39 meas_datetime, xx3B admin_datetime, xx3C
 post_inj_activity, xx3D post_inj_datetime.
-GE Healthcare, "Calculation of SUVs in GE Apps" v4 (linked from the QIBA SUV wiki page).
+GE Healthcare, "Calculation of SUVs in GE Apps" v4 (linked from the QIBA SUV wiki page), as
+quoted in "Calculating SUVmax for GE's PET/CT scanner" (mindyourdata.org, 2023): actual
+activity = tracer_activity x 2^(-(scan time - measured time) / half life); the residual
+(post_inj_activity at post_inj_datetime) subtracted as public GE-header converters do.
 QIBA "Standardized Uptake Value (SUV)" vendor-neutral pseudo-code (RSNA QIBA wiki): Philips
 CNTS via the SUV Scale Factor.
 cornerstonejs/calculate-suv, test/metadata (PHILIPS_BQML, PHILIPS_CNTS_AND_BQML_SUV).
