@@ -5,7 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import subprocess
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from petdx.nuclides import NUCLIDES
+from petdx.simulate.dicom_writer import PetAcquisition
+from petdx.simulate.scanner import BedTiming
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -29,3 +35,22 @@ def dciodvfy_errors(path: Path) -> list[str]:
     )
     lines = (result.stdout + result.stderr).splitlines()
     return [line for line in lines if line.startswith("Error")]
+
+
+def ga68_acquisition(
+    series_uid: str, injection: datetime, beds: Sequence[BedTiming], *, description: str = "test"
+) -> PetAcquisition:
+    """A 68Ga-DOTA-BLP PET acquisition: 120 MBq injected at ``injection``, series 60 min later."""
+    return PetAcquisition(
+        series_uid=series_uid,
+        series_number=2,
+        description=description,
+        series_start=injection + timedelta(minutes=60),
+        injection=injection,
+        injected_activity_bq=1.2e8,
+        radiopharmaceutical="68Ga-DOTA-BLP",
+        nuclide=NUCLIDES["Ga-68"],
+        positron_fraction=0.889,
+        beds=tuple(beds),
+        resolution_fwhm_mm=9.2,
+    )

@@ -9,16 +9,15 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from petdx.nuclides import NUCLIDES
 from petdx.simulate.dicom_writer import (
     PatientInfo,
-    PetAcquisition,
     StudyInfo,
     write_ct_series,
     write_pet_series,
 )
 from petdx.simulate.scanner import ScannerModel
 from petdx.simulate.shapes import Grid
+from tests.simulate.helpers import ga68_acquisition
 
 
 def _rewritten(path: Path) -> bytes:
@@ -35,19 +34,7 @@ def test_pet_and_ct_slices_equal_pydicom_output(tmp_path: Path) -> None:
     start = datetime(2026, 5, 4, 10, 0, 0)
     study = StudyInfo("1.2.3", "1.2.3.4", start, "S1", "ACC1", "test")
     beds = ScannerModel(bed_step_mm=12.0).bed_timings(6, 4.0, 120.0)
-    acquisition = PetAcquisition(
-        series_uid="1.2.3.5",
-        series_number=2,
-        description="test",
-        series_start=start + timedelta(minutes=60),
-        injection=start,
-        injected_activity_bq=1.2e8,
-        radiopharmaceutical="68Ga-DOTA-BLP",
-        nuclide=NUCLIDES["Ga-68"],
-        positron_fraction=0.889,
-        beds=beds,
-        resolution_fwhm_mm=9.2,
-    )
+    acquisition = ga68_acquisition("1.2.3.5", start, beds)
     stored = np.arange(6 * 64, dtype=np.int16).reshape(6, 8, 8)
     kept = write_pet_series(
         tmp_path / "PT",

@@ -24,6 +24,14 @@ from petdx.errors import MissingAttributeError
 
 __all__ = ["Frame", "frames_of", "is_multiframe"]
 
+#: The functional-group macro that holds an attribute in a multi-frame object (PS3.3 C.7.6.16.2),
+#: named in the error when a frame lacks it.
+_MACRO_OF = {
+    "ImagePositionPatient": "PlanePositionSequence (0020,9113)",
+    "ImageOrientationPatient": "PlaneOrientationSequence (0020,9116)",
+    "PixelSpacing": "PixelMeasuresSequence (0028,9110)",
+}
+
 
 def is_multiframe(header: Dataset) -> bool:
     """True for objects with functional groups (Enhanced and Legacy Converted Enhanced)."""
@@ -89,8 +97,15 @@ class Frame:
     def require(self, keyword: str, tag: str, purpose: str) -> Any:
         value = self.get(keyword)
         if value is None:
+            macro = _MACRO_OF.get(keyword) if self.frame_index is not None else None
+            where = (
+                f" (no {macro} in this frame's Per-frame Functional Groups (5200,9230) nor in "
+                "the Shared Functional Groups (5200,9229))"
+                if macro
+                else ""
+            )
             raise MissingAttributeError(
-                f"{self.where()}: {keyword} {tag} is missing; {purpose}. Fix the header."
+                f"{self.where()}: {keyword} {tag} is missing{where}; {purpose}. Fix the header."
             )
         return value
 
