@@ -8,7 +8,10 @@ What happens to each attribute, at every nesting level:
   from the standard's table as shipped by ``dicom-anonymizer`` (KitwareMedical), edition
   ``2026c``. ``X`` removes; ``Z`` empties; ``D`` replaces with a dummy of the right VR;
   ``U`` replaces a UID with a new one; for combined codes petdx takes ``X/Z``, ``X/Z/D`` and
-  ``Z/D`` -> ``Z``, ``X/D`` -> ``D``, ``X/Z/U*`` -> ``U``. PatientName and PatientID become
+  ``Z/D`` -> ``Z``, ``X/D`` -> ``D``, ``X/Z/U*`` -> ``U``, except DeviceSerialNumber
+  (0018,1000) -> ``D``: it is Type 1 in the Enhanced General Equipment module of the Enhanced
+  and Legacy Converted Enhanced IODs, where ``X/Z/D`` asks for the dummy that keeps the object
+  valid (PS3.15 E.1.1). PatientName and PatientID become
   the study pseudonym. Attributes not in the table are kept, as the profile specifies.
   Curves and overlay comments/data (repeating groups 50xx, 60xx) are removed.
 * **UIDs** are replaced by ``2.25.<n>`` where ``n`` is a UUID derived from a study secret
@@ -137,6 +140,11 @@ _PATIENT_CHARACTERISTICS = frozenset(
 #: Temporal attributes that the Modified Dates option does not retain.
 _NEVER_RETAINED = frozenset(Tag(t) for t in ("PatientBirthDate", "PatientBirthTime"))
 _PSEUDONYM_TAGS = frozenset(Tag(t) for t in ("PatientID", "PatientName"))
+#: ``X/Z/D`` attributes that are Type 1 in an IOD petdx reads: DeviceSerialNumber in the
+#: Enhanced General Equipment module (PS3.3 C.7.5.2) of Enhanced and Legacy Converted
+#: Enhanced PET/CT/MR. A dummy keeps those objects valid; the step is per tag (the encoder
+#: caches it), so every object gets the dummy.
+_DUMMY_FOR_CONFORMANCE = frozenset(Tag(t) for t in ("DeviceSerialNumber",))
 
 
 @dataclass(frozen=True)
@@ -370,6 +378,8 @@ def _step(tag: BaseTag, vr: str) -> _Step:
     Characteristics, then the basic-profile table (unlisted attributes are kept)."""
     if tag in _PSEUDONYM_TAGS:
         return _Step.PSEUDONYM
+    if tag in _DUMMY_FOR_CONFORMANCE:
+        return _Step.DUMMY
     if tag in _NEVER_RETAINED:
         action = profile_action(tag) or ProfileAction.REMOVE
     elif vr == "DA":

@@ -26,7 +26,8 @@ from pydicom.uid import EnhancedPETImageStorage, ExplicitVRLittleEndian, generat
 from typer.testing import CliRunner
 
 from petdx.cli import app
-from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
+from petdx.dicom import SeriesKind, index_dicom_folder, read_header, read_series_volume
+from petdx.dicom.deidentify import DeidentificationSettings, DeidentifiedFileEncoder
 from petdx.errors import MissingAttributeError
 from petdx.nuclides import NUCLIDES
 from petdx.simulate.dicom_writer import (
@@ -285,6 +286,9 @@ def _enhanced_pet(datasets: list[Dataset], *, drop_position_of: int | None = Non
         "SeriesDate",
         "SeriesTime",
         "Manufacturer",
+        "ManufacturerModelName",
+        "DeviceSerialNumber",
+        "SoftwareVersions",
         "RadiopharmaceuticalInformationSequence",
     ):
         if keyword in first:
@@ -346,7 +350,9 @@ def _enhanced_pet(datasets: list[Dataset], *, drop_position_of: int | None = Non
 def test_sts_as_enhanced_pet_frames_in_reverse_order(shared_data: Path, tmp_path: Path) -> None:
     single = _sts_series(shared_data, tmp_path)
     (tmp_path / "multi").mkdir()
-    _enhanced_pet(_datasets(single)).save_as(tmp_path / "multi" / "enhanced.dcm")
+    _enhanced_pet(_datasets(single)).save_as(
+        tmp_path / "multi" / "enhanced.dcm", enforce_file_format=True
+    )
     _assert_same_suv(_suv_cli(single), _suv_cli(tmp_path / "multi"))
     (a_entry,) = index_dicom_folder(single).of_kind(SeriesKind.PT)
     (b_entry,) = index_dicom_folder(tmp_path / "multi").of_kind(SeriesKind.PT)
@@ -359,7 +365,9 @@ def test_simulated_as_enhanced_pet_frames_in_reverse_order(tmp_path: Path) -> No
     slopes = [f"{0.5 + 0.125 * k:g}" for k in range(12)]
     pt, _ = _simulated_pet_ct(tmp_path / "single", slopes)
     (tmp_path / "multi").mkdir()
-    _enhanced_pet(_datasets(pt)).save_as(tmp_path / "multi" / "enhanced.dcm")
+    _enhanced_pet(_datasets(pt)).save_as(
+        tmp_path / "multi" / "enhanced.dcm", enforce_file_format=True
+    )
     single = _suv_cli(pt)
     assert single["reference_time_rule"] == "series-datetime"
     _assert_same_suv(single, _suv_cli(tmp_path / "multi"), rule="decay-correction-datetime")
@@ -369,7 +377,7 @@ def test_frame_without_plane_position_is_refused(shared_data: Path, tmp_path: Pa
     single = _sts_series(shared_data, tmp_path)
     (tmp_path / "multi").mkdir()
     path = tmp_path / "multi" / "enhanced.dcm"
-    _enhanced_pet(_datasets(single), drop_position_of=6).save_as(path)
+    _enhanced_pet(_datasets(single), drop_position_of=6).save_as(path, enforce_file_format=True)
     (entry,) = index_dicom_folder(tmp_path / "multi").of_kind(SeriesKind.PT)
     with pytest.raises(
         MissingAttributeError,
@@ -380,3 +388,30 @@ def test_frame_without_plane_position_is_refused(shared_data: Path, tmp_path: Pa
     assert run.exit_code == 2
     assert f"{path.name}, frame 7" in run.output
     assert "PlanePositionSequence (0020,9113)" in run.output
+
+
+def test_deidentified_copies_of_enhanced_objects_stay_valid(tmp_path: Path) -> None:
+    """The stored copies ingest writes (DeidentifiedFileEncoder): the same SUV factor and
+    no dciodvfy error the source did not have - DeviceSerialNumber is Type 1 in the Enhanced
+    General Equipment module, so it gets a dummy instead of being emptied."""
+    slopes = [f"{0.5 + 0.125 * k:g}" for k in range(12)]
+    pt, ct = _simulated_pet_ct(tmp_path / "single", slopes)
+    sources = {
+        "lc-pt": _legacy_converted(_datasets(pt), tmp_path / "lc-pt", "PT"),
+        "lc-ct": _legacy_converted(_datasets(ct), tmp_path / "lc-ct", "CT"),
+        "enhanced-pt": tmp_path / "enhanced-pt" / "enhanced.dcm",
+    }
+    sources["enhanced-pt"].parent.mkdir()
+    _enhanced_pet(_datasets(pt)).save_as(sources["enhanced-pt"], enforce_file_format=True)
+    encoder = DeidentifiedFileEncoder(DeidentificationSettings(b"s" * 32, "SIM-0042"))
+    for name, source in sources.items():
+        copy_path = tmp_path / f"deid-{name}" / "copy.dcm"
+        copy_path.parent.mkdir()
+        copy_path.write_bytes(encoder.encode(read_header(source)))
+        assert pydicom.dcmread(copy_path).DeviceSerialNumber == "DEIDENTIFIED"
+        assert set(dciodvfy_errors(copy_path)) <= set(dciodvfy_errors(source)), name
+        if name.endswith("pt"):
+            a = _suv_cli(source.parent)
+            b = _suv_cli(copy_path.parent)
+            assert b["suv_factor"] == pytest.approx(a["suv_factor"], rel=1e-12)
+            assert b["suv_max"] == pytest.approx(a["suv_max"], rel=1e-12)
