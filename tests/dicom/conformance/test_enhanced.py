@@ -28,12 +28,14 @@ from typer.testing import CliRunner
 from petdx.cli import app
 from petdx.dicom import SeriesKind, index_dicom_folder, read_header, read_series_volume
 from petdx.dicom.deidentify import DeidentificationSettings, DeidentifiedFileEncoder
-from petdx.errors import MissingAttributeError
+from petdx.dicom.discovery import classify
+from petdx.errors import GeometryError, MissingAttributeError
 from petdx.nuclides import NUCLIDES
 from petdx.simulate.dicom_writer import (
     PatientInfo,
     StudyInfo,
     write_ct_series,
+    write_mr_series,
     write_pet_series,
 )
 from petdx.simulate.scanner import ScannerModel
@@ -415,3 +417,64 @@ def test_deidentified_copies_of_enhanced_objects_stay_valid(tmp_path: Path) -> N
             b = _suv_cli(copy_path.parent)
             assert b["suv_factor"] == pytest.approx(a["suv_factor"], rel=1e-12)
             assert b["suv_max"] == pytest.approx(a["suv_max"], rel=1e-12)
+
+
+def test_dynamic_multiframe_and_missing_units_refused(tmp_path: Path) -> None:
+    pt, _ = _simulated_pet_ct(tmp_path / "single", ["0.5"] * 4)
+    dynamic = _enhanced_pet(_datasets(pt))
+    groups = list(dynamic.PerFrameFunctionalGroupsSequence)
+    dynamic.PerFrameFunctionalGroupsSequence = groups + copy.deepcopy(groups)
+    dynamic.NumberOfFrames = 8
+    dynamic.PixelData = dynamic.PixelData * 2
+    (tmp_path / "dynamic").mkdir()
+    dynamic.save_as(tmp_path / "dynamic" / "d.dcm", enforce_file_format=True)
+    (entry,) = index_dicom_folder(tmp_path / "dynamic").of_kind(SeriesKind.PT)
+    with pytest.raises(GeometryError, match=r"two frames at the same position.*frame 8"):
+        read_series_volume(entry)
+
+    no_units = _enhanced_pet(_datasets(pt))
+    for group in no_units.PerFrameFunctionalGroupsSequence:
+        del group.PixelValueTransformationSequence[0].RescaleType
+    (tmp_path / "no-units").mkdir()
+    no_units.save_as(tmp_path / "no-units" / "d.dcm", enforce_file_format=True)
+    run = CliRunner().invoke(app, ["suv", str(tmp_path / "no-units")])
+    assert run.exit_code == 2
+    assert "Units (0054,1001) is missing" in run.output
+
+
+@pytest.mark.parametrize(
+    ("description", "image_type", "kind"),
+    [
+        ("Dixon W", ["DERIVED", "PRIMARY", "DIXON", "W"], SeriesKind.MR),
+        ("MRAC UMAP", ["DERIVED", "PRIMARY", "UMAP"], SeriesKind.MR_AC),
+    ],
+)
+def test_legacy_converted_enhanced_mr_classified_as_single_frame(
+    tmp_path: Path, description: str, image_type: list[str], kind: SeriesKind
+) -> None:
+    grid = Grid.centred((4, 8, 8), (4.0, 4.0, 4.0), z_first_mm=-8.0)
+    acquired = datetime(2026, 5, 4, 11, 0, 0)
+    write_mr_series(
+        tmp_path / "single",
+        np.ones(grid.shape, np.uint16),
+        grid,
+        patient=PatientInfo("SIM-0001", "F", date(1970, 5, 6), 61.5, 1.64),
+        study=StudyInfo(generate_uid(), generate_uid(), acquired, "S1", "ACC1", "mr"),
+        series_uid=generate_uid(),
+        series_number=5,
+        description=description,
+        image_type=image_type,
+        acquired=acquired,
+        sop_uid=lambda k: generate_uid(),
+    )
+    converted = hd.legacy.LegacyConvertedEnhancedMRImage(
+        legacy_datasets=_datasets(tmp_path / "single"),
+        series_instance_uid=generate_uid(),
+        series_number=900,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+    )
+    assert converted.SOPClassUID == "1.2.840.10008.5.1.4.1.1.4.4"
+    assert classify(converted) is kind
+    (entry,) = index_dicom_folder(tmp_path / "single").of_kind(kind)
+    assert len(entry.instances) == 4
