@@ -337,8 +337,9 @@ def _check_quantitative(inputs: SuvInputs) -> tuple[Units, DecayCorrection | Non
     label = inputs.label
     if inputs.units is None:
         raise MissingAttributeError(
-            f"{label}: Units (0054,1001) is missing, so the meaning of the pixel values is "
-            "unknown. Fix the header."
+            f"{label}: Units (0054,1001) is missing (in an Enhanced PET: RescaleType "
+            "(0028,1054) of the Pixel Value Transformation Sequence (0040,9096)), so the "
+            "meaning of the pixel values is unknown. Fix the header."
         )
     try:
         units = Units(inputs.units)

@@ -440,6 +440,7 @@ def test_dynamic_multiframe_and_missing_units_refused(tmp_path: Path) -> None:
     run = CliRunner().invoke(app, ["suv", str(tmp_path / "no-units")])
     assert run.exit_code == 2
     assert "Units (0054,1001) is missing" in run.output
+    assert "RescaleType (0028,1054)" in run.output
 
 
 @pytest.mark.parametrize(
