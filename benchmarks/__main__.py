@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = [
     "bench_dicom_read",
+    "bench_dicom_read_compressed",
     "bench_quantify",
     "bench_study_import",
     "bench_stats",

@@ -74,6 +74,7 @@ def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeri
         suv_factor=result.suv_factor,
         normalization=normalization.value,
         suv_unit=result.unit,
+        pixel_compression=series.pixel_encoding.description,
     )
     return series, scan
 

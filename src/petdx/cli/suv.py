@@ -41,6 +41,7 @@ def _header_fields(entry: SeriesEntry) -> dict[str, Any]:
         "nuclide": None,
         "vendor": None,
         "vendor_check": None,
+        "pixel_compression": None,
         "warnings": [],
         "error": None,
     }

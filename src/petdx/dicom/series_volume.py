@@ -16,7 +16,11 @@ handled.
 
 Pixels of uncompressed little-endian files are read straight from the file offset found
 while indexing (no second header parse), in parallel threads; other transfer syntaxes and
-multi-frame objects go through pydicom's pixel handlers.
+multi-frame objects go through pydicom's pixel-data plugins. Compressed frames are decoded
+by imagecodecs first (:mod:`petdx.dicom.imagecodecs_plugin`: it releases the GIL, so the
+threads decode in parallel), then by pydicom's other plugins (GDCM, pylibjpeg-openjpeg,
+pylibjpeg-rle, pyjpegls, pydicom's RLE) when imagecodecs cannot. Lossy-compressed pixels
+(:mod:`petdx.dicom.compression`) are read with a warning that every result carries.
 
 References
 ----------
@@ -34,14 +38,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from pydicom.dataelem import RawDataElement
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from petdx.dicom.compression import PixelEncoding, pixel_encoding
 from petdx.dicom.discovery import DicomInstance, SeriesEntry, SeriesKind, read_dicom
 from petdx.dicom.frames import Frame, frames_of, is_multiframe
+from petdx.dicom.imagecodecs_plugin import PLUGIN_LABEL, register
 from petdx.errors import DicomReadError, GeometryError, GeometryWarning, InvalidSeriesError
 from petdx.image import Volume
 
 __all__ = ["ImageSeries", "read_series_volume"]
+
+register()
 
 _ORIENTATION_TOLERANCE = 1e-4
 _DUPLICATE_TOLERANCE_MM = 1e-3
@@ -71,13 +80,19 @@ class ImageSeries:
         One :class:`Frame` per z index, in volume order (for per-slice header values).
     warnings
         What was assumed or changed to read the series (files without File Meta, slice
-        steps placed on a uniform grid); every result computed from it carries them.
+        steps placed on a uniform grid, lossy-compressed pixels); every result computed
+        from it carries them.
+    pixel_encoding
+        The transfer syntaxes of its files and whether the pixels are lossy compressed.
     """
 
     entry: SeriesEntry
     volume: Volume
     frames: tuple[Frame, ...] = field(repr=False)
     warnings: tuple[str, ...] = ()
+    pixel_encoding: PixelEncoding = field(
+        default_factory=lambda: PixelEncoding(("Explicit VR Little Endian",), False, False)
+    )
 
     @property
     def series_instance_uid(self) -> str:
@@ -213,6 +228,22 @@ def _fast_path_offset(instance: DicomInstance) -> tuple[int, np.dtype] | None:
     return raw.value_tell, dtype
 
 
+def _decode(instance: DicomInstance) -> npt.NDArray[np.generic]:
+    """Stored values through pydicom's plugins: imagecodecs first, then the others."""
+    dataset = read_dicom(instance.path, defer_size=None)[0]
+    meta = getattr(dataset, "file_meta", None)
+    syntax = UID(str(getattr(meta, "TransferSyntaxUID", ImplicitVRLittleEndian)))
+    if not syntax.is_compressed:
+        return np.asarray(dataset.pixel_array)
+    decoder = get_decoder(syntax)
+    if PLUGIN_LABEL in decoder.available_plugins:
+        try:
+            return decoder.as_array(dataset, decoding_plugin=PLUGIN_LABEL)[0]
+        except Exception:  # any codec failure: pydicom's other plugins try next
+            pass
+    return decoder.as_array(dataset)[0]
+
+
 def _read_instance_pixels(instance: DicomInstance) -> npt.NDArray[np.generic]:
     """Stored pixel values of a file: (rows, cols) or (frames, rows, cols)."""
     fast = _fast_path_offset(instance)
@@ -228,14 +259,18 @@ def _read_instance_pixels(instance: DicomInstance) -> npt.NDArray[np.generic]:
                     f"{rows * columns} values). Copy the file again from the source."
                 )
             return data.reshape(rows, columns)
-        dataset = read_dicom(instance.path, defer_size=None)[0]
-        return np.asarray(dataset.pixel_array)
+        return _decode(instance)
     except DicomReadError:
         raise
     except Exception as exc:
+        meta = getattr(header, "file_meta", None)
+        syntax = UID(str(getattr(meta, "TransferSyntaxUID", ImplicitVRLittleEndian)))
         raise DicomReadError(
-            f"{instance.path}: pixel data cannot be decoded ({type(exc).__name__}: {exc}). "
-            "The file may be truncated, or compressed with a codec that is not installed."
+            f"{instance.path}: pixel data (7FE0,0010) in {syntax.name} ({syntax}) cannot be "
+            f"decoded ({type(exc).__name__}: {exc}). The file may be truncated or corrupt "
+            "(copy it again from the PACS), or the syntax needs a codec petdx does not "
+            "have (docs/dicom.md lists the syntaxes read; ask the PACS to send Explicit VR "
+            "Little Endian)."
         ) from exc
 
 
@@ -302,5 +337,11 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
     affine[:3, 1] = column_cosine * spacing_rows
     affine[:3, 2] = row_cosine * spacing_columns
     affine[:3, 3] = frames[0].position_mm
-    notes = (*entry.warnings, *([step_note] if step_note else []))
-    return ImageSeries(entry, Volume(array, affine), tuple(frames), notes)
+    encoding = pixel_encoding(instance.header for instance in entry.instances)
+    notes = [*entry.warnings, *([step_note] if step_note else [])]
+    if encoding.lossy:
+        notes.append(
+            f"{label}: pixel data are lossy compressed ({encoding.description}): every value "
+            "carries the codec's error. Ask the PACS for the original (lossless) images."
+        )
+    return ImageSeries(entry, Volume(array, affine), tuple(frames), tuple(notes), encoding)

@@ -148,6 +148,8 @@ class ScanSummary:
     #: scaling the scanner stored beside petdx's (SuvResult.vendor_check.to_dict()).
     suv_warnings: tuple[str, ...] = ()
     suv_vendor_check: dict[str, Any] | None = None
+    #: How the PET pixels were stored (PixelEncoding.description); lossy is also a warning.
+    pixel_compression: str = "uncompressed"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str
         result.suv_factor,
         normalization=result.normalization.value,
         suv_unit=result.unit,
+        pixel_compression=image.pixel_encoding.description,
     )
     return scan_input, method, result
 
@@ -346,6 +349,11 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                     check.to_dict()
                     if (check := suv_results[scan.series_uid].vendor_check)
                     else None
+                ),
+                pixel_compression=(
+                    encoding.description
+                    if (encoding := suv_results[scan.series_uid].pixel_encoding)
+                    else "uncompressed"
                 ),
             )
         )

@@ -82,6 +82,9 @@ class ScanInput:
     suv_factor: float
     normalization: str = "bw"
     suv_unit: str = "g/ml"
+    #: How the PET pixels were stored (PixelEncoding.description): ``uncompressed``,
+    #: ``lossless: <syntax>`` or ``lossy: <syntax>; ratio; method``.
+    pixel_compression: str = "uncompressed"
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,7 @@ def _time_point(
         suv_factor=scan.suv_factor,
         normalization=scan.normalization,
         suv_unit=scan.suv_unit,
+        pixel_compression=scan.pixel_compression,
         method=method,
         references=refs,
         reference_problems=problems,

@@ -55,6 +55,7 @@ class TimePointResult:
     detection: dict[str, Any] | None = None
     carried_voi_mean_suv: dict[int, float] = field(default_factory=dict)
     pvc_voi_mean_suv: dict[int, float] = field(default_factory=dict)
+    pixel_compression: str = "uncompressed"
 
     def lesion(self, label: int) -> LesionMetrics | None:
         for lesion in self.lesions:
@@ -72,6 +73,7 @@ class TimePointResult:
             "suv_factor": self.suv_factor,
             "normalization": self.normalization,
             "suv_unit": self.suv_unit,
+            "pixel_compression": self.pixel_compression,
             "method": str(self.method),
             "percist_threshold_suv": self.percist_threshold_suv,
             "reference_regions": refs,
@@ -239,6 +241,7 @@ class QuantificationResult:
                         "suv_normalization": tp.normalization,
                         "suv_unit": tp.suv_unit,
                         "suv_factor": tp.suv_factor,
+                        "pixel_compression": tp.pixel_compression,
                         "method": tp.method.method.value,
                         "method_parameters": json.dumps(
                             {

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from petdx.dicom.compression import PixelEncoding
 from petdx.dicom.frames import Frame
 from petdx.dicom.series_volume import ImageSeries
 from petdx.errors import (
@@ -140,6 +141,10 @@ class SuvResult:
     vendor_check
         The SUV scaling the scanner stored in private elements, beside petdx's own
         (``None`` when the series carries none); a difference over 1 % is also a warning.
+    pixel_encoding
+        The transfer syntaxes of the series and whether its pixels are lossy compressed
+        (LossyImageCompression (0028,2110), ratio, method); ``None`` when computed from
+        frames without their volume.
     """
 
     series_instance_uid: str
@@ -161,6 +166,7 @@ class SuvResult:
     warnings: tuple[str, ...] = field(default=())
     vendor: ScannerVendor = ScannerVendor.OTHER
     vendor_check: VendorFactorCheck | None = None
+    pixel_encoding: PixelEncoding | None = None
 
     @property
     def suv_factor(self) -> float:
@@ -203,6 +209,8 @@ class SuvResult:
             "warnings": list(self.warnings),
             "vendor": self.vendor.value,
             "vendor_check": self.vendor_check.to_dict() if self.vendor_check else None,
+            "pixel_encoding": self.pixel_encoding.to_dict() if self.pixel_encoding else None,
+            "pixel_compression": (self.pixel_encoding.description if self.pixel_encoding else None),
         }
 
     def __str__(self) -> str:
@@ -218,6 +226,8 @@ class SuvResult:
                 f"; scanner SUVbw factor {check.vendor_factor:.6g} vs petdx "
                 f"{check.petdx_factor:.6g} ({check.relative_difference:+.2%}, {check.source})"
             )
+        if self.pixel_encoding is not None and self.pixel_encoding.compressed:
+            text += f"; pixels {self.pixel_encoding.description}"
         return text
 
 
@@ -658,9 +668,13 @@ def compute_suv(
         label = f"PT series ({uid})"
     inputs = suv_inputs_from_frames(frames, label)
     result = suv_factors_from_inputs(inputs, uid, normalization=normalization, overrides=overrides)
-    if isinstance(series, ImageSeries) and series.warnings:
+    if isinstance(series, ImageSeries):
         # What was assumed to read the series belongs with every result computed from it.
-        result = replace(result, warnings=(*series.warnings, *result.warnings))
+        result = replace(
+            result,
+            warnings=(*series.warnings, *result.warnings),
+            pixel_encoding=series.pixel_encoding,
+        )
     return result
 
 
