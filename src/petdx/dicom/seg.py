@@ -8,10 +8,16 @@ trip even when they are not consecutive.
 Reading (:func:`read_seg`): frames are mapped to the PET grid
 
 1. through the referenced source instances (``get_pixels_by_source_instance``) when every
-   frame of the SEG references an instance of the PET series; else
+   frame of the SEG references an instance of the PET series. A SEG whose references carry
+   no SpatialLocationsPreserved (dcmqi, some viewers) is mapped this way only when every
+   frame's PlanePositionSequence lies within :data:`POSITION_TOLERANCE_VOXELS` of the
+   referenced PET slice (a warning gives the largest difference in mm); else
 2. through the plane positions (``get_volume``): the SEG volume's index axes must be the PET
    grid's up to order and sign (a signed permutation) with an integral offset, and its
    voxels are placed at the PET indices they fall on (voxels outside the PET are reported).
+   The offset may differ from an integer by :data:`POSITION_TOLERANCE_VOXELS` (DS values
+   rounded to a few decimals move positions by up to 0.05 mm: 0.0125 voxel at 4 mm); half
+   a voxel is a real misalignment and is refused.
 
 Fractional segments are read as fractions in [0, 1]; a voxel belongs to a lesion when its
 fraction is >= ``fraction_threshold`` (default 0.5). Overlapping segments are refused.
@@ -58,6 +64,10 @@ _TYPE2_COPIED = (
     "AccessionNumber",
 )
 _TRACKING = re.compile(r"^lesion (\d+)$")
+#: How far (in voxels of the PET grid) a SEG frame's plane position may be from the PET
+#: position it maps to: 0.1 voxel covers DS rounding (0.05 mm is 0.0125 voxel at 4 mm, 0.025
+#: at 2 mm) and keeps real misalignment (0.5 voxel) refused.
+POSITION_TOLERANCE_VOXELS = 0.1
 
 
 @dataclass(frozen=True)
@@ -229,7 +239,9 @@ def read_seg(
     numbers = [int(n) for n in seg.get_segment_numbers()]
     seg_type = str(seg.SegmentationType)
     notes: list[str] = []
-    per_segment, mapping = _by_instances(seg, series)
+    per_segment, mapping, note = _by_instances(seg, series)
+    if note:
+        notes.append(note)
     if per_segment is None:
         per_segment, lost = _by_positions(seg, series, source)
         mapping = "plane-positions"
@@ -263,26 +275,68 @@ def read_seg(
     )
 
 
+def _frame_reference(item: Dataset) -> tuple[str, str | None]:
+    """(referenced SOP instance UID, SpatialLocationsPreserved) of a per-frame item."""
+    for derivation in item.get("DerivationImageSequence", []):
+        for source in derivation.get("SourceImageSequence", []):
+            preserved = source.get("SpatialLocationsPreserved")
+            return str(source.ReferencedSOPInstanceUID), (str(preserved) if preserved else None)
+    return "", None
+
+
+def _unpreserved_offset_mm(seg: hd.seg.Segmentation, series: ImageSeries) -> float | None:
+    """Largest distance (mm) between a SEG frame's plane position and its referenced PET
+    slice when no reference states SpatialLocationsPreserved; None when any does, or a frame
+    lacks a reference or a position."""
+    positions = {f.instance.sop_instance_uid: f.position_mm for f in series.frames}
+    worst = 0.0
+    for item in seg.get("PerFrameFunctionalGroupsSequence", []):
+        uid, preserved = _frame_reference(item)
+        planes = item.get("PlanePositionSequence", [])
+        if preserved is not None or uid not in positions or not planes:
+            return None
+        where = np.array([float(v) for v in planes[0].ImagePositionPatient])
+        worst = max(worst, float(np.linalg.norm(where - positions[uid])))
+    return worst
+
+
 def _by_instances(
     seg: hd.seg.Segmentation, series: ImageSeries
-) -> tuple[npt.NDArray[np.floating] | None, str]:
+) -> tuple[npt.NDArray[np.floating] | None, str, str | None]:
+    """Pixels per PET slice through the referenced instances, the mapping, and a note."""
     frames = series.frames
     if any(f.frame_index is not None for f in frames):
-        return None, ""
+        return None, "", None
     uids = [f.instance.sop_instance_uid for f in frames]
     referenced = {str(uid) for _, _, uid in seg.get_source_image_uids()}
     if not referenced or not referenced <= set(uids):
-        return None, ""
+        return None, "", None
+    options: dict[str, object] = {
+        "source_sop_instance_uids": uids,
+        "combine_segments": False,
+        "rescale_fractional": True,
+        "dtype": np.float32,
+    }
     try:
-        pixels = seg.get_pixels_by_source_instance(
-            source_sop_instance_uids=uids,
-            combine_segments=False,
-            rescale_fractional=True,
-            dtype=np.float32,
-        )
+        pixels = seg.get_pixels_by_source_instance(**options)
+        return np.asarray(pixels), "referenced-instances", None
     except (ValueError, KeyError, RuntimeError):
-        return None, ""
-    return np.asarray(pixels), "referenced-instances"
+        pass
+    offset_mm = _unpreserved_offset_mm(seg, series)
+    spacing_mm = min(series.volume.spacing_mm)
+    if offset_mm is None or offset_mm > POSITION_TOLERANCE_VOXELS * spacing_mm:
+        return None, "", None
+    try:
+        pixels = seg.get_pixels_by_source_instance(**options, ignore_spatial_locations=True)
+    except (ValueError, KeyError, RuntimeError):
+        return None, "", None
+    note = (
+        "its frames reference the PET instances without SpatialLocationsPreserved "
+        "(0028,135A); they were mapped by those references because every plane position "
+        f"lies within {offset_mm:.3g} mm of its PET slice (tolerance "
+        f"{POSITION_TOLERANCE_VOXELS} voxel)"
+    )
+    return np.asarray(pixels), "referenced-instances", note
 
 
 def _by_positions(
@@ -304,7 +358,7 @@ def _by_positions(
         and np.all(np.abs(rounded).sum(axis=0) == 1)
         and np.all(np.abs(rounded).sum(axis=1) == 1)
     )
-    if not is_perm or not np.allclose(offset, np.round(offset), atol=1e-2):
+    if not is_perm or not np.allclose(offset, np.round(offset), atol=POSITION_TOLERANCE_VOXELS):
         raise GeometryError(
             f"{source}: the SEG's grid does not coincide with the PET grid "
             f"({grid.describe_grid()}): its voxels fall between PET voxels. Resample the "
