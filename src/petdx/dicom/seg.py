@@ -311,15 +311,20 @@ def _by_instances(
     referenced = {str(uid) for _, _, uid in seg.get_source_image_uids()}
     if not referenced or not referenced <= set(uids):
         return None, "", None
-    options: dict[str, object] = {
-        "source_sop_instance_uids": uids,
-        "combine_segments": False,
-        "rescale_fractional": True,
-        "dtype": np.float32,
-    }
+
+    def pixels_of(ignore_spatial_locations: bool) -> npt.NDArray[np.floating]:
+        return np.asarray(
+            seg.get_pixels_by_source_instance(
+                source_sop_instance_uids=uids,
+                combine_segments=False,
+                ignore_spatial_locations=ignore_spatial_locations,
+                rescale_fractional=True,
+                dtype=np.float32,
+            )
+        )
+
     try:
-        pixels = seg.get_pixels_by_source_instance(**options)
-        return np.asarray(pixels), "referenced-instances", None
+        return pixels_of(False), "referenced-instances", None
     except (ValueError, KeyError, RuntimeError):
         pass
     offset_mm = _unpreserved_offset_mm(seg, series)
@@ -327,7 +332,7 @@ def _by_instances(
     if offset_mm is None or offset_mm > POSITION_TOLERANCE_VOXELS * spacing_mm:
         return None, "", None
     try:
-        pixels = seg.get_pixels_by_source_instance(**options, ignore_spatial_locations=True)
+        pixels = pixels_of(True)
     except (ValueError, KeyError, RuntimeError):
         return None, "", None
     note = (
@@ -336,7 +341,7 @@ def _by_instances(
         f"lies within {offset_mm:.3g} mm of its PET slice (tolerance "
         f"{POSITION_TOLERANCE_VOXELS} voxel)"
     )
-    return np.asarray(pixels), "referenced-instances", note
+    return pixels, "referenced-instances", note
 
 
 def _by_positions(
