@@ -91,3 +91,39 @@ def test_peak_of_empty_lesion_is_refused() -> None:
         suv_peak_local(volume, volume.with_array(np.zeros(volume.shape, dtype=bool)))
     with pytest.raises(InputValidationError, match="shape"):
         suv_peak_global(volume, Volume(np.ones((2, 2, 2), dtype=bool), volume.affine))
+
+
+def test_peak_on_unevenly_spaced_slices_uses_true_centres() -> None:
+    """Slices 4.3 mm apart but one 4.6 mm step (7 % off, accepted with a warning on reading),
+    3 mm pixels. The (1, 1, 1) diagonal neighbour across the 4.6 mm step lies at
+    sqrt(4.6^2 + 18) = 6.25 mm, outside the 6.2035 mm sphere, while on the mean-step grid it
+    would be inside (4.35^2 + 18 < 6.2035^2): the oracle places every voxel centre by hand
+    from the true positions."""
+    steps_mm = [4.3, 4.3, 4.6, 4.3, 4.3, 4.3]
+    positions = np.concatenate([[0.0], np.cumsum(steps_mm)])
+    uniform = grid((7, 9, 9), spacing_mm=(float(np.mean(steps_mm)), 3.0, 3.0))
+    rng = np.random.default_rng(11)
+    values = rng.gamma(2.0, 1.0, uniform.shape)
+    values[3, 4, 4] = 40.0  # the hottest voxel, just below the wide step
+    volume = Volume(values, uniform.affine, tuple(positions))
+    lesion = np.zeros(volume.shape, dtype=bool)
+    lesion[2:5, 3:6, 3:6] = True
+    mask = volume.with_array(lesion)
+
+    kk, jj, ii = np.meshgrid(*(np.arange(n) for n in volume.shape), indexing="ij")
+    centres = np.stack([ii * 3.0, jj * 3.0, positions[kk]], axis=-1)  # LPS x, y, z by hand
+
+    def oracle(at: tuple[int, int, int]) -> float:
+        inside = np.linalg.norm(centres - centres[at], axis=-1) <= SUV_PEAK_RADIUS_MM
+        return float(values[inside].mean())
+
+    local = suv_peak_local(volume, mask)
+    assert local.centre_index_zyx == (3, 4, 4)
+    assert local.suv_peak == pytest.approx(oracle((3, 4, 4)), rel=1e-12)
+    best = max((oracle((k, j, i)), (k, j, i)) for k, j, i in np.argwhere(lesion))
+    found = suv_peak_global(volume, mask)
+    assert found.suv_peak == pytest.approx(best[0], rel=1e-12)
+    assert found.centre_index_zyx == best[1]
+    # the mean-step grid holds other voxels in the sphere: the true positions matter here
+    on_mean_grid = suv_peak_local(uniform.with_array(values), uniform.with_array(lesion))
+    assert on_mean_grid.n_voxels > local.n_voxels

@@ -6,10 +6,12 @@ with an error naming it, when frames have mixed orientations, matrix sizes or pi
 when two frames share a position, or when a slice step is more than 10 % off the usual one
 (a missing slice, overlapping bed positions). Steps that vary less (vendor rounding, bed
 junctions) are read with a :class:`~petdx.errors.GeometryWarning` giving the largest
-deviation in mm and %; the slices are then placed on the uniform grid of the mean step, as
-ITK's ImageSeriesReader (warning "Non uniform sampling or missing slices detected", relative
-threshold 1e-4), dcm2niix (nii_dicom_batch.cpp, "Interslice distance varies", 0.2 mm) and
-3D Slicer (DICOMScalarVolumePlugin, "Images are not equally spaced", epsilon 0.01 mm) do.
+deviation in mm and %, as ITK's ImageSeriesReader (warning "Non uniform sampling or missing
+slices detected", relative threshold 1e-4), dcm2niix (nii_dicom_batch.cpp, "Interslice
+distance varies", 0.2 mm) and 3D Slicer (DICOMScalarVolumePlugin, "Images are not equally
+spaced", epsilon 0.01 mm) read them. Those tools then place the slices on a uniform grid;
+petdx keeps the true positions (:attr:`petdx.image.Volume.slice_positions_mm`), so volumes,
+SUVpeak spheres and coordinates follow the scanner's geometry and no value is interpolated.
 Each frame's RescaleSlope and RescaleIntercept are
 applied to its own stored values, so per-slice scaling (common on GE and Siemens PET) is
 handled.
@@ -144,9 +146,10 @@ def _check_consistent(frames: list[Frame], label: str) -> tuple[npt.NDArray[np.f
 
 def _slice_step(
     frames: list[Frame], normal: npt.NDArray[np.float64], label: str
-) -> tuple[np.ndarray, str | None]:
-    """Validate the sorted positions; the step vector between slices (mm), and the note on
-    varying steps when they were accepted."""
+) -> tuple[np.ndarray, str | None, tuple[float, ...] | None]:
+    """Validate the sorted positions; the mean step vector between slices (mm), and, when
+    varying steps were accepted, the note on them and each slice's distance (mm) from the
+    first along the step."""
     positions = np.array([f.position_mm for f in frames])
     if len(frames) == 1:
         thickness = frames[0].get("SpacingBetweenSlices") or frames[0].get("SliceThickness")
@@ -155,7 +158,7 @@ def _slice_step(
                 f"{label}: a single slice without SliceThickness (0018,0050) or "
                 "SpacingBetweenSlices (0018,0088), so its depth is unknown. Fix the header."
             )
-        return normal * float(thickness), None
+        return normal * float(thickness), None, None
     distances = positions @ normal
     gaps = np.diff(distances)
     duplicate = np.flatnonzero(np.abs(gaps) < _DUPLICATE_TOLERANCE_MM)
@@ -193,14 +196,18 @@ def _slice_step(
         )
     worst_gap = int(np.argmax(gap_deviation))
     if gap_deviation[worst_gap] > _STEP_WARN_ABSOLUTE_MM + 1e-6:
-        return step, (
+        along = (positions - positions[0]) @ (step / step_length)
+        return (
+            step,
             f"{label}: slice steps vary: usual step {median_gap:.4g} mm, largest deviation "
             f"{gap_deviation[worst_gap]:.3g} mm ({gap_deviation[worst_gap] / median_gap:.2%}) "
-            f"after {frames[worst_gap].where()}; slices are placed on the uniform grid of "
-            f"the mean step {step_length:.4g} mm (largest position error "
-            f"{float(deviation.max()):.3g} mm), so volumes carry up to that relative error."
+            f"after {frames[worst_gap].where()}; the true slice positions are kept for "
+            f"volumes, SUVpeak spheres and coordinates (exports that need one grid use the "
+            f"mean step {step_length:.4g} mm, largest position error "
+            f"{float(deviation.max()):.3g} mm).",
+            tuple(float(v) for v in along),
         )
-    return step, None
+    return step, None, None
 
 
 def _fast_path_offset(instance: DicomInstance) -> tuple[int, np.dtype] | None:
@@ -309,7 +316,7 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
         raise InvalidSeriesError(f"{label}: holds no image frames.")
     row_cosine, column_cosine, normal = _check_consistent(frames, label)
     frames.sort(key=lambda f: float(np.dot(f.position_mm, normal)))
-    step, step_note = _slice_step(frames, normal, label)
+    step, step_note, slice_positions_mm = _slice_step(frames, normal, label)
     if step_note is not None:
         warnings.warn(step_note, GeometryWarning, stacklevel=2)
 
@@ -344,4 +351,5 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
             f"{label}: pixel data are lossy compressed ({encoding.description}): every value "
             "carries the codec's error. Ask the PACS for the original (lossless) images."
         )
-    return ImageSeries(entry, Volume(array, affine), tuple(frames), tuple(notes), encoding)
+    volume = Volume(array, affine, slice_positions_mm)
+    return ImageSeries(entry, volume, tuple(frames), tuple(notes), encoding)

@@ -8,6 +8,11 @@ Definitions (every lesion = the voxels of one label):
 * SUVpeak local / global: :mod:`petdx.quantify.peak` (1 cm^3 sphere, radius 6.2035 mm).
 * MTV (ml): voxel count x voxel volume (no partial-voxel weighting).
 * TLG (g, for SUVbw): SUVmean x MTV.
+* Unevenly spaced slices (:attr:`petdx.image.Volume.slice_positions_mm`): each voxel has its
+  slice's volume (the slice's extent runs half-way to each neighbour), MTV is the sum of the
+  lesion's voxel volumes, SUVmean and SD are volume-weighted, TLG = sum of SUV x voxel volume;
+  voxel centres (diameter, centroid, SUVpeak spheres) are the true ones. On an even grid these
+  are the definitions above.
 * Longest diameter (mm): the largest distance between the centres of two lesion voxels
   (0 for a single voxel); found on the convex hull of the voxel centres.
 * Centroid (LPS mm): the unweighted mean of the lesion's voxel centres.
@@ -178,8 +183,14 @@ def _one(
     offset = np.asarray(sub[2], dtype=np.float64)
     max_pos = suv.index_to_patient_mm(np.asarray(local.centre_index_zyx) + offset)
     peak_pos = suv.index_to_patient_mm(np.asarray(glob.centre_index_zyx) + offset)
-    mean = float(values.mean())
-    volume = len(values) * voxel_ml
+    if suv.slice_positions_mm is None:
+        mean, sd = float(values.mean()), float(values.std())
+        volume = len(values) * voxel_ml
+    else:  # unevenly spaced slices: each voxel weighs its own volume
+        weights = suv.voxel_volumes_ml(idx)
+        volume = float(weights.sum())
+        mean = float(np.sum(values * weights) / volume)
+        sd = float(np.sqrt(np.sum(weights * (values - mean) ** 2) / volume))
     suv_max = float(values.max())
     tbr: dict[str, float | None] = {t.value: None for t in ReferenceTissue}
     for tissue, ref in refs.items():
@@ -193,7 +204,7 @@ def _one(
         suv_peak_local=local.suv_peak,
         suv_peak_global=glob.suv_peak,
         suv_mean=mean,
-        suv_sd=float(values.std()),
+        suv_sd=sd,
         suv_min=float(values.min()),
         tlg=mean * volume,
         longest_diameter_mm=longest_diameter_mm(points),
@@ -223,8 +234,6 @@ def _padded_view(
     low = [max(0, s.start - int(r)) for s, r in zip(box, reach, strict=True)]
     high = [min(n, s.stop + int(r)) for s, r, n in zip(box, reach, suv.shape, strict=True)]
     window = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
-    affine = suv.affine.copy()
-    affine[:3, 3] = suv.index_to_patient_mm(np.asarray(low, dtype=np.float64))
-    sub_suv = Volume(np.asarray(suv.array[window]), affine)
-    sub_mask = Volume(array[window] == label, affine)
+    sub_suv = suv.crop(window)
+    sub_mask = sub_suv.with_array(array[window] == label)
     return sub_suv, sub_mask, (low[0], low[1], low[2])

@@ -16,6 +16,12 @@ The global peak correlates the SUV of the lesion's bounding box (padded by the s
 radius) with the sphere kernel (``scipy.ndimage.correlate``), so its cost grows with the
 lesion's size, not the image's.
 
+When the slices are not evenly spaced (:attr:`petdx.image.Volume.slice_positions_mm`), the
+sphere is the same rule on the true voxel centres: for each centre slice, every slice's
+in-plane disc is built from its true distance to the centre, and the sums are correlations
+plane by plane. So the sphere holds exactly the voxels whose true centres lie within the
+radius.
+
 References
 ----------
 Wahl RL, et al. From RECIST to PERCIST. J Nucl Med 2009;50 Suppl 1:122S-150S.
@@ -77,10 +83,75 @@ def _lesion_box(
     return box, padded, low - pad_low
 
 
+def _reach(suv: Volume, radius_mm: float) -> npt.NDArray[np.int64]:
+    """Index reach (k, j, i) of the sphere: the ball kernel's, on the smallest slice gap when
+    the slices are unevenly spaced."""
+    affine = suv.affine
+    if suv.slice_positions_mm is not None and len(suv.slice_positions_mm) > 1:
+        affine = affine.copy()
+        smallest = float(np.min(np.diff(suv.slice_positions_mm)))
+        affine[:3, 0] *= smallest / suv.spacing_mm[0]
+    return np.asarray(ball_kernel(affine, radius_mm).shape) // 2 + np.array([0, 1, 1])
+
+
+def _plane_kernel(
+    suv: Volume, slice_offset_mm: float, radius_mm: float
+) -> npt.NDArray[np.float64] | None:
+    """In-plane disc (odd-sized, centred) of the voxels of a slice ``slice_offset_mm`` (true
+    distance along the step vector) from the centre slice whose centres lie within the
+    radius, or None when none does."""
+    linear = suv.affine[:3, :3]
+    base = linear[:, 0] * (slice_offset_mm / suv.spacing_mm[0])
+    extent = radius_mm + float(np.linalg.norm(base))
+    rj = int(np.ceil(extent / np.linalg.norm(linear[:, 1])))
+    ri = int(np.ceil(extent / np.linalg.norm(linear[:, 2])))
+    jj, ii = np.mgrid[-rj : rj + 1, -ri : ri + 1]
+    displacement = base + jj[..., None] * linear[:, 1] + ii[..., None] * linear[:, 2]
+    disc = np.linalg.norm(displacement, axis=-1) <= radius_mm * (1.0 + 1e-12)
+    return disc.astype(np.float64) if disc.any() else None
+
+
+def _sphere_sums_by_plane(
+    suv: Volume,
+    values: npt.NDArray[np.float64],
+    first_slice: int,
+    centre_slices: range,
+    radius_mm: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Sphere sums and counts for every voxel of ``values`` (slices ``first_slice`` onwards
+    of ``suv``) in the centre slices (indices into ``values``), on the true positions."""
+    assert suv.slice_positions_mm is not None
+    positions = np.asarray(suv.slice_positions_mm)[first_slice : first_slice + len(values)]
+    sums = np.zeros((len(centre_slices), *values.shape[1:]))
+    counts = np.zeros_like(sums)
+    ones = np.ones(values.shape[1:])
+    for row, k in enumerate(centre_slices):
+        for other in range(len(values)):
+            slice_offset_mm = float(positions[other] - positions[k])
+            if abs(slice_offset_mm) > radius_mm:
+                continue
+            disc = _plane_kernel(suv, slice_offset_mm, radius_mm)
+            if disc is None:
+                continue
+            sums[row] += ndimage.correlate(values[other], disc, mode="constant", cval=0.0)
+            counts[row] += ndimage.correlate(ones, disc, mode="constant", cval=0.0)
+    return sums, counts
+
+
 def _sphere_means(
     suv: Volume, mask: npt.NDArray[np.bool_], radius_mm: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[slice, ...]]:
     """Sphere sums and voxel counts centred on every voxel of the lesion's bounding box."""
+    if suv.slice_positions_mm is not None:
+        box, padded, offset = _lesion_box(mask, _reach(suv, radius_mm), suv.shape)
+        values = np.asarray(suv.array[padded], dtype=np.float64)
+        centre_slices = range(int(offset[0]), int(offset[0]) + (box[0].stop - box[0].start))
+        sums, counts = _sphere_sums_by_plane(suv, values, padded[0].start, centre_slices, radius_mm)
+        inner_plane = tuple(
+            slice(int(o), int(o) + (b.stop - b.start))
+            for o, b in zip(offset[1:], box[1:], strict=True)
+        )
+        return sums[(slice(None), *inner_plane)], counts[(slice(None), *inner_plane)], box
     kernel = ball_kernel(suv.affine, radius_mm)
     reach = np.asarray(kernel.shape) // 2
     box, padded, offset = _lesion_box(mask, reach, suv.shape)
@@ -124,6 +195,8 @@ def suv_peak_local(
     """Mean SUV in the sphere centred on the lesion's SUVmax voxel (see module docstring)."""
     mask = _check(suv, lesion)
     index = _max_voxel(suv, mask)
+    if suv.slice_positions_mm is not None:
+        return _local_peak_by_plane(suv, index, radius_mm)
     kernel = ball_kernel(suv.affine, radius_mm)
     reach = np.asarray(kernel.shape) // 2
     low = np.asarray(index) - reach
@@ -141,6 +214,21 @@ def suv_peak_local(
     inside = np.asarray(window, dtype=np.float64)[part]
     centre = (int(index[0]), int(index[1]), int(index[2]))
     return PeakResult(float(inside.mean()), centre, int(inside.size))
+
+
+def _local_peak_by_plane(suv: Volume, index: tuple[int, int, int], radius_mm: float) -> PeakResult:
+    """The local peak on unevenly spaced slices: the sphere of the true voxel centres."""
+    reach = _reach(suv, radius_mm)
+    low = np.maximum(np.asarray(index) - reach, 0)
+    high = np.minimum(np.asarray(index) + reach + 1, suv.shape)
+    window = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    values = np.asarray(suv.array[window], dtype=np.float64)
+    centre = int(index[0] - low[0])
+    sums, counts = _sphere_sums_by_plane(
+        suv, values, int(low[0]), range(centre, centre + 1), radius_mm
+    )
+    j, i = int(index[1] - low[1]), int(index[2] - low[2])
+    return PeakResult(float(sums[0, j, i] / counts[0, j, i]), index, int(counts[0, j, i]))
 
 
 def suv_peak_global(

@@ -125,12 +125,6 @@ class ReferenceSpec:
     auto_liver: bool = False
 
 
-def _crop(volume: Volume, box: tuple[slice, ...]) -> Volume:
-    affine = volume.affine.copy()
-    affine[:3, 3] = volume.index_to_patient_mm(np.array([s.start for s in box], dtype=float))
-    return Volume(np.asarray(volume.array[box]), affine)
-
-
 def _grow_box(
     box: tuple[slice, ...], margin: npt.NDArray[np.int64], shape: tuple[int, ...]
 ) -> tuple[slice, ...]:
@@ -267,7 +261,7 @@ def _delineate(
         if box is None:
             continue
         label = index + 1
-        sub = _crop(suv, box)
+        sub = suv.crop(box)
         region = sub.with_array(np.asarray(regions[box]) == label)
         lesion = _segment_region(sub, region, method, percist, background, problems)
         target = out[box]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from scipy import ndimage
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import GeometryError, GeometryWarning
@@ -98,3 +99,82 @@ def test_tilted_gantry_kept_as_sheared_grid(tmp_path: Path) -> None:
     # 4 cos(15 deg) mm distance between the tilted planes (by hand)
     assert volume.index_to_patient_mm([3, 0, 0]).tolist() == pytest.approx([0, 0, 12])
     assert volume.voxel_volume_ml == pytest.approx(64 * np.cos(tilt) / 1000, rel=1e-9)
+
+
+def _centres_from_headers(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel centres (k, j, i, 3) in LPS mm and each slice's voxel volume (ml), worked out
+    from every file's own ImagePositionPatient, ImageOrientationPatient and PixelSpacing
+    (DICOM PS3.3 C.7.6.2.1.1; a slice's extent runs half-way to each neighbour and the end
+    slices extend by their one gap), independently of petdx's Volume."""
+    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in files]
+    row = np.array(headers[0].ImageOrientationPatient[:3], dtype=float)
+    col = np.array(headers[0].ImageOrientationPatient[3:], dtype=float)
+    normal = np.cross(row, col)
+    headers.sort(key=lambda ds: float(np.dot(np.array(ds.ImagePositionPatient, float), normal)))
+    dy, dx = (float(v) for v in headers[0].PixelSpacing)
+    jj, ii = np.mgrid[0 : int(headers[0].Rows), 0 : int(headers[0].Columns)]
+    in_plane = ii[..., None] * dx * row + jj[..., None] * dy * col
+    origins = np.array([np.array(ds.ImagePositionPatient, float) for ds in headers])
+    centres = origins[:, None, None, :] + in_plane[None]
+    along = origins @ normal
+    extents = np.empty(len(along))
+    extents[1:-1] = (along[2:] - along[:-2]) / 2.0
+    extents[0], extents[-1] = along[1] - along[0], along[-1] - along[-2]
+    return centres, dx * dy * extents / 1000.0
+
+
+def _sphere_mean(suv: np.ndarray, centres: np.ndarray, at: tuple[int, ...]) -> float:
+    """Mean SUV of the voxels whose centres lie within the 1 cm^3 sphere's radius of the
+    centre of voxel ``at`` (brute force over a generous window)."""
+    radius = 10.0 * (3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    window = tuple(slice(max(0, a - 4), a + 5) for a in at)
+    distance = np.linalg.norm(centres[window] - centres[at], axis=-1)
+    return float(suv[window][distance <= radius].mean())
+
+
+def test_uneven_slices_measured_on_true_positions(shared_data: Path, tmp_path: Path) -> None:
+    """MTV, TLG, SUVmean, SUVpeak, centroid and diameter of a lesion across unevenly spaced
+    slices equal a brute-force computation from the files' own positions (issue 12, build 2:
+    petdx keeps the true slice positions instead of resampling onto the mean step)."""
+    from petdx.quantify.metrics import quantify_lesions
+
+    files = _copy(shared_data, tmp_path)
+    # around STS_002's hottest slice (19): steps of 3.30, 3.19, 3.32 and 3.29 mm among 3.27
+    _shift(files, {17: 0.03, 19: -0.08, 21: 0.05, 23: 0.02})
+    (entry,) = index_dicom_folder(tmp_path / "image").of_kind(SeriesKind.PT)
+    with pytest.warns(GeometryWarning, match=r"true slice positions are kept"):
+        pet = read_series_volume(entry)
+    suv = suv_volume(pet, compute_suv(pet))
+    assert suv.slice_positions_mm is not None
+    values = np.asarray(suv.array, dtype=np.float64)
+    hottest = np.unravel_index(int(np.argmax(values)), values.shape)
+    regions, _ = ndimage.label(values > 0.4 * values.max())
+    lesion = regions == regions[hottest]
+    assert np.ptp(np.flatnonzero(lesion.any(axis=(1, 2)))) >= 4  # spans the uneven steps
+    (metrics,) = quantify_lesions(suv, suv.with_array(lesion.astype(np.int16)))
+
+    centres, slice_ml = _centres_from_headers(files)
+    voxel_ml = np.broadcast_to(slice_ml[:, None, None], values.shape)[lesion]
+    mtv = float(voxel_ml.sum())
+    tlg = float(np.sum(values[lesion] * voxel_ml))
+    points = centres[lesion]
+    indices = [tuple(int(v) for v in p) for p in np.argwhere(lesion)]
+    peak_global = max(_sphere_mean(values, centres, at) for at in indices)
+    diameter = max(float(np.linalg.norm(points - p, axis=1).max()) for p in points)
+
+    assert metrics.volume_ml == pytest.approx(mtv, rel=1e-9)
+    assert metrics.tlg == pytest.approx(tlg, rel=1e-9)
+    assert metrics.suv_mean == pytest.approx(tlg / mtv, rel=1e-9)
+    assert metrics.suv_max == float(values.max())
+    assert metrics.suv_peak_local == pytest.approx(
+        _sphere_mean(values, centres, tuple(int(v) for v in hottest)), rel=1e-9
+    )
+    assert metrics.suv_peak_global == pytest.approx(peak_global, rel=1e-9)
+    assert metrics.centroid_mm == pytest.approx(tuple(points.mean(axis=0)), abs=1e-6)
+    assert metrics.suv_max_mm == pytest.approx(tuple(centres[hottest]), abs=1e-6)
+    assert metrics.longest_diameter_mm == pytest.approx(diameter, rel=1e-9)
+    # the mean-step grid would have put the hottest voxel off by the accumulated shift
+    assert suv.index_to_patient_mm(np.array(hottest, dtype=float)) == pytest.approx(
+        centres[hottest], abs=1e-6
+    )
+    assert suv.patient_mm_to_index(centres[hottest]) == pytest.approx(hottest, abs=1e-9)
