@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from petdx.dicom import read_nifti_mask, write_nifti_mask
-from petdx.errors import GeometryError, InputValidationError
+from petdx.errors import GeometryError, GeometryWarning, InputValidationError
 from petdx.image import Volume
 from tests.quantify.phantoms import grid
 
@@ -32,10 +32,27 @@ def test_geometry_mismatch_names_both_grids(tmp_path: Path) -> None:
     nib.save(other.with_array(np.zeros(other.shape, np.uint8)).to_nifti(), path)
     with pytest.raises(GeometryError, match=r"Mask: shape .* origin LPS \(2\.00.*PET: shape"):
         read_nifti_mask(path, pet)
-    small = tmp_path / "small.nii.gz"
-    nib.save(grid((2, 2, 2)).with_array(np.zeros((2, 2, 2), np.uint8)).to_nifti(), small)
-    with pytest.raises(GeometryError, match="not on the PET grid"):
-        read_nifti_mask(small, pet)
+    spacing = tmp_path / "spacing.nii.gz"
+    finer = grid((6, 7, 8), spacing_mm=(4.0, 4.0, 4.004))  # 0.028 mm off at the far edge
+    nib.save(finer.with_array(np.zeros(finer.shape, np.uint8)).to_nifti(), spacing)
+    with pytest.raises(GeometryError, match=r"--resample nearest\|fraction"):
+        read_nifti_mask(spacing, pet)
+
+
+def test_cropped_mask_is_placed_on_the_pet_grid(tmp_path: Path) -> None:
+    """A mask saved within its bounding box (whole-voxel offset) lands on its PET voxels;
+    the voxels beyond the PET are dropped with a warning."""
+    pet = grid((6, 7, 8))
+    crop = grid((2, 3, 3), origin_mm=(4.0 * 6, 4.0 * 5, 4.0 * 4))  # starts at (k4, j5, i6)
+    values = np.zeros(crop.shape, np.uint8)
+    values[1, 1, 1] = 3  # PET (5, 6, 7)
+    values[1, 2, 2] = 3  # PET (5, 7, 8): outside the 7 x 8 plane
+    path = tmp_path / "crop.nii.gz"
+    nib.save(crop.with_array(values).to_nifti(), path)
+    with pytest.warns(GeometryWarning, match="1 labelled voxel.*outside the PET"):
+        labels = read_nifti_mask(path, pet)
+    assert np.argwhere(labels.array).tolist() == [[5, 6, 7]]
+    assert labels.array[5, 6, 7] == 3
 
 
 def test_bad_values_and_files(tmp_path: Path) -> None:

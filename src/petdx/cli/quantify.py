@@ -28,8 +28,9 @@ from petdx.dicom import (
     write_nifti_mask,
     write_seg,
 )
-from petdx.errors import InputValidationError, PetdxError
+from petdx.errors import GeometryWarning, InputValidationError, PetdxError
 from petdx.image import Volume
+from petdx.image.resample import MaskResampling
 from petdx.segment import DetectionMethod
 from petdx.suv import SuvNormalization, compute_suv, suv_volume
 
@@ -86,9 +87,10 @@ def _vois(
     rtstruct: Path | None,
     rois: list[str],
     mask: Path | None,
+    resample: MaskResampling | None,
 ) -> Volume | None:
     if seg is not None:
-        read = read_seg(seg, series)
+        read = read_seg(seg, series, resample=resample)
         for note in read.warnings:
             err_console.print(f"[yellow]warning:[/] {note}")
         return read.labels
@@ -114,7 +116,7 @@ def _vois(
             labels[inside & (labels == 0)] = n
         return grid.with_array(labels)
     if mask is not None:
-        return read_nifti_mask(mask, grid)
+        return read_nifti_mask(mask, grid, resample=resample)
     return None
 
 
@@ -194,6 +196,15 @@ def quantify_command(
     mask: Annotated[
         Path | None, typer.Option(help="NIfTI label map on the PET grid (0 = background).")
     ] = None,
+    resample: Annotated[
+        MaskResampling | None,
+        typer.Option(
+            "--resample",
+            help="Resample a --mask, --seg or reference mask drawn on another grid onto the "
+            "PET: nearest (label at each PET voxel centre) or fraction (label covering at "
+            "least half of the PET voxel). Default: refuse such masks.",
+        ),
+    ] = None,
     seed: Annotated[
         list[str] | None, typer.Option(help="Seed point X,Y,Z in LPS mm (repeat).")
     ] = None,
@@ -267,7 +278,6 @@ def quantify_command(
         all_series.append(series)
         scans.append(scan)
         grid = scan.suv
-        vois = _vois(series, grid, seg, rtstruct, roi or [], mask)
         centres = {
             tissue: _point(value, f"--{tissue.replace('_', '-')}-centre")
             for tissue, value in (
@@ -277,21 +287,37 @@ def quantify_command(
             )
             if value
         }
-        masks = {
-            tissue: read_nifti_mask(path, grid)
-            for tissue, path in (
-                ("liver", liver_mask),
-                ("blood_pool", blood_pool_mask),
-                ("muscle", muscle_mask),
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GeometryWarning)
+            vois = _vois(series, grid, seg, rtstruct, roi or [], mask, resample)
+            masks = {
+                tissue: read_nifti_mask(path, grid, resample=resample)
+                for tissue, path in (
+                    ("liver", liver_mask),
+                    ("blood_pool", blood_pool_mask),
+                    ("muscle", muscle_mask),
+                )
+                if path is not None
+            }
+            excluded = tuple(
+                read_nifti_mask(p, grid, resample=resample) for p in exclude_mask or []
             )
-            if path is not None
-        }
+        for caught_warning in caught:
+            if issubclass(caught_warning.category, GeometryWarning):
+                err_console.print(f"[yellow]warning:[/] {caught_warning.message}")
+            else:
+                warnings.showwarning(
+                    caught_warning.message,
+                    caught_warning.category,
+                    caught_warning.filename,
+                    caught_warning.lineno,
+                )
         source = LesionSource(
             voi_labels=vois,
             seeds_mm=seeds,
             detect=detect,
             detection_method=detect_method,
-            physiological_masks=tuple(read_nifti_mask(p, grid) for p in exclude_mask or []),
+            physiological_masks=excluded,
         )
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {exc}")

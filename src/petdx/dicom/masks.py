@@ -1,23 +1,34 @@
 """NIfTI masks and label maps, checked against the PET grid.
 
-A NIfTI mask is accepted only when it lies on the PET volume's grid: same shape (after the
-RAS -> LPS conversion of :meth:`petdx.image.Volume.from_nifti`) and the same affine within
-``tolerance_mm`` (default 0.01 mm, above the float32 rounding of NIfTI's sform). A mismatch
-is a :class:`~petdx.errors.GeometryError` naming both geometries; petdx never resamples a
-mask silently.
+A NIfTI mask is read onto the PET volume's grid (after the RAS -> LPS conversion of
+:meth:`petdx.image.Volume.from_nifti`; the affine is nibabel's best one: the sform when its
+code is set, else the qform):
+
+* on the PET grid in any axis order and direction (RAS as 3D Slicer and nibabel write, LAS
+  as dcm2niix and so TotalSegmentator write, LPS-ordered arrays as ITK-SNAP and SimpleITK
+  write, permuted axes) or on a cropped part of it: its voxels are copied exactly
+  (:mod:`petdx.image.placement`), when every voxel centre lies within ``tolerance_mm``
+  (default 0.01 mm, above the float32 rounding of NIfTI's sform) of a PET voxel centre;
+  labelled voxels outside the PET are dropped with a warning;
+* on another grid (drawn on the CT, say): refused with both geometries named, unless
+  ``resample`` asks for one of the rules of :mod:`petdx.image.resample` (the warning gives
+  the rule and each label's volume before and after). petdx never resamples a mask silently.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
-from petdx.errors import GeometryError, InputValidationError
+from petdx.errors import GeometryError, GeometryWarning, InputValidationError
 from petdx.fileio import write_atomically
 from petdx.image import Volume
+from petdx.image.placement import grid_placement, place_on_grid
+from petdx.image.resample import MaskResampling, resample_labels_onto
 
 __all__ = ["read_nifti_mask", "write_nifti_mask"]
 
@@ -29,6 +40,7 @@ def read_nifti_mask(
     grid: Volume,
     *,
     tolerance_mm: float = _TOLERANCE_MM,
+    resample: MaskResampling | str | None = None,
 ) -> Volume:
     """Read a NIfTI mask or label map and check it against the PET grid.
 
@@ -40,7 +52,11 @@ def read_nifti_mask(
     grid
         The PET (SUV) volume the mask must lie on.
     tolerance_mm
-        Largest difference accepted between affine entries (mm).
+        Largest distance (mm) between a mask voxel centre and the PET voxel centre it is
+        copied to.
+    resample
+        ``"nearest"`` or ``"fraction"`` to resample a mask on another grid onto the PET
+        (:mod:`petdx.image.resample`); None (default) refuses it.
 
     Returns
     -------
@@ -52,7 +68,13 @@ def read_nifti_mask(
     InputValidationError
         The file cannot be read, or holds negative or non-integer values.
     GeometryError
-        The mask is not on the PET grid (the message gives both geometries).
+        The mask is not on the PET grid and ``resample`` is None (the message gives both
+        geometries).
+
+    Warns
+    -----
+    GeometryWarning
+        Labelled voxels lay outside the PET, or the mask was resampled.
     """
     source = Path(path)
     try:
@@ -64,12 +86,6 @@ def read_nifti_mask(
         raise InputValidationError(
             f"{source}: not a readable NIfTI image ({type(exc).__name__}: {exc})."
         ) from exc
-    if mask.shape != grid.shape or not np.allclose(mask.affine, grid.affine, atol=tolerance_mm):
-        raise GeometryError(
-            f"{source}: the mask is not on the PET grid. Mask: {mask.describe_grid()}; PET: "
-            f"{grid.describe_grid()}. Export the mask on the PET series' grid (same matrix, "
-            "spacing and origin), or resample it onto the PET first."
-        )
     values = np.asarray(mask.array)
     is_float = np.issubdtype(values.dtype, np.floating)
     if is_float and (not np.all(np.isfinite(values)) or np.any(values != np.round(values))):
@@ -79,7 +95,33 @@ def read_nifti_mask(
         )
     if values.min(initial=0) < 0:
         raise InputValidationError(f"{source}: the mask holds negative labels.")
-    return grid.with_array(values.astype(np.uint32))
+    labels = mask.with_array(values.astype(np.uint32))
+    placement = grid_placement(
+        labels.affine,
+        labels.shape,
+        grid.affine,
+        tolerance_voxels=tolerance_mm / min(grid.spacing_mm),
+    )
+    if placement is not None:
+        placed, lost = place_on_grid(np.asarray(labels.array), placement, grid.shape)
+        if lost:
+            warnings.warn(
+                f"{source.name}: {lost} labelled voxel(s) lie outside the PET volume and "
+                "were dropped.",
+                GeometryWarning,
+                stacklevel=2,
+            )
+        return grid.with_array(placed)
+    if resample is None:
+        raise GeometryError(
+            f"{source}: the mask is not on the PET grid. Mask: {mask.describe_grid()}; PET: "
+            f"{grid.describe_grid()}. Pass --resample nearest|fraction (library: "
+            "resample='nearest'|'fraction') to resample it onto the PET, or export the mask "
+            "on the PET series' grid."
+        )
+    result = resample_labels_onto(labels, grid, resample)
+    warnings.warn(f"{source.name}: {result.describe()}", GeometryWarning, stacklevel=2)
+    return result.labels
 
 
 def write_nifti_mask(labels: Volume, path: str | os.PathLike[str]) -> Path:

@@ -19,6 +19,12 @@ Reading (:func:`read_seg`): frames are mapped to the PET grid
    rounded to a few decimals move positions by up to 0.05 mm: 0.0125 voxel at 4 mm); half
    a voxel is a real misalignment and is refused.
 
+A SEG on another grid (drawn on the CT, say: neither rule applies) is refused unless the
+caller asks for a resampling rule (``resample="nearest"|"fraction"``,
+:mod:`petdx.image.resample`): each segment is taken on its own grid (fractional ones at
+``fraction_threshold``) and the label map is resampled onto the PET, with a warning giving
+the rule and each segment's volume before and after.
+
 Fractional segments are read as fractions in [0, 1]; a voxel belongs to a lesion when its
 fraction is >= ``fraction_threshold`` (default 0.5). Overlapping segments are refused.
 
@@ -49,6 +55,8 @@ from petdx.dicom.series_volume import ImageSeries
 from petdx.errors import DicomReadError, GeometryError, InputValidationError
 from petdx.fileio import write_atomically
 from petdx.image import Volume
+from petdx.image.placement import grid_placement, place_on_grid
+from petdx.image.resample import MaskResampling, ResampledLabels, resample_labels_onto
 
 __all__ = ["SegRead", "read_seg", "source_datasets", "write_seg"]
 
@@ -212,8 +220,12 @@ def read_seg(
     series: ImageSeries,
     *,
     fraction_threshold: float = 0.5,
+    resample: MaskResampling | str | None = None,
 ) -> SegRead:
     """Read a DICOM SEG onto the grid of a PET series (mapping rules in the module docstring).
+
+    ``resample`` (``"nearest"`` or ``"fraction"``, :mod:`petdx.image.resample`) carries a SEG
+    on another grid (drawn on the CT, say) onto the PET; without it such a SEG is refused.
 
     Raises
     ------
@@ -243,8 +255,12 @@ def read_seg(
     if note:
         notes.append(note)
     if per_segment is None:
-        per_segment, lost = _by_positions(seg, series, source)
-        mapping = "plane-positions"
+        per_segment, lost, resampled = _by_positions(
+            seg, series, source, resample, fraction_threshold
+        )
+        mapping = "plane-positions" if resampled is None else f"resampled-{resampled.rule}"
+        if resampled is not None:
+            notes.append(resampled.describe())
         if lost:
             notes.append(f"{lost} segmented voxel(s) lie outside the PET volume and were dropped")
     labels = np.zeros(series.volume.shape, dtype=np.uint32)
@@ -345,8 +361,14 @@ def _by_instances(
 
 
 def _by_positions(
-    seg: hd.seg.Segmentation, series: ImageSeries, source: Path
-) -> tuple[npt.NDArray[np.floating], int]:
+    seg: hd.seg.Segmentation,
+    series: ImageSeries,
+    source: Path,
+    resample: MaskResampling | str | None,
+    fraction_threshold: float,
+) -> tuple[npt.NDArray[np.floating], int, ResampledLabels | None]:
+    """Pixels per PET voxel and segment through the SEG's plane positions, the number of
+    segmented voxels outside the PET, and the resampling when one was asked for and needed."""
     try:
         volume = seg.get_volume(combine_segments=False, rescale_fractional=True, dtype=np.float32)
     except Exception as exc:
@@ -355,26 +377,35 @@ def _by_positions(
             f"regular volume ({type(exc).__name__}: {exc})."
         ) from exc
     grid = series.volume
-    to_pet = np.linalg.inv(grid.affine) @ np.asarray(volume.affine, dtype=np.float64)
-    linear, offset = to_pet[:3, :3], to_pet[:3, 3]
-    rounded = np.round(linear)
-    is_perm = (
-        np.allclose(linear, rounded, atol=1e-3)
-        and np.all(np.abs(rounded).sum(axis=0) == 1)
-        and np.all(np.abs(rounded).sum(axis=1) == 1)
-    )
-    if not is_perm or not np.allclose(offset, np.round(offset), atol=POSITION_TOLERANCE_VOXELS):
-        raise GeometryError(
-            f"{source}: the SEG's grid does not coincide with the PET grid "
-            f"({grid.describe_grid()}): its voxels fall between PET voxels. Resample the "
-            "segmentation onto the PET series first."
-        )
     data = np.asarray(volume.array, dtype=np.float32)
     if data.ndim == 3:
         data = data[..., None]
-    out = np.zeros((*grid.shape, data.shape[-1]), dtype=np.float32)
-    idx = np.argwhere(np.any(data != 0, axis=-1))
-    target = idx @ rounded.T.astype(int) + np.round(offset).astype(int)
-    keep = np.all((target >= 0) & (target < np.asarray(grid.shape)), axis=1)
-    out[tuple(target[keep].T)] = data[tuple(idx[keep].T)]
-    return out, int((~keep).sum())
+    placement = grid_placement(
+        volume.affine, data.shape, grid.affine, tolerance_voxels=POSITION_TOLERANCE_VOXELS
+    )
+    if placement is not None:
+        placed, lost = place_on_grid(data, placement, grid.shape)
+        return placed, lost, None
+    if resample is None:
+        raise GeometryError(
+            f"{source}: the SEG's grid does not coincide with the PET grid "
+            f"({grid.describe_grid()}): its voxels fall between PET voxels. Pass "
+            "--resample nearest|fraction to resample it onto the PET, or resample the "
+            "segmentation onto the PET series first."
+        )
+    fractional = str(seg.SegmentationType) == "FRACTIONAL"
+    inside = data >= fraction_threshold if fractional else data > 0
+    overlap = inside.sum(axis=-1) > 1
+    if overlap.any():
+        raise GeometryError(
+            f"{source}: segments overlap in {int(overlap.sum())} voxels; petdx needs one "
+            "lesion per voxel. Split the SEG."
+        )
+    channels = np.where(inside.any(axis=-1), np.argmax(inside, axis=-1) + 1, 0)
+    own_grid = Volume(channels.astype(np.uint32), np.asarray(volume.affine, dtype=np.float64))
+    resampled = resample_labels_onto(own_grid, grid, resample)
+    per_channel = np.asarray(resampled.labels.array)
+    one_hot = np.stack([per_channel == c + 1 for c in range(data.shape[-1])], axis=-1).astype(
+        np.float32
+    )
+    return one_hot, 0, resampled

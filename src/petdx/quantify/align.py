@@ -27,6 +27,7 @@ import SimpleITK as sitk
 
 from petdx.errors import InputValidationError
 from petdx.image import Volume
+from petdx.image.sitk_bridge import to_sitk
 
 __all__ = ["RigidTransform", "estimate_rigid_transform", "resample_labels", "to_sitk"]
 
@@ -78,17 +79,6 @@ class RigidTransform:
     def __str__(self) -> str:
         t = ", ".join(f"{v:.2f}" for v in self.translation_mm)
         return f"{self.method}: translation ({t}) mm, rotation {self.rotation_deg:.2f} deg"
-
-
-def to_sitk(volume: Volume) -> sitk.Image:
-    """A SimpleITK image (LPS physical space, like petdx) of a Volume's float32 values."""
-    image = sitk.GetImageFromArray(np.ascontiguousarray(volume.array, dtype=np.float32))
-    dz, dy, dx = volume.spacing_mm
-    image.SetSpacing((dx, dy, dz))
-    image.SetOrigin(tuple(float(v) for v in volume.affine[:3, 3]))
-    columns = volume.affine[:3, [2, 1, 0]] / np.array([dx, dy, dz])
-    image.SetDirection(tuple(float(v) for v in columns.ravel()))
-    return image
 
 
 def estimate_rigid_transform(
@@ -194,8 +184,6 @@ def resample_labels(labels: Volume, target: Volume, transform: RigidTransform) -
     affine.SetTranslation(transform.translation_mm)
     resampler.SetTransform(affine)
     resampler.SetDefaultPixelValue(0)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(labels.array, dtype=np.uint32))
-    ref = to_sitk(labels)
-    image.CopyInformation(ref)
+    image = to_sitk(labels, np.uint32)
     out = sitk.GetArrayFromImage(resampler.Execute(image))
     return target.with_array(out.astype(np.uint32))
