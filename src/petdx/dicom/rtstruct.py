@@ -15,6 +15,10 @@ Rasterisation rule (:func:`rasterize_roi`):
    island again. Contours of different planes landing on the same slice are combined by
    union.
 5. Parts of a contour outside the image are clipped (reported).
+6. Reported, not changed: two contours of one plane that overlap without one enclosing the
+   other (their overlap is a hole by rule 4), and PET slices between the first and last
+   contoured slice that no contour reaches (contours drawn on sparser CT slices; they stay
+   empty: petdx does not interpolate between contours).
 
 ``POINT`` and ``OPEN_PLANAR`` / ``OPEN_NONPLANAR`` contours enclose no area and are skipped
 (reported).
@@ -204,11 +208,16 @@ def rasterize_roi(
             clipped += 1
         planes[(k, round(float(points[:, 2].mean()), 2))].append(ji)
     mask = np.zeros(grid.shape, dtype=bool)
+    crossing = 0
     for (k, _), polygons in planes.items():
         plane = np.zeros((ny, nx), dtype=bool)
-        for ji in polygons:
-            plane ^= _polygon_mask(ji, ny, nx)
+        filled = [_polygon_mask(ji, ny, nx) for ji in polygons]
+        for n, one in enumerate(filled):
+            crossing += sum(_overlap_partially(one, other) for other in filled[:n])
+            plane ^= one
         mask[k] |= plane
+    contoured = sorted({k for k, _ in planes})
+    empty_slices = (contoured[-1] - contoured[0] + 1 - len(contoured)) if contoured else 0
     if skipped_kinds:
         notes.append(f"skipped contours of type {', '.join(sorted(skipped_kinds))}")
     if between:
@@ -217,11 +226,29 @@ def rasterize_roi(
         notes.append(f"{outside} contour(s) outside the image's slices dropped")
     if clipped:
         notes.append(f"{clipped} contour(s) extend beyond the image and were clipped")
+    if crossing:
+        notes.append(
+            f"{crossing} pair(s) of contours on one plane overlap without one enclosing the "
+            "other; by the even-odd rule their overlap is outside the ROI (draw one contour "
+            "per region, or holes inside their outer contour)"
+        )
+    if empty_slices:
+        notes.append(
+            f"{empty_slices} PET slice(s) between the first and last contoured slice have no "
+            "contour (the contours are sparser than the PET slices, or the drawing has a "
+            "gap); they are left empty"
+        )
     if not mask.any():
         notes.append("the ROI covers no voxel centre of the PET grid")
     return RasterizedRoi(
         roi.name, grid.with_array(mask), tuple(f"ROI '{roi.name}': {n}" for n in notes)
     )
+
+
+def _overlap_partially(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> bool:
+    """True when two filled contours share voxels but neither holds the other."""
+    both = a & b
+    return bool(both.any()) and not np.array_equal(both, a) and not np.array_equal(both, b)
 
 
 def _polygon_mask(ji: npt.NDArray[np.float64], ny: int, nx: int) -> npt.NDArray[np.bool_]:
