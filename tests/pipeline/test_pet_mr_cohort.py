@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def test_the_pet_mr_cohort_has_pet_mr_and_mu_maps_and_no_ct(pet_mr_study: Path) 
     assert 1000 in pixels
     for entry in (pet, umap, *index.of_kind(SeriesKind.MR)):
         assert dciodvfy_errors(entry.instances[0].path) == []
+    with (pet_mr_study / "cohort" / "scans.csv").open(newline="") as handle:
+        scans = list(csv.DictReader(handle))
+    assert scans
+    assert all(not row["ct_series_uid"] for row in scans)  # no CT written, none named
 
 
 def test_run_records_mr_attenuation_and_the_report_says_pet_mr(pet_mr_study: Path) -> None:

@@ -63,7 +63,9 @@ def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeri
             f"{folder}: expected exactly one PET series, found {len(pets)} ({found}). Give the "
             "folder of one PET series per time point."
         )
-    series = read_series_volume(pets[0])
+    with warnings.catch_warnings():  # the note is in the result's warnings, printed below
+        warnings.simplefilter("ignore", GeometryWarning)
+        series = read_series_volume(pets[0])
     result = compute_suv(series, normalization=normalization)
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {series.series_instance_uid}: {warning}")
@@ -76,6 +78,7 @@ def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeri
         normalization=normalization.value,
         suv_unit=result.unit,
         pixel_compression=series.pixel_encoding.description,
+        attenuation_correction_method=result.attenuation_correction_method or "",
     )
     return series, scan
 

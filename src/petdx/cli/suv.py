@@ -42,6 +42,7 @@ def _header_fields(entry: SeriesEntry) -> dict[str, Any]:
         "vendor": None,
         "vendor_check": None,
         "pixel_compression": None,
+        "attenuation_correction_method": str(header.get("AttenuationCorrectionMethod", "")) or None,
         "warnings": [],
         "error": None,
     }

@@ -179,7 +179,7 @@ def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str
         )
     image = read_series_volume(series[0])
     result = compute_suv(image, normalization=normalization)
-    method = str(series[0].first_header.get("AttenuationCorrectionMethod", "") or "")
+    method = result.attenuation_correction_method or ""
     scan_input = ScanInput(
         suv_volume(image, result),
         scan.series_uid,
@@ -187,6 +187,7 @@ def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str
         normalization=result.normalization.value,
         suv_unit=result.unit,
         pixel_compression=image.pixel_encoding.description,
+        attenuation_correction_method=method,
     )
     return scan_input, method, result
 

@@ -85,6 +85,8 @@ class ScanInput:
     #: How the PET pixels were stored (PixelEncoding.description): ``uncompressed``,
     #: ``lossless: <syntax>`` or ``lossy: <syntax>; ratio; method``.
     pixel_compression: str = "uncompressed"
+    #: AttenuationCorrectionMethod (0054,1101) of the PET ("" when not stated).
+    attenuation_correction_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,7 @@ def _time_point(
         normalization=scan.normalization,
         suv_unit=scan.suv_unit,
         pixel_compression=scan.pixel_compression,
+        attenuation_correction_method=scan.attenuation_correction_method,
         method=method,
         references=refs,
         reference_problems=problems,

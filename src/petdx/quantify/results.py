@@ -56,6 +56,7 @@ class TimePointResult:
     carried_voi_mean_suv: dict[int, float] = field(default_factory=dict)
     pvc_voi_mean_suv: dict[int, float] = field(default_factory=dict)
     pixel_compression: str = "uncompressed"
+    attenuation_correction_method: str = ""
 
     def lesion(self, label: int) -> LesionMetrics | None:
         for lesion in self.lesions:
@@ -74,6 +75,7 @@ class TimePointResult:
             "normalization": self.normalization,
             "suv_unit": self.suv_unit,
             "pixel_compression": self.pixel_compression,
+            "attenuation_correction_method": self.attenuation_correction_method,
             "method": str(self.method),
             "percist_threshold_suv": self.percist_threshold_suv,
             "reference_regions": refs,
@@ -242,6 +244,7 @@ class QuantificationResult:
                         "suv_unit": tp.suv_unit,
                         "suv_factor": tp.suv_factor,
                         "pixel_compression": tp.pixel_compression,
+                        "attenuation_correction_method": tp.attenuation_correction_method,
                         "method": tp.method.method.value,
                         "method_parameters": json.dumps(
                             {

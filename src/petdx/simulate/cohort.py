@@ -420,7 +420,9 @@ def simulate_cohort(
 
     with new_folder(out) as temporary:
         n_files = _run_images(plans, temporary, settings, workers=worker_count, progress=progress)
-        _write_tables(temporary, seed, screened, plans, truth_rows, contexts, profile)
+        _write_tables(
+            temporary, seed, screened, plans, truth_rows, contexts, profile, settings.modality
+        )
         _write_cohort_toml(
             temporary,
             seed=seed,
@@ -455,6 +457,7 @@ def _write_tables(
     truth_rows: list[dict[str, Any]],
     contexts: dict[str, list[ReadContext]],
     profile: TracerProfile,
+    modality: str,
 ) -> None:
     by_id = {p.patient_id: p for p in screened}
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
@@ -478,7 +481,8 @@ def _write_tables(
                     "administered_activity_mbq": scan.administered_activity_mbq,
                     "scan_datetime": scan.series_start,
                     "pet_series_uid": scan.pet_series_uid,
-                    "ct_series_uid": scan.ct_series_uid,
+                    # a PET/MR visit writes no CT: the scan has no CT series to name
+                    "ct_series_uid": scan.ct_series_uid if modality == "pet-ct" else None,
                     "dicom_folder": f"dicom/{plan.patient_id}/{scan.folder}",
                 }
             )

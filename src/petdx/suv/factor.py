@@ -145,6 +145,9 @@ class SuvResult:
         The transfer syntaxes of the series and whether its pixels are lossy compressed
         (LossyImageCompression (0028,2110), ratio, method); ``None`` when computed from
         frames without their volume.
+    attenuation_correction_method
+        AttenuationCorrectionMethod (0054,1101) of the series (CT- or MR-based: says whether
+        the scan was a PET/CT or a PET/MR); ``None`` when the header does not state it.
     """
 
     series_instance_uid: str
@@ -167,6 +170,7 @@ class SuvResult:
     vendor: ScannerVendor = ScannerVendor.OTHER
     vendor_check: VendorFactorCheck | None = None
     pixel_encoding: PixelEncoding | None = None
+    attenuation_correction_method: str | None = None
 
     @property
     def suv_factor(self) -> float:
@@ -211,6 +215,7 @@ class SuvResult:
             "vendor_check": self.vendor_check.to_dict() if self.vendor_check else None,
             "pixel_encoding": self.pixel_encoding.to_dict() if self.pixel_encoding else None,
             "pixel_compression": (self.pixel_encoding.description if self.pixel_encoding else None),
+            "attenuation_correction_method": self.attenuation_correction_method,
         }
 
     def __str__(self) -> str:
@@ -668,6 +673,8 @@ def compute_suv(
         label = f"PT series ({uid})"
     inputs = suv_inputs_from_frames(frames, label)
     result = suv_factors_from_inputs(inputs, uid, normalization=normalization, overrides=overrides)
+    correction = str(frames[0].get("AttenuationCorrectionMethod", "") or "").strip()
+    result = replace(result, attenuation_correction_method=correction or None)
     if isinstance(series, ImageSeries):
         # What was assumed to read the series belongs with every result computed from it.
         result = replace(

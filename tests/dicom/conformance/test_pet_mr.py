@@ -143,3 +143,65 @@ def test_a_mu_map_is_linked_to_its_pet_by_frame_of_reference(tmp_path: Path) -> 
     (pet_entry,) = index.of_kind(SeriesKind.PT)
     assert [s.series_instance_uid for s in index.attenuation_maps_of(pet_entry)] == ["1.2.3.2"]
     assert [s.series_instance_uid for s in index.of_kind(SeriesKind.MR)] == ["1.2.3.4"]
+
+
+def test_attenuation_correction_method_goes_with_every_result(tmp_path: Path) -> None:
+    """AttenuationCorrectionMethod (0054,1101) as a Biograph mMR writes it is carried into
+    the SUV result, ``petdx suv --json``, the quantify result and its measurement table."""
+    import json
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from petdx.cli import app
+    from petdx.dicom import read_series_volume
+    from petdx.suv import compute_suv
+    from tests.factories import pet_series, save_series
+
+    method = r"measured\MR-based (Dixon)"  # a multi-valued LO as some scanners write it
+    series = pet_series(4, stored_value=1000)
+    for k, ds in enumerate(series):
+        ds.AttenuationCorrectionMethod = method
+        pixels = np.full((8, 8), 100, dtype="<i2")
+        if k in (1, 2):
+            pixels[2:5, 2:5] = 5000  # a hot cube around the seed
+        ds.PixelData = pixels.tobytes()
+    folder = tmp_path / "pet"
+    save_series(series, folder)
+    (entry,) = index_dicom_files(sorted(folder.iterdir())).of_kind(SeriesKind.PT)
+    stated = str(series[0].AttenuationCorrectionMethod)  # pydicom's text of the value
+    result = compute_suv(read_series_volume(entry))
+    assert result.attenuation_correction_method == stated
+    assert result.to_dict()["attenuation_correction_method"] == stated
+
+    runner = CliRunner()
+    run = runner.invoke(app, ["suv", str(folder), "--json"])
+    assert run.exit_code == 0, run.output
+    rows = json.loads(run.stdout)
+    rows = rows if isinstance(rows, list) else rows["series"]
+    assert [r["attenuation_correction_method"] for r in rows] == [stated]
+
+    out = tmp_path / "out"
+    centre = "12,12,6"  # LPS mm: voxel (k 1.5, j 3, i 3)
+    run = runner.invoke(
+        app,
+        [
+            "quantify",
+            str(folder),
+            "--seed",
+            centre,
+            "--method",
+            "fixed:1",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    (time_point,) = json.loads(run.stdout)["time_points"]
+    assert time_point["attenuation_correction_method"] == stated
+    import pandas as pd
+
+    table = pd.read_csv(next(out.glob("*.csv")))
+    assert set(table["attenuation_correction_method"]) == {stated}
+    assert np.isfinite(table["suv_max"]).all()
