@@ -25,6 +25,7 @@ from tests.factories import pet_series, save_series
 def _copy(shared_data: Path, tmp_path: Path) -> list[Path]:
     source = shared_data / "mirp-sts-suv" / "STS_002" / "PET" / "dicom" / "image"
     target = tmp_path / "image"
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source, target)
     files = sorted(
         target.iterdir(), key=lambda p: float(pydicom.dcmread(p).ImagePositionPatient[2])
@@ -173,6 +174,20 @@ def test_uneven_slices_measured_on_true_positions(shared_data: Path, tmp_path: P
     assert metrics.centroid_mm == pytest.approx(tuple(points.mean(axis=0)), abs=1e-6)
     assert metrics.suv_max_mm == pytest.approx(tuple(centres[hottest]), abs=1e-6)
     assert metrics.longest_diameter_mm == pytest.approx(diameter, rel=1e-9)
+    # against the clean twin (same pixels, even 3.27 mm steps): the same voxels, SUVmax and
+    # SUVpeak; MTV and TLG differ only by the true slice extents (0.08 mm steps: < 0.1 %)
+    clean_files = _copy(shared_data, tmp_path / "clean")
+    (clean_entry,) = index_dicom_folder(clean_files[0].parent).of_kind(SeriesKind.PT)
+    clean_pet = read_series_volume(clean_entry)
+    clean_suv = suv_volume(clean_pet, compute_suv(clean_pet))
+    assert clean_suv.slice_positions_mm is None
+    (twin,) = quantify_lesions(clean_suv, clean_suv.with_array(lesion.astype(np.int16)))
+    assert (metrics.voxels, metrics.suv_max) == (twin.voxels, twin.suv_max)
+    assert metrics.suv_peak_local == pytest.approx(twin.suv_peak_local, rel=1e-6)
+    assert metrics.suv_peak_global == pytest.approx(twin.suv_peak_global, rel=1e-6)
+    for key in ("volume_ml", "tlg", "suv_mean"):
+        assert getattr(metrics, key) == pytest.approx(getattr(twin, key), rel=1e-3), key
+        assert getattr(metrics, key) != getattr(twin, key), key  # the true geometry counts
     # the mean-step grid would have put the hottest voxel off by the accumulated shift
     assert suv.index_to_patient_mm(np.array(hottest, dtype=float)) == pytest.approx(
         centres[hottest], abs=1e-6
