@@ -17,6 +17,7 @@ from petdx.quantify import (
     match_lesions,
     resample_labels,
     retention_index_pct,
+    retention_index_pct_values,
 )
 from tests.quantify.phantoms import ball, grid
 
@@ -26,6 +27,19 @@ def test_retention_index_definition() -> None:
     assert retention_index_pct(4.0, 3.0) == pytest.approx(-25.0)
     with pytest.warns(UndefinedStatisticWarning, match="undefined"):
         assert math.isnan(retention_index_pct(0.0, 3.0))
+
+
+def test_retention_index_values_element_wise_with_the_same_guard() -> None:
+    t1 = [4.0, 4.0, 0.0, -2.0, math.nan, 5.0, math.inf]
+    t2 = [5.0, 3.0, 3.0, 1.0, 2.0, math.nan, 1.0]
+    values = retention_index_pct_values(t1, t2)
+    # the scalar definition, written out, where SUV_t1 > 0 and both are finite
+    assert values[:2] == pytest.approx([(5 - 4) / 4 * 100, (3 - 4) / 4 * 100])
+    assert np.isnan(values[2:]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedStatisticWarning)
+        scalar = [retention_index_pct(a, b) for a, b in zip(t1, t2, strict=True)]
+    np.testing.assert_array_equal(values, scalar)
 
 
 def test_clear_matches_and_unmatched_lesions() -> None:

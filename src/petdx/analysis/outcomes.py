@@ -42,6 +42,8 @@ from petdx.analysis._collect import N_BOOTSTRAP, SEED, Collector, as_bool
 from petdx.analysis.datasets import AnalysisData, metric_column
 from petdx.analysis.pdl1_target import pdl1_target_analysis, pdl1_target_set
 from petdx.data_dictionary import CRITERIA
+from petdx.jsonsafe import json_ready
+from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.stats import (
     accuracy_from_labels,
     clustered_accuracy,
@@ -81,28 +83,10 @@ class StudyResults:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    """Dates as ISO text; anything else json_ready left is written as its text."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
-
-
-def _clean(value: Any) -> Any:
-    """NaN -> None recursively (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _iqr(values: pd.Series) -> dict[str, Any]:
@@ -632,8 +616,10 @@ def analyse(data: AnalysisData) -> StudyResults:
             )
         livers = []
         for scans in _liver_means(data):
-            if t1 in scans and t2 in scans and scans[t1]:
-                livers.append((scans[t2] - scans[t1]) / scans[t1] * 100.0)
+            if t1 in scans and t2 in scans:
+                ri = float(retention_index_pct_values(scans[t1], scans[t2]))
+                if not np.isnan(ri):
+                    livers.append(ri)
         retention["ri_liver_pct"] = livers
         retention["ri_liver_pct_summary"] = _iqr(pd.Series(livers, dtype=float))
     doc["retention"] = retention
@@ -676,7 +662,7 @@ def analyse(data: AnalysisData) -> StudyResults:
     exported = enrolled.copy()
     exported["uptake_group"] = exported["patient_id"].map(uptake_groups)
     return StudyResults(
-        document=_clean(doc),
+        document=json_ready(doc),
         patients=exported.reset_index(drop=True),
         lesions=lesions.reset_index(drop=True),
         screening_rows=tuple(row for d in data.screening for row in d.log_rows()),

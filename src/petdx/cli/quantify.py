@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -31,6 +30,7 @@ from petdx.dicom import (
 from petdx.errors import GeometryWarning, InputValidationError, PetdxError
 from petdx.image import Volume
 from petdx.image.resample import MaskResampling
+from petdx.jsonsafe import dumps, format_or_missing
 from petdx.segment import DetectionMethod
 from petdx.suv import SuvNormalization, compute_suv, suv_volume
 
@@ -171,20 +171,17 @@ def _print_table(data: dict[str, Any]) -> None:
     for name in ("label", "ml", "SUVmax", "peak", "peak glob", "mean", "TLG", "TBR liver", "RI %"):
         table.add_column(name, justify="right")
 
-    def fmt(v: Any, spec: str = ".2f") -> str:
-        return "—" if v is None else format(v, spec)
-
     for les in data["lesions"]:
         table.add_row(
             str(les["label"]),
-            fmt(les["volume_ml"]),
-            fmt(les["suv_max"]),
-            fmt(les["suv_peak_local"]),
-            fmt(les["suv_peak_global"]),
-            fmt(les["suv_mean"]),
-            fmt(les["tlg"], ".1f"),
-            fmt(les["tbr_liver"]),
-            fmt(les.get("retention_index_pct"), ".1f"),
+            format_or_missing(les["volume_ml"]),
+            format_or_missing(les["suv_max"]),
+            format_or_missing(les["suv_peak_local"]),
+            format_or_missing(les["suv_peak_global"]),
+            format_or_missing(les["suv_mean"]),
+            format_or_missing(les["tlg"], ".1f"),
+            format_or_missing(les["tbr_liver"]),
+            format_or_missing(les.get("retention_index_pct"), ".1f"),
         )
     out_console.print(table)
 
@@ -349,7 +346,7 @@ def quantify_command(
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     data = result.to_dict()
     if as_json:
-        typer.echo(json.dumps(_clean(data), indent=2, allow_nan=False))
+        typer.echo(dumps(data))
     else:
         _print_table(data)
     for tp in result.time_points:
@@ -358,16 +355,3 @@ def quantify_command(
         for note in tp.warnings:
             err_console.print(f"time point {tp.index + 1}: {note}")
     raise typer.Exit(ExitCode.BAD_INPUT if failed else ExitCode.OK)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN and infinities to null."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.markup import escape
 
 from petdx.cli._console import ExitCode, err_console, progress_bar
 from petdx.errors import PetdxError
+from petdx.jsonsafe import dumps
 
 if TYPE_CHECKING:  # the simulator is imported when a command runs, not at start-up
     from petdx.simulate import CohortSummary
@@ -46,7 +46,7 @@ def _bad_input_exits() -> Iterator[None]:
 
 
 def _report(summary: CohortSummary | NemaSummary) -> None:
-    typer.echo(json.dumps(summary.to_dict(), indent=2))
+    typer.echo(dumps(summary.to_dict()))
     err_console.print(escape(str(summary)))
 
 

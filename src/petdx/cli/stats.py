@@ -8,7 +8,6 @@ stderr.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console
 from petdx.errors import PetdxError, PetdxWarning
+from petdx.jsonsafe import dumps, json_ready
 from petdx.stats import (
     BinomialCi,
     ClusteredCi,
@@ -48,7 +48,7 @@ from petdx.stats import (
     spearman,
 )
 from petdx.stats.accuracy import AccuracyResult
-from petdx.stats.results import format_number, format_p, json_ready
+from petdx.stats.results import format_number, format_p
 from petdx.stats.table import CsvTable
 
 __all__ = ["stats_app"]
@@ -95,7 +95,7 @@ def _fail(message: str) -> None:
 
 def _emit(document: Any, as_json: bool, render: Callable[[], None]) -> None:
     if as_json:
-        typer.echo(json.dumps(json_ready(document), indent=2))
+        typer.echo(dumps(document))
     else:
         render()
 

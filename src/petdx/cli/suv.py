@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from rich.table import Table
 from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
 from petdx.dicom import SeriesEntry, SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import GeometryWarning, PetdxError
+from petdx.jsonsafe import dumps
 from petdx.suv import SuvNormalization, SuvOverrides, compute_suv, suv_volume
 
 __all__ = ["suv_command", "suv_report"]
@@ -179,7 +179,7 @@ def suv_command(
             update(done, len(pet_series))
 
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(dumps(rows))
     elif rows:
         out_console.print(_table(rows, normalization))
     _print_problems(index, rows, path)

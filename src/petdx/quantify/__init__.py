@@ -18,6 +18,7 @@ from petdx.quantify.timepoints import (
     MatchStatus,
     match_lesions,
     retention_index_pct,
+    retention_index_pct_values,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "quantify_visit",
     "resample_labels",
     "retention_index_pct",
+    "retention_index_pct_values",
     "suv_peak_global",
     "suv_peak_local",
     "to_sitk",

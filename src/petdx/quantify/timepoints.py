@@ -26,7 +26,13 @@ import numpy.typing as npt
 
 from petdx.errors import InputValidationError, UndefinedStatisticWarning
 
-__all__ = ["LesionMatch", "MatchStatus", "match_lesions", "retention_index_pct"]
+__all__ = [
+    "LesionMatch",
+    "MatchStatus",
+    "match_lesions",
+    "retention_index_pct",
+    "retention_index_pct_values",
+]
 
 
 class MatchStatus(StrEnum):
@@ -59,17 +65,33 @@ class LesionMatch:
         return f"{self.label_t1} -> {self.label_t2}: {self.status.value} ({d}) {self.reason}"
 
 
+def retention_index_pct_values(
+    suv_t1: npt.ArrayLike, suv_t2: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Element-wise ``(SUV_t2 - SUV_t1) / SUV_t1 x 100``; NaN where ``SUV_t1 <= 0`` or a
+    value is not finite (no warning: the caller counts or states the undefined ones).
+
+    The one retention-index formula of petdx: the quantification of a visit, the analysis
+    tables and the liver's own retention all call it.
+    """
+    t1 = np.asarray(suv_t1, dtype=float)
+    t2 = np.asarray(suv_t2, dtype=float)
+    defined = np.isfinite(t1) & np.isfinite(t2) & (t1 > 0)
+    safe_t1 = np.where(defined, t1, 1.0)
+    return np.where(defined, (t2 - safe_t1) / safe_t1 * 100.0, np.nan)
+
+
 def retention_index_pct(suv_t1: float, suv_t2: float) -> float:
     """``(SUV_t2 - SUV_t1) / SUV_t1 x 100``; NaN and an :class:`UndefinedStatisticWarning`
-    when ``SUV_t1 <= 0`` or a value is not finite."""
-    if not (math.isfinite(suv_t1) and math.isfinite(suv_t2)) or suv_t1 <= 0:
+    when ``SUV_t1 <= 0`` or a value is not finite (:func:`retention_index_pct_values`)."""
+    value = float(retention_index_pct_values(suv_t1, suv_t2))
+    if math.isnan(value):
         warnings.warn(
             f"Retention index undefined for SUV_t1 = {suv_t1}, SUV_t2 = {suv_t2}.",
             UndefinedStatisticWarning,
             stacklevel=2,
         )
-        return math.nan
-    return (suv_t2 - suv_t1) / suv_t1 * 100.0
+    return value
 
 
 def match_lesions(

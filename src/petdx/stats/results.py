@@ -11,38 +11,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
-from enum import Enum
 from typing import Any
 
-import numpy as np
-
 from petdx.errors import UndefinedStatisticWarning
+from petdx.jsonsafe import json_ready
 
 __all__ = ["Estimate", "HypothesisTest", "format_number", "format_p", "json_ready"]
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with NaN/inf as None, numpy types as Python types, nested results as dicts."""
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return value.to_dict()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, np.ndarray):
-        return [json_ready(v) for v in value.tolist()]
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    return value
 
 
 def dataclass_dict(obj: Any) -> dict[str, Any]:
