@@ -14,6 +14,7 @@ from petdx.dicom import (
     SeriesKind,
     index_dicom_folder,
     rasterize_roi,
+    rasterize_rois,
     read_rtstruct,
     read_series_volume,
 )
@@ -134,6 +135,46 @@ def test_holes_between_slices_and_clipping(tmp_path: Path) -> None:
     assert "outside the image's slices dropped" in text
     assert "clipped" in text
     assert "POINT" in text
+
+
+def test_several_rois_one_label_map_earlier_keeps_the_overlap(tmp_path: Path) -> None:
+    volume = grid((5, 20, 20), spacing_mm=(3.0, 2.0, 2.0))  # x = 2i, y = 2j, z = 3k
+    contours = [
+        ("A", _square(5.1, 5.1, 20.9, 20.9, 6.0), "CLOSED_PLANAR"),
+        ("B", _square(15.1, 15.1, 30.9, 30.9, 6.0), "CLOSED_PLANAR"),  # overlaps A
+        ("C", _square(25.1, 1.1, 36.9, 8.9, 9.0), "CLOSED_PLANAR"),  # alone, slice 3
+        ("C", [1.0, 1.0, 3.0], "POINT"),
+    ]
+    structure = read_rtstruct(_rtstruct(tmp_path, contours, "1.2.3"))
+    a = _centres_inside(volume, 5.1, 5.1, 20.9, 20.9)
+    b = _centres_inside(volume, 15.1, 15.1, 30.9, 30.9)
+    c = _centres_inside(volume, 25.1, 1.1, 36.9, 8.9)
+    assert (a & b).any()  # the case under test
+    assert not (c & (a | b)).any()
+
+    merged = rasterize_rois(structure, volume, ["b", "A"], frame_of_reference_uid="1.2.3")
+    labels = np.asarray(merged.labels.array)
+    assert merged.names == ("B", "A")
+    assert labels.dtype == np.uint32
+    assert np.array_equal(labels[2], np.where(b, 1, np.where(a, 2, 0)))
+    assert not labels[[0, 1, 3, 4]].any()
+    assert merged.warnings == (
+        "ROI 'A' overlaps an earlier ROI; the overlap stays with the earlier one.",
+    )
+
+    every = rasterize_rois(structure, volume)  # the file's order: A, B, C
+    labels = np.asarray(every.labels.array)
+    assert every.names == ("A", "B", "C")
+    assert np.array_equal(labels[2], np.where(a, 1, np.where(b, 2, 0)))
+    assert np.array_equal(labels[3], np.where(c, 3, 0))
+    assert every.warnings == (
+        "ROI 'B' overlaps an earlier ROI; the overlap stays with the earlier one.",
+        "rs.dcm: ROI 'C': skipped contours of type POINT",
+    )
+    with pytest.raises(InputValidationError, match="no single ROI named 'D'"):
+        rasterize_rois(structure, volume, ["D"])
+    with pytest.raises(GeometryError, match=r"frame of reference 1\.2\.3"):
+        rasterize_rois(structure, volume, frame_of_reference_uid="9.9")
 
 
 def test_errors(tmp_path: Path) -> None:

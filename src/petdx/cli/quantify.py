@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -17,7 +16,7 @@ from petdx.dicom import (
     SeriesKind,
     SrLesion,
     index_dicom_folder,
-    rasterize_roi,
+    rasterize_rois,
     read_nifti_mask,
     read_rtstruct,
     read_seg,
@@ -98,26 +97,15 @@ def _vois(
             err_console.print(f"[yellow]warning:[/] {note}")
         return read.labels
     if rtstruct is not None:
-        structure = read_rtstruct(rtstruct)
-        chosen = [structure.roi(name) for name in rois] if rois else list(structure.rois)
-        labels = np.zeros(grid.shape, dtype=np.uint32)
-        for n, roi in enumerate(chosen, start=1):
-            raster = rasterize_roi(
-                roi,
-                grid,
-                frame_of_reference_uid=series.entry.frame_of_reference_uid,
-                structure_set=structure,
-            )
-            for note in raster.warnings:
-                err_console.print(f"[yellow]warning:[/] {rtstruct.name}: {note}")
-            inside = np.asarray(raster.mask.array, dtype=bool)
-            if (inside & (labels > 0)).any():
-                err_console.print(
-                    f"[yellow]warning:[/] ROI '{roi.name}' overlaps an earlier ROI; the "
-                    "overlap stays with the earlier one."
-                )
-            labels[inside & (labels == 0)] = n
-        return grid.with_array(labels)
+        merged = rasterize_rois(
+            read_rtstruct(rtstruct),
+            grid,
+            rois,
+            frame_of_reference_uid=series.entry.frame_of_reference_uid,
+        )
+        for note in merged.warnings:
+            err_console.print(f"[yellow]warning:[/] {note}")
+        return merged.labels
     if mask is not None:
         return read_nifti_mask(mask, grid, resample=resample)
     return None

@@ -24,7 +24,15 @@ from petdx.dicom.discovery import (
 )
 from petdx.dicom.frames import Frame, frames_of, is_multiframe
 from petdx.dicom.masks import read_nifti_mask, write_nifti_mask
-from petdx.dicom.rtstruct import RasterizedRoi, RoiContours, RtStruct, rasterize_roi, read_rtstruct
+from petdx.dicom.rtstruct import (
+    RasterizedRoi,
+    RoiContours,
+    RoiLabels,
+    RtStruct,
+    rasterize_roi,
+    rasterize_rois,
+    read_rtstruct,
+)
 from petdx.dicom.seg import SegRead, read_seg, source_datasets, write_seg
 from petdx.dicom.series_volume import ImageSeries, read_series_volume
 from petdx.dicom.sr import SrLesion, write_measurement_report
@@ -39,6 +47,7 @@ __all__ = [
     "MrContrast",
     "RasterizedRoi",
     "RoiContours",
+    "RoiLabels",
     "RtStruct",
     "SegRead",
     "SeriesEntry",
@@ -54,6 +63,7 @@ __all__ = [
     "mr_contrast",
     "patient_date_offset_days",
     "rasterize_roi",
+    "rasterize_rois",
     "read_header",
     "read_nifti_mask",
     "read_rtstruct",

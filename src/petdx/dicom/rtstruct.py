@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,15 @@ from petdx.dicom.discovery import read_dicom
 from petdx.errors import DicomReadError, GeometryError, InputValidationError
 from petdx.image import Volume
 
-__all__ = ["RasterizedRoi", "RoiContours", "RtStruct", "rasterize_roi", "read_rtstruct"]
+__all__ = [
+    "RasterizedRoi",
+    "RoiContours",
+    "RoiLabels",
+    "RtStruct",
+    "rasterize_roi",
+    "rasterize_rois",
+    "read_rtstruct",
+]
 
 _PLANAR_TOLERANCE_SLICES = 0.05
 
@@ -243,6 +252,66 @@ def rasterize_roi(
     return RasterizedRoi(
         roi.name, grid.with_array(mask), tuple(f"ROI '{roi.name}': {n}" for n in notes)
     )
+
+
+@dataclass(frozen=True)
+class RoiLabels:
+    """Several ROIs of one structure set merged into one label map.
+
+    ``labels`` holds ``n`` (1-based) where ROI ``names[n - 1]`` is, 0 elsewhere; ``warnings``
+    are the notes of every ROI (prefixed with the file name) and of their overlaps, in order.
+    """
+
+    labels: Volume = field(repr=False)
+    names: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def rasterize_rois(
+    structure: RtStruct,
+    grid: Volume,
+    names: Sequence[str] | None = None,
+    *,
+    frame_of_reference_uid: str | None = None,
+) -> RoiLabels:
+    """Rasterise several ROIs (:func:`rasterize_roi`) into one label map on ``grid``.
+
+    Overlap rule: a voxel inside two ROIs keeps the label of the **earlier** one (in the
+    order of ``names``, else of the file); each ROI that overlaps an earlier one is noted.
+
+    Parameters
+    ----------
+    structure
+        From :func:`read_rtstruct`.
+    grid
+        The PET volume (only its geometry is used).
+    names
+        ROI names (:meth:`RtStruct.roi` matching); None or empty: every ROI of the file.
+    frame_of_reference_uid
+        The PET series' frame of reference; the structure set must reference it.
+
+    Raises
+    ------
+    InputValidationError
+        A name matches no single ROI.
+    GeometryError
+        As :func:`rasterize_roi`.
+    """
+    chosen = [structure.roi(name) for name in names] if names else list(structure.rois)
+    labels = np.zeros(grid.shape, dtype=np.uint32)
+    notes: list[str] = []
+    for n, roi in enumerate(chosen, start=1):
+        raster = rasterize_roi(
+            roi, grid, frame_of_reference_uid=frame_of_reference_uid, structure_set=structure
+        )
+        notes.extend(f"{structure.path.name}: {note}" for note in raster.warnings)
+        inside = np.asarray(raster.mask.array, dtype=bool)
+        if (inside & (labels > 0)).any():
+            notes.append(
+                f"ROI '{roi.name}' overlaps an earlier ROI; the overlap stays with the earlier one."
+            )
+        labels[inside & (labels == 0)] = n
+    return RoiLabels(grid.with_array(labels), tuple(r.name for r in chosen), tuple(notes))
 
 
 def _overlap_partially(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> bool:
