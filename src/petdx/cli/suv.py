@@ -2,76 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
-from petdx.dicom import SeriesEntry, SeriesKind, index_dicom_folder, read_series_volume
-from petdx.errors import GeometryWarning, PetdxError
+from petdx.dicom import SeriesKind, index_dicom_folder
+from petdx.errors import PetdxError
 from petdx.jsonsafe import dumps
-from petdx.suv import SuvNormalization, SuvOverrides, compute_suv, suv_volume
+from petdx.suv import SuvNormalization, SuvOverrides, suv_report
 
-__all__ = ["suv_command", "suv_report"]
-
-
-def _header_fields(entry: SeriesEntry) -> dict[str, Any]:
-    header = entry.first_header
-    return {
-        "series_instance_uid": entry.series_instance_uid,
-        "series_description": entry.description,
-        "manufacturer": entry.manufacturer,
-        "units": str(header.get("Units", "")) or None,
-        "decay_correction": str(header.get("DecayCorrection", "")) or None,
-        "n_slices": None,
-        "normalization": None,
-        "suv_unit": None,
-        "suv_factor": None,
-        "suv_max": None,
-        "injection_datetime": None,
-        "reference_datetime": None,
-        "reference_time_rule": None,
-        "injected_activity_bq": None,
-        "body_weight_kg": None,
-        "half_life_s": None,
-        "nuclide": None,
-        "vendor": None,
-        "vendor_check": None,
-        "pixel_compression": None,
-        "attenuation_correction_method": str(header.get("AttenuationCorrectionMethod", "")) or None,
-        "warnings": [],
-        "error": None,
-    }
-
-
-def suv_report(
-    entry: SeriesEntry,
-    *,
-    normalization: SuvNormalization,
-    overrides: SuvOverrides,
-) -> dict[str, Any]:
-    """One PET series' SUV summary as a JSON-ready dict; errors go to its ``error`` key."""
-    row = _header_fields(entry)
-    try:
-        with warnings.catch_warnings():  # the note is in the result's warnings
-            warnings.simplefilter("ignore", GeometryWarning)
-            series = read_series_volume(entry)
-        result = compute_suv(series, normalization=normalization, overrides=overrides)
-        suv = suv_volume(series, result)
-    except PetdxError as exc:
-        row["error"] = str(exc)
-        return row
-    details = result.to_dict()
-    for key in row:
-        if key in details:
-            row[key] = details[key]
-    row["n_slices"] = series.volume.shape[0]
-    row["suv_max"] = float(np.max(suv.array))
-    return row
+__all__ = ["suv_command"]
 
 
 def _fmt_time(value: str | None) -> str:

@@ -26,6 +26,7 @@ from petdx.suv.factor import (
     suv_volume,
 )
 from petdx.suv.inputs import FrameTiming, SuvInputs, suv_inputs_from_frames
+from petdx.suv.report import suv_report
 from petdx.suv.timing import average_count_rate_time_s
 from petdx.suv.vendor import ScannerVendor, VendorFactorCheck, scanner_vendor
 
@@ -50,5 +51,6 @@ __all__ = [
     "scanner_vendor",
     "suv_factors_from_inputs",
     "suv_inputs_from_frames",
+    "suv_report",
     "suv_volume",
 ]
