@@ -1,13 +1,32 @@
-"""Shared fixtures: where the external reference data lives."""
+"""Shared fixtures: where the external reference data lives, the Hypothesis profile, and the
+R that the R-oracle tests call."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.demo_study import DemoStudy, build_demo
+
+# Property tests draw the same examples on every run and machine (CI is reproducible): a
+# fixed seed derived from each test (derandomize), a fixed number of examples unless a test
+# sets its own, no time limit (shared CI cores), no example database. HYPOTHESIS_PROFILE=explore
+# draws fresh random examples, more of them, for a local bug hunt.
+settings.register_profile(
+    "petdx", derandomize=True, max_examples=100, deadline=None, database=None, print_blob=True
+)
+settings.register_profile("explore", derandomize=False, max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "petdx"))
+
+#: R packages whose versions the R-oracle tests and the quoted R reference values depend on.
+R_PACKAGES = ("pROC", "survival", "epiR")
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -45,3 +64,54 @@ def demo_study(tmp_path_factory: pytest.TempPathFactory) -> DemoStudy:
     """A small simulated study, run once (tests/demo_study.py). Tests using it carry
     ``@pytest.mark.xdist_group("demo")`` so that one worker builds it."""
     return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@cache
+def r_versions() -> str | None:
+    """``R version ...; pROC x.y.z; ...`` (R_PACKAGES) of the Rscript on PATH, or None."""
+    exe = shutil.which("Rscript")
+    if exe is None:
+        return None
+    packages = ", ".join(f'"{name}"' for name in R_PACKAGES)
+    code = (
+        "cat(R.version.string); for (p in c(" + packages + ")) cat(paste0('; ', p, ' ', "
+        "tryCatch(as.character(packageVersion(p)), error = function(e) 'not installed')))"
+    )
+    run = subprocess.run([exe, "-e", code], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        return f"Rscript at {exe} failed: {run.stderr.strip()[:200]}"
+    return run.stdout.strip()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    found = r_versions()
+    hypothesis_profile = settings.get_current_profile_name()
+    r_line = f"R: {found}" if found else "R: Rscript not on PATH (R-oracle tests skip)"
+    return f"{r_line}\nhypothesis profile: {hypothesis_profile}"
+
+
+@dataclass(frozen=True)
+class RScript:
+    """The Rscript on PATH and the versions it reports (``r_versions``)."""
+
+    exe: str
+    versions: str
+
+    def run(self, script: Path, *args: str | Path) -> str:
+        """stdout of ``Rscript script args...``; a failure names R's and the packages'
+        versions."""
+        command = [self.exe, str(script), *map(str, args)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"{script.name} failed under {self.versions}:\n{done.stderr}")
+        return done.stdout
+
+
+@pytest.fixture(scope="session")
+def rscript() -> RScript:
+    """Skips when Rscript is not installed (the R-derived numbers quoted in the tests stand)."""
+    exe = shutil.which("Rscript")
+    versions = r_versions()
+    if exe is None or versions is None:
+        pytest.skip("Rscript is not on PATH")
+    return RScript(exe, versions)

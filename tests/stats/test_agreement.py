@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 from petdx.errors import InputValidationError, UndefinedStatisticWarning
 from petdx.stats import bland_altman, cohen_kappa, cohen_kappa_table, fleiss_kappa, icc, spearman
 from petdx.stats.agreement import _fleiss_from_counts
+from tests.conftest import RScript
 
 # SAS/STAT User's Guide, PROC FREQ "Getting Started: Agreement Study": two dermatologists'
 # ratings of 88 patients (terrible, poor, marginal, clear).
@@ -201,6 +204,27 @@ def test_icc_rater_offset_consistency_one_agreement_below_one() -> None:
     assert got["ICC1"].estimate.estimate == pytest.approx((msb - msw) / (msb + msw), rel=1e-14)
     assert got["ICC1"].f == pytest.approx(msb / msw, rel=1e-14)
     assert math.isfinite(got["ICC1"].estimate.ci_low)
+
+
+def test_icc_rater_offset_against_r_run_now(rscript: RScript) -> None:
+    """Runs tests/stats/r_oracle/icc_perfect_agreement.R (psych::ICC's ANOVA, transcribed) on
+    this machine's R (its version and the packages' are in the pytest header and in any
+    failure message). Third case, raters 1 2 4 / 2 3 5: from R's mean squares MSB, MSJ, MSE,
+    MSW (Shrout & Fleiss 1979 with n = 3 subjects, k = 2 raters) petdx's ICC1, ICC2, ICC2k."""
+    out = rscript.run(Path(__file__).parent / "r_oracle" / "icc_perfect_agreement.R")
+    blocks = re.findall(r"MSB (\S+) MSJ (\S+) MSE (\S+) MSW (\S+)", out)
+    assert len(blocks) == 4, f"unexpected output under {rscript.versions}:\n{out}"
+    msb, msj, mse, msw = (float(v) for v in blocks[2])
+    n, k = 3, 2
+    expected = {
+        "ICC1": (msb - msw) / (msb + (k - 1) * msw),
+        "ICC2": (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n),
+        "ICC2k": (msb - mse) / (msb + (msj - mse) / n),
+    }
+    with pytest.warns(UndefinedStatisticWarning, match="residual variance is 0"):
+        got = {r.form.value: r.estimate.estimate for r in icc([[1, 2], [2, 3], [4, 5]])}
+    for form, value in expected.items():
+        assert got[form] == pytest.approx(value, rel=1e-12), f"{form} vs {rscript.versions}"
 
 
 def test_icc_without_any_variance_is_undefined() -> None:

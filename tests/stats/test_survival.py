@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_lung, load_regression_dataset, load_rossi
 
 from petdx.errors import InputValidationError, OptimismWarning, UndefinedStatisticWarning
 from petdx.stats import cox_regression, kaplan_meier, logrank_test, split_groups
+from tests.conftest import RScript
 
 
 def test_km_median_lung_as_r_survfit() -> None:
@@ -270,6 +274,37 @@ def test_cox_fit_reaches_r_coxph_maximum() -> None:
     assert x1.se == pytest.approx(0.305439379142488, rel=1e-9)
     assert x2.se == pytest.approx(0.419288285296411, rel=1e-9)
     assert r.log_likelihood == pytest.approx(-61.3193539848666, abs=1e-11)
+
+
+def test_cox_and_logrank_against_r_run_now(rscript: RScript, tmp_path: Path) -> None:
+    """The two R outputs quoted above, recomputed on this machine's R and survival (versions
+    in the pytest header and in any failure message) by tests/stats/r_oracle/cox_logrank.R:
+    coxph(Surv(time, status) ~ x1 + x2) on the Cox data, survdiff on the 'group never at
+    risk' log-rank data. petdx must agree with R as it runs now, not only as it printed once."""
+    cox = pd.DataFrame({"time": _COX_TIME, "status": _COX_STATUS, "x1": _COX_X1, "x2": _COX_X2})
+    cox.to_csv(tmp_path / "cox.csv", index=False)
+    t, e, g = [1, 2, 3, 6, 7, 8, 9], [0, 0, 0, 1, 1, 0, 1], list("aaabbbc")
+    pd.DataFrame({"t": t, "e": e, "g": g}).to_csv(tmp_path / "logrank.csv", index=False)
+    out = rscript.run(
+        Path(__file__).parent / "r_oracle" / "cox_logrank.R",
+        tmp_path / "cox.csv",
+        tmp_path / "logrank.csv",
+    )
+    values = {line.split()[0]: line.split()[1:] for line in out.strip().splitlines()}
+    assert set(values) == {"coef", "se", "loglik", "chisq"}, f"{rscript.versions}:\n{out}"
+    coef = [float(v) for v in values["coef"]]
+    se = [float(v) for v in values["se"]]
+    why = f"petdx vs R under {rscript.versions}"
+    r = cox_regression(_COX_TIME, _COX_STATUS, {"x1": _COX_X1, "x2": _COX_X2})
+    for term, c, s in zip(r.terms, coef, se, strict=True):
+        assert term.coef == pytest.approx(c, rel=1e-8), why
+        assert term.se == pytest.approx(s, rel=1e-9), why
+    assert r.log_likelihood == pytest.approx(float(values["loglik"][0]), abs=1e-11), why
+    with pytest.warns(UndefinedStatisticWarning, match="left out"):
+        lr = logrank_test(t, e, g)
+    assert re.fullmatch(r"\S+ df \d+", " ".join(values["chisq"])), out
+    assert lr.df == float(values["chisq"][2]), why
+    assert lr.statistic == pytest.approx(float(values["chisq"][0]), rel=1e-12), why
 
 
 def test_cox_constant_covariate_is_dropped_as_aliased() -> None:
