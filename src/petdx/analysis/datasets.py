@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from petdx.study.config import PdL1Score, StudyConfig, StudyFolder, TargetCondition
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import ScreeningDecision, screening_log
-from petdx.study.schema import exchange_table, measurements, series, visits
+from petdx.study.queries import analysis_pet_scans, measurement_rows, table_rows
+from petdx.study.schema import exchange_table
 
 __all__ = ["DAYS_PER_MONTH", "AnalysisData", "load_analysis_data", "metric_column"]
 
@@ -79,7 +80,7 @@ class AnalysisData:
 
 def _frame(connection: Connection, name: str) -> pd.DataFrame:
     table = exchange_table(name)
-    rows = [dict(r) for r in connection.execute(select(table)).mappings()]
+    rows = [r.as_dict() for r in table_rows(connection, name)]
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
 
@@ -145,7 +146,7 @@ def _liver_means(
 ) -> dict[str, dict[tuple[str, int], float]]:
     out: dict[str, dict[tuple[str, int], float]] = {}
     for patient in patients:
-        path = study.root / "derived" / patient / "summary.json"
+        path = study.layout.patient_summary(patient)
         if not path.exists():
             continue
         summary = json.loads(path.read_text(encoding="utf-8"))
@@ -161,7 +162,7 @@ def _attenuation_methods(study: StudyFolder, patients: list[str]) -> tuple[str, 
     """The distinct AttenuationCorrectionMethod values the quantify stage recorded."""
     found: set[str] = set()
     for patient in patients:
-        path = study.root / "derived" / patient / "summary.json"
+        path = study.layout.patient_summary(patient)
         if path.exists():
             summary = json.loads(path.read_text(encoding="utf-8"))
             found.update(
@@ -182,19 +183,8 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
         pathology = _frame(connection, "pathology")
         reads = _frame(connection, "reads")
         follow_up = _frame(connection, "follow_up")
-        pet = pd.DataFrame(
-            [
-                dict(r)
-                for r in connection.execute(
-                    select(series, visits.c.injection_datetime, visits.c.administered_activity_mbq)
-                    .join(visits, visits.c.visit_id == series.c.visit_id)
-                    .where(series.c.modality == "PT")
-                ).mappings()
-            ]
-        )
-        values = pd.DataFrame(
-            [dict(r) for r in connection.execute(select(measurements)).mappings()]
-        )
+        pet = pd.DataFrame([r.as_dict() for r in analysis_pet_scans(connection)])
+        values = pd.DataFrame([r.as_dict() for r in measurement_rows(connection)])
 
     eligible = {d.patient_id: d.eligible for d in decisions}
     out = patients.merge(screening[["patient_id", "planned_scan_date", "consent_date"]], "left")

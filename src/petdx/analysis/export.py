@@ -9,6 +9,7 @@ import pandas as pd
 
 from petdx.analysis.outcomes import StudyResults
 from petdx.fileio import atomic_write_text
+from petdx.study.layout import ResultsFolder
 
 __all__ = ["write_analysis"]
 
@@ -43,17 +44,17 @@ def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]
     Booleans are written ``true``/``false`` as in the exchange format, so the files feed
     ``petdx stats`` directly (e.g. ``--truth target --positive true``).
     """
-    root = Path(folder)
+    files = ResultsFolder(Path(folder))
     paths = {
-        "results": atomic_write_text(root / "results.json", results.to_json()),
-        "patients": atomic_write_text(root / "analysis_patients.csv", _csv(results.patients)),
-        "lesions": atomic_write_text(root / "analysis_lesions.csv", _csv(results.lesions)),
+        "results": atomic_write_text(files.results_json, results.to_json()),
+        "patients": atomic_write_text(files.patients_csv, _csv(results.patients)),
+        "lesions": atomic_write_text(files.lesions_csv, _csv(results.lesions)),
         "screening_log": atomic_write_text(
-            root / "screening_log.csv", _csv(pd.DataFrame(list(results.screening_rows)))
+            files.screening_log_csv, _csv(pd.DataFrame(list(results.screening_rows)))
         ),
     }
     if not results.pdl1_lesions.empty:
         paths["pdl1_lesions"] = atomic_write_text(
-            root / "analysis_pdl1_lesions.csv", _csv(results.pdl1_lesions)
+            files.pdl1_lesions_csv, _csv(results.pdl1_lesions)
         )
     return paths

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
 from petdx.errors import PetdxError
+from petdx.study.layout import StudyLayout
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, not at start-up
     from petdx.pipeline.run import RunSummary
@@ -32,7 +33,7 @@ def _headline(summary: RunSummary) -> Table:
 
 
 def _finish(summary: RunSummary, as_json: bool) -> None:
-    results = Path(summary.study) / "results" / "results.json"
+    results = StudyLayout(Path(summary.study)).results.results_json
     if results.exists():
         summary.headline = json.loads(results.read_text()).get("headline", [])
     if as_json:

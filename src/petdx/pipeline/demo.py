@@ -86,8 +86,8 @@ def run_demo(
 ) -> RunSummary:
     """Run the demo in ``folder`` (module docstring)."""
     settings = settings or DemoSettings()
-    root = Path(folder)
-    cohort = root / "cohort"
+    workspace = Path(folder)  # the demo's own folder: the cohort beside the study folder
+    cohort = workspace / "cohort"
     if (cohort / "cohort.toml").exists():
         _check_existing_cohort(cohort, settings)
     else:
@@ -102,7 +102,7 @@ def run_demo(
                 progress=update,
                 workers=settings.workers,
             )
-    study = init_study(root / "study", DEMO_CONFIG)
+    study = init_study(workspace / "study", DEMO_CONFIG)
     database = open_database(study)
     author = Author(os.environ.get("USER", "petdx-demo"), "petdx demo: simulated cohort")
     try:

@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from petdx.dicom import (
     SeriesEntry,
@@ -76,8 +76,14 @@ from petdx.errors import InputValidationError, PetdxError
 from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
+from petdx.study.queries import (
+    patient_identities,
+    patient_ids,
+    recorded_instance_uids,
+    store_instances,
+    table_rows,
+)
 from petdx.study.records import Author, get_record, insert_record, update_record
-from petdx.study.schema import exchange_table, instances, patient_identity
 
 __all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest"]
 
@@ -180,7 +186,7 @@ class _Context:
 def _study_lock(study: StudyFolder) -> Iterator[None]:
     """One ingest per study: a POSIX record lock, which (unlike ``flock``) forked worker
     processes do not inherit, so the lock is free as soon as the ingest process ends."""
-    path = study.root / ".ingest.lock"
+    path = study.layout.ingest_lock
     with path.open("a") as handle:
         try:
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -207,15 +213,10 @@ def _remove_stale_temporaries(images: Path) -> int:
 def _load_context(
     study: StudyFolder, database: StudyDatabase, author: Author, root: Path
 ) -> _Context:
-    scans = exchange_table("scans")
-    patients = exchange_table("patients")
     with database.engine.connect() as connection:
-        identities = {
-            (str(row.issuer or ""), str(row.hospital_id)): str(row.patient_id)
-            for row in connection.execute(select(patient_identity))
-        }
-        known = {str(p) for p in connection.execute(select(patients.c.patient_id)).scalars()}
-        scan_rows = [dict(r) for r in connection.execute(select(scans)).mappings()]
+        identities = patient_identities(connection)
+        known = set(patient_ids(connection))
+        scan_rows = [r.as_dict() for r in table_rows(connection, "scans")]
     return _Context(
         study=study,
         database=database,
@@ -390,7 +391,7 @@ def _record(
         "scan_id": plan.scan_id,
         "manufacturer": plan.entry.manufacturer or None,
         "n_instances": len(plan.entry.instances),
-        "folder": str(task.folder.relative_to(ctx.study.root)),
+        "folder": str(ctx.study.layout.relative(task.folder)),
         **{k: v for k, v in plan.suv.items() if not k.startswith("_")},
     }
     stored = get_record(connection, "series", values)
@@ -400,15 +401,7 @@ def _record(
         merged = {**values, "n_instances": max(int(stored["n_instances"]), values["n_instances"])}
         update_record(connection, "series", values, merged, author=author)
     new_rows = [{k: v for k, v in r.items() if k != "_new"} for r in rows if r["_new"]]
-    if new_rows:
-        connection.execute(instances.insert(), new_rows)
-    for r in rows:
-        if not r["_new"]:
-            connection.execute(
-                instances.update()
-                .where(instances.c.sop_instance_uid == r["sop_instance_uid"])
-                .values(path=r["path"], sha256=r["sha256"])
-            )
+    store_instances(connection, new_rows, [r for r in rows if not r["_new"]])
 
 
 def ingest(
@@ -531,14 +524,9 @@ def ingest(
 def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> CopyTask:
     study_uid = deidentify_uid(ctx.secret, entry.study_instance_uid)
     series_uid = deidentify_uid(ctx.secret, entry.series_instance_uid)
-    folder = ctx.study.images / patient_id / study_uid / f"{entry.kind.value}_{series_uid}"
+    folder = ctx.study.layout.series_folder(patient_id, study_uid, entry.kind.value, series_uid)
     with ctx.database.engine.connect() as connection:
-        recorded = frozenset(
-            str(uid)
-            for uid in connection.execute(
-                select(instances.c.sop_instance_uid).where(instances.c.series_uid == series_uid)
-            ).scalars()
-        )
+        recorded = recorded_instance_uids(connection, series_uid)
     return CopyTask(
         series_uid=entry.series_instance_uid,
         kind=entry.kind,

@@ -41,6 +41,7 @@ from petdx.fileio import atomic_output, atomic_write_bytes
 from petdx.image import Volume
 from petdx.quantify import LesionSource, ReferenceSpec, ScanInput, quantify_visit
 from petdx.segment import find_liver_centre
+from petdx.study.layout import StudyLayout, scan_folder_name
 from petdx.suv import SuvResult, compute_suv, suv_volume
 
 __all__ = [
@@ -162,11 +163,6 @@ class PatientMeasurements:
     problems: tuple[str, ...] = ()
 
 
-def scan_folder_name(tracer: str, time_point_min: int) -> str:
-    """Folder of a scan's derived files: ``<tracer>_<t>min``."""
-    return f"{tracer}_{time_point_min}min"
-
-
 def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str, SuvResult]:
     """The scan's SUV input, its AttenuationCorrectionMethod (empty when not stated) and the
     SUV result (for its warnings and vendor cross-check)."""
@@ -270,6 +266,7 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
     unreadable reference scan stops the patient (nothing can be placed without it).
     """
     root = Path(job.study_root)
+    layout = StudyLayout(root)
     problems: list[str] = []
     loaded: list[tuple[ScanRef, ScanInput]] = []
     ac_methods: dict[str, str] = {}
@@ -329,10 +326,9 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                     }
                 )
         liver = point.references.get("liver")
-        derived = (
-            Path("derived") / job.patient_id / scan_folder_name(scan.tracer, scan.time_point_min)
-        )
-        _write_derived(root / derived, scan_input.suv, point.labels, lesion_ids)
+        scan_folder = layout.derived_scan(job.patient_id, scan.tracer, scan.time_point_min)
+        derived = layout.relative(scan_folder)
+        _write_derived(scan_folder, scan_input.suv, point.labels, lesion_ids)
         transform = point.transform_to_first
         summaries.append(
             ScanSummary(

@@ -32,8 +32,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from petdx import __version__
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_write_text
@@ -49,8 +47,14 @@ from petdx.pipeline.quantification import (
 from petdx.pipeline.run_state import RunState, content_hash, folder_signature
 from petdx.study.config import StudyFolder, open_study
 from petdx.study.database import StudyDatabase, open_database
+from petdx.study.queries import (
+    instance_digests,
+    table_rows,
+    table_snapshot,
+    usable_pet_series,
+)
 from petdx.study.records import Author, sync_records
-from petdx.study.schema import AUDITED_TABLES, exchange_table, instances, series
+from petdx.study.schema import AUDITED_TABLES
 
 __all__ = ["RunSummary", "StageSummary", "run_study"]
 
@@ -154,18 +158,10 @@ def _jobs(study: StudyFolder, database: StudyDatabase) -> list[tuple[PatientJob,
     order = {config.tracer: 0}
     if config.comparator_tracer:
         order[config.comparator_tracer] = 1
-    registry = exchange_table("lesion_registry")
     with database.engine.connect() as connection:
-        pet = [
-            dict(r)
-            for r in connection.execute(
-                select(series).where(series.c.modality == "PT", series.c.suv_error.is_(None))
-            ).mappings()
-        ]
-        lesions = [dict(r) for r in connection.execute(select(registry)).mappings()]
-        digests: dict[str, list[str]] = {}
-        for row in connection.execute(select(instances.c.series_uid, instances.c.sha256)):
-            digests.setdefault(row.series_uid, []).append(row.sha256)
+        pet = [r.as_dict() for r in usable_pet_series(connection)]
+        lesions = [r.as_dict() for r in table_rows(connection, "lesion_registry")]
+        digests = instance_digests(connection)
     params = QuantificationParams(
         method=config.quantification_method,
         voi_margin_mm=config.voi_margin_mm,
@@ -225,7 +221,7 @@ def _store(
         "problems": list(result.problems),
     }
     atomic_write_text(
-        study.root / "derived" / result.patient_id / "summary.json",
+        study.layout.patient_summary(result.patient_id),
         json.dumps(summary, indent=1, default=list),
     )
 
@@ -244,7 +240,7 @@ def _quantify_stage(
         (job, digest)
         for job, digest in jobs
         if not state.is_current(f"quantify:{job.patient_id}", digest)
-        or not (study.root / "derived" / job.patient_id / "summary.json").exists()
+        or not study.layout.patient_summary(job.patient_id).exists()
     ]
     stage.skipped = len(jobs) - len(todo)
     if not todo:
@@ -287,9 +283,7 @@ def _analysis_inputs(study: StudyFolder, database: StudyDatabase) -> str:
     parts: list[Any] = [study.config.to_dict() | {"created_utc": None}, __version__]
     with database.engine.connect() as connection:
         for table in tables:
-            key = list(table.primary_key.columns)
-            rows = connection.execute(select(table).order_by(*key)).all()
-            parts.append([table.name, [tuple(r) for r in rows]])
+            parts.append([table.name, table_snapshot(connection, table.name)])
     return content_hash(parts)
 
 
@@ -351,13 +345,13 @@ def run_study(
         stage = _stage(summary, "analyse")
         start = time.perf_counter()
         digest = _analysis_inputs(study, database)
-        results_path = study.root / "results" / "results.json"
+        results_path = study.layout.results.results_json
         if state.is_current("analysis", digest) and results_path.exists():
             stage.skipped = 1
         else:
             with progress("Analyse") as update:
                 results = analyse_study(study, database)
-                write_analysis(results, study.root / "results")
+                write_analysis(results, study.layout.results.path)
                 update(1, 1)
             stage.done = 1
             stage.problems.extend(results.problems)
@@ -367,8 +361,8 @@ def run_study(
         stage = _stage(summary, "report")
         start = time.perf_counter()
         report_digest = content_hash(hashlib.sha256(results_path.read_bytes()).hexdigest(), pdf)
-        html = study.root / "report" / "report.html"
-        pdf_path = study.root / "report" / "report.pdf"
+        html = study.layout.report_html
+        pdf_path = study.layout.report_pdf
         if (
             state.is_current("report", report_digest)
             and html.exists()

@@ -19,6 +19,7 @@ from typing import Any
 
 from petdx import __version__
 from petdx.fileio import atomic_write_text
+from petdx.study.layout import StudyLayout
 
 __all__ = ["RunState", "content_hash", "folder_signature"]
 
@@ -65,7 +66,7 @@ class RunState:
 
     @classmethod
     def load(cls, study_root: Path) -> RunState:
-        path = study_root / ".petdx" / "run-state.json"
+        path = StudyLayout(study_root).run_state
         if not path.exists():
             return cls(path)
         try:

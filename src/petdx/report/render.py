@@ -24,6 +24,7 @@ from petdx.fileio import atomic_output, atomic_write_text
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
 from petdx.report.sections import build_context
 from petdx.study.config import open_study
+from petdx.study.layout import StudyLayout
 
 __all__ = ["ReportPaths", "render_html", "write_report"]
 
@@ -97,7 +98,8 @@ def _methods(doc: dict[str, Any]) -> dict[str, Any]:
 def render_html(study_root: str | Path) -> str:
     """The report HTML of a study whose analyses have run."""
     root = Path(study_root)
-    results = root / "results" / "results.json"
+    layout = StudyLayout(root)
+    results = layout.results.results_json
     if not results.exists():
         raise InputValidationError(
             f"{results}: no analysis results yet. Run `petdx run {root}` first."
@@ -105,7 +107,7 @@ def render_html(study_root: str | Path) -> str:
     raw = results.read_bytes()
     doc = json.loads(raw)
     study = open_study(root)
-    patients_csv = root / "results" / "analysis_patients.csv"
+    patients_csv = layout.results.patients_csv
     patients = []
     if patients_csv.exists():
         import pandas as pd
@@ -114,12 +116,12 @@ def render_html(study_root: str | Path) -> str:
     provenance = [
         ("Study folder", root.name),
         ("Results (results.json) SHA-256", hashlib.sha256(raw).hexdigest()),
-        ("Study configuration", (root / "study.toml").name),
+        ("Study configuration", layout.config_file.name),
         ("Database", study.config.database_url.split("://")[0]),
         ("Report written (UTC)", datetime.now(UTC).isoformat(timespec="seconds")),
         *[(f"Software: {name}", version) for name, version in _versions()],
     ]
-    state = root / ".petdx" / "run-state.json"
+    state = layout.run_state
     if state.exists():
         units = json.loads(state.read_text()).get("units", {})
         if "analysis" in units:
@@ -135,13 +137,14 @@ def render_html(study_root: str | Path) -> str:
 def write_report(study_root: str | Path, *, pdf: bool = True) -> ReportPaths:
     """Write ``report/report.html`` (and ``report/report.pdf``) of a study."""
     root = Path(study_root)
+    layout = StudyLayout(root)
     html = render_html(root)
-    html_path = atomic_write_text(root / "report" / "report.html", html)
+    html_path = atomic_write_text(layout.report_html, html)
     pdf_path = None
     if pdf:
         import weasyprint
 
-        pdf_path = root / "report" / "report.pdf"
+        pdf_path = layout.report_pdf
         with atomic_output(pdf_path) as tmp:
             weasyprint.HTML(string=html, base_url=str(root)).write_pdf(tmp)
     return ReportPaths(html_path, pdf_path)

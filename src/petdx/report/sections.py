@@ -28,6 +28,7 @@ from petdx.report.figures import (
 )
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
 from petdx.report.stard import STARD_2015_ITEMS, IndexTestArm, StardFlow, flow_diagram
+from petdx.study.layout import StudyLayout
 
 __all__ = ["FigureBlock", "ReportContext", "build_context"]
 
@@ -507,9 +508,11 @@ def _mips(
 ) -> None:
     study = doc["study"]
     t = study["time_points_min"][0] if study["time_points_min"] else None
-    folder_name = f"{study['tracer']}_{t}min"
+    layout = StudyLayout(study_root)
     for patient in patients:
-        path = study_root / "derived" / patient / folder_name / "mip.npz"
+        if t is None:
+            continue
+        path = layout.scan_mip(patient, study["tracer"], int(t))
         if not path.exists():
             continue
         with np.load(path) as data:

@@ -31,6 +31,7 @@ from petdx.data_dictionary import TRACERS
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_write_text
 from petdx.quantify.method import MethodSpec
+from petdx.study.layout import StudyLayout
 
 __all__ = [
     "CONFIG_NAME",
@@ -316,12 +317,17 @@ class StudyFolder:
     config: StudyConfig
 
     @property
+    def layout(self) -> StudyLayout:
+        """Where everything of the folder lives (:mod:`petdx.study.layout`)."""
+        return StudyLayout(self.root)
+
+    @property
     def images(self) -> Path:
-        return self.root / "images"
+        return self.layout.images
 
     @property
     def logs(self) -> Path:
-        return self.root / "logs"
+        return self.layout.logs
 
     @property
     def database_url(self) -> str:
