@@ -161,11 +161,13 @@ def test_bad_inputs_exit_2(visit: tuple[Path, Path], tmp_path: Path) -> None:
         code, _, err = _run(*args)
         assert code == 2, args
         assert message in " ".join(err.split()), (args, err)
-    wrong = factories_grid((4, 4, 4))
+    # 3 mm voxels over the 4 mm PET: not a part of its grid (a whole-voxel crop would be)
+    wrong = factories_grid((4, 4, 4), spacing_mm=3.0)
     path = write_nifti_mask(wrong.with_array(np.ones(wrong.shape, np.uint8)), tmp_path / "m.nii")
     code, _, err = _run(str(t60), "--mask", str(path))
     assert code == 2
     assert "not on the PET grid" in err
+    assert "--resample nearest|fraction" in " ".join(err.split())
 
 
 def test_bad_later_time_point_keeps_the_first(visit: tuple[Path, Path], tmp_path: Path) -> None:
