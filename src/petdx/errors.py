@@ -2,15 +2,23 @@
 
 Every error petdx raises on bad input is a :class:`PetdxError`; the command line turns it
 into a message and exit status 2. Messages follow one pattern: what was expected, what was
-found, where (file, series, row, field), and how to fix it.
+found, where (file, series, row, field), and how to fix it. The fix names the library's own
+parameter (``resample``, ``body_weight_kg``); an error may also carry a :class:`Hint`, the same
+fix as data, which each front end turns into its own words: the command line into a flag
+(``--resample nearest|fraction``), a web form into a field message. No library message
+names a command-line flag.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "DicomReadError",
     "GeometryError",
     "GeometryWarning",
+    "Hint",
     "InputValidationError",
     "InvalidSeriesError",
     "MissingAttributeError",
@@ -23,8 +31,57 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Hint:
+    """A structured fix of a refused input: the parameter to set and its choices.
+
+    Parameters
+    ----------
+    parameter
+        The keyword of the library call (``"resample"``, ``"body_weight_kg"``); the command
+        line maps it to its flag.
+    values
+        The accepted values when they form a closed set (``("nearest", "fraction")``), else
+        empty.
+    alternatives
+        Other parameters that fix it as well (a liver centre, or a liver mask, or automatic
+        placement): set one of ``(parameter, *alternatives)``.
+    """
+
+    parameter: str
+    values: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Every parameter that fixes it, the preferred one first."""
+        return (self.parameter, *self.alternatives)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "parameter": self.parameter,
+            "values": list(self.values),
+            "alternatives": list(self.alternatives),
+        }
+
+
 class PetdxError(Exception):
-    """Base class of every error petdx raises on bad input or an impossible request."""
+    """Base class of every error petdx raises on bad input or an impossible request.
+
+    ``hint`` (keyword-only, optional) is the fix as a :class:`Hint`; the message states the
+    same fix in words. It survives pickling (errors of worker processes keep it).
+    """
+
+    def __init__(self, *args: object, hint: Hint | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.args, self.hint))
+
+
+def _rebuild_error(cls: type[PetdxError], args: tuple[object, ...], hint: Hint | None) -> Any:
+    return cls(*args, hint=hint)
 
 
 class InputValidationError(PetdxError, ValueError):

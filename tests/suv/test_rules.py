@@ -13,7 +13,13 @@ import pytest
 from pydicom.dataset import Dataset
 from scipy.integrate import quad
 
-from petdx.errors import InvalidSeriesError, MissingAttributeError, NonQuantitativeSeriesError
+from petdx.errors import (
+    Hint,
+    InputValidationError,
+    InvalidSeriesError,
+    MissingAttributeError,
+    NonQuantitativeSeriesError,
+)
 from petdx.suv import (
     ReferenceTimeRule,
     SuvNormalization,
@@ -254,8 +260,10 @@ def test_weight_override() -> None:
 
 @pytest.mark.parametrize("value", [0.5, 600.0])
 def test_weight_override_validated(value: float) -> None:
-    with pytest.raises(ValueError, match="--weight-kg"):
+    with pytest.raises(ValueError, match=f"body_weight_kg {value}: expected") as refused:
         SuvOverrides(body_weight_kg=value)
+    assert isinstance(refused.value, InputValidationError)
+    assert refused.value.hint == Hint("body_weight_kg")
 
 
 @pytest.mark.parametrize(
@@ -357,8 +365,9 @@ def test_sul_needs_height() -> None:
     series = pet_series()
     for ds in series:
         del ds.PatientSize
-    with pytest.raises(MissingAttributeError, match=r"PatientSize \(0010,1020\).*--height-m"):
+    with pytest.raises(MissingAttributeError, match=r"PatientSize \(0010,1020\).*height_m") as e:
         compute_suv(frames(series), normalization="sul")
+    assert e.value.hint == Hint("height_m")
 
 
 def test_sul_needs_sex() -> None:

@@ -16,7 +16,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["ExitCode", "err_console", "out_console", "progress_bar"]
+from petdx.errors import Hint, PetdxError
+
+__all__ = ["ExitCode", "err_console", "error_text", "flag_text", "out_console", "progress_bar"]
+
+#: Library parameters whose command-line flag is not ``--`` + the name with dashes (for
+#: ``align`` the fix a hint asks for is always to switch it off).
+_FLAGS = {
+    "body_weight_kg": "--weight-kg",
+    "align": "--no-align",
+    "voi_labels": "--seg/--rtstruct/--mask",
+    "seeds_mm": "--seed",
+}
 
 #: Messages, warnings and progress go to stderr so that stdout stays machine-readable.
 err_console = Console(stderr=True, soft_wrap=not Console(stderr=True).is_terminal)
@@ -58,3 +69,19 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+def flag_text(hint: Hint) -> str:
+    """The command-line form of a library hint: ``--resample nearest|fraction``."""
+    flags = [_FLAGS.get(p, "--" + p.replace("_", "-")) for p in hint.parameters]
+    if hint.values:
+        flags[0] += " " + "|".join(hint.values)
+    return flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " or " + flags[-1]
+
+
+def error_text(exc: PetdxError) -> str:
+    """A library error as the command line says it: the message, then the flag of its hint."""
+    text = str(exc)
+    if exc.hint is not None:
+        text += f" Pass {flag_text(exc.hint)}."
+    return text

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from petdx.cli._console import ExitCode, err_console, out_console
+from petdx.cli._console import ExitCode, err_console, error_text, out_console
 from petdx.dicom import (
     ImageSeries,
     SeriesKind,
@@ -308,7 +308,7 @@ def quantify_command(
             physiological_masks=excluded,
         )
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     for folder in time_point or []:
         try:
@@ -316,7 +316,7 @@ def quantify_command(
             all_series.append(later_series)
             scans.append(later)
         except PetdxError as exc:
-            err_console.print(f"[red]error:[/] time point {folder}: {exc}")
+            err_console.print(f"[red]error:[/] time point {folder}: {error_text(exc)}")
             failed = True
     try:
         result = quantify_visit(
@@ -330,7 +330,7 @@ def quantify_command(
         if out is not None:
             _write_outputs(out, result, all_series, str(result.time_points[0].method))
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     data = result.to_dict()
     if as_json:

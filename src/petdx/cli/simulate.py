@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from petdx.cli._console import ExitCode, err_console, progress_bar
+from petdx.cli._console import ExitCode, err_console, error_text, progress_bar
 from petdx.errors import PetdxError
 from petdx.jsonsafe import dumps
 
@@ -41,7 +41,7 @@ def _bad_input_exits() -> Iterator[None]:
     try:
         yield
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/] {escape(error_text(exc))}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
 
 

@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from petdx.cli._console import ExitCode, err_console, out_console
+from petdx.cli._console import ExitCode, err_console, error_text, out_console
 from petdx.errors import PetdxError, PetdxWarning
 from petdx.jsonsafe import dumps, json_ready
 from petdx.stats import (
@@ -78,7 +78,7 @@ def _guarded() -> Iterator[None]:
         try:
             yield
         except PetdxError as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}")
+            err_console.print(f"[red]error:[/] {escape(error_text(exc))}")
             raise typer.Exit(ExitCode.BAD_INPUT) from None
         finally:
             seen: set[str] = set()

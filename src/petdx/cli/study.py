@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from petdx.cli._console import ExitCode, err_console, progress_bar
+from petdx.cli._console import ExitCode, err_console, error_text, progress_bar
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_text
 
@@ -40,7 +40,7 @@ def _echo(payload: dict[str, Any]) -> None:
 
 
 def _fail(exc: PetdxError) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    err_console.print(f"[red]error:[/] {escape(error_text(exc))}", highlight=False)
     return typer.Exit(ExitCode.BAD_INPUT)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
+from petdx.cli._console import ExitCode, err_console, error_text, out_console, progress_bar
 from petdx.dicom import SeriesKind, index_dicom_folder
 from petdx.errors import PetdxError
 from petdx.jsonsafe import dumps
@@ -101,7 +101,7 @@ def suv_command(
         with progress_bar("Indexing DICOM") as update:
             index = index_dicom_folder(path, progress=update)
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
 
     pet_series = index.of_kind(SeriesKind.PT)
@@ -118,7 +118,14 @@ def suv_command(
     rows = []
     with progress_bar("Computing SUV") as update:
         for done, entry in enumerate(pet_series, start=1):
-            rows.append(suv_report(entry, normalization=normalization, overrides=overrides))
+            rows.append(
+                suv_report(
+                    entry,
+                    normalization=normalization,
+                    overrides=overrides,
+                    describe_error=error_text,
+                )
+            )
             update(done, len(pet_series))
 
     if as_json:

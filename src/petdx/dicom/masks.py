@@ -24,7 +24,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from petdx.errors import GeometryError, GeometryWarning, InputValidationError
+from petdx.errors import GeometryError, GeometryWarning, Hint, InputValidationError
 from petdx.fileio import write_atomically
 from petdx.image import Volume
 from petdx.image.placement import grid_placement, place_on_grid
@@ -115,9 +115,9 @@ def read_nifti_mask(
     if resample is None:
         raise GeometryError(
             f"{source}: the mask is not on the PET grid. Mask: {mask.describe_grid()}; PET: "
-            f"{grid.describe_grid()}. Pass --resample nearest|fraction (library: "
-            "resample='nearest'|'fraction') to resample it onto the PET, or export the mask "
-            "on the PET series' grid."
+            f"{grid.describe_grid()}. Resample it onto the PET (resample: nearest or "
+            "fraction), or export the mask on the PET series' grid.",
+            hint=Hint("resample", tuple(m.value for m in MaskResampling)),
         )
     result = resample_labels_onto(labels, grid, resample)
     warnings.warn(f"{source.name}: {result.describe()}", GeometryWarning, stacklevel=2)

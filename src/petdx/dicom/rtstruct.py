@@ -42,7 +42,7 @@ from matplotlib.path import Path as PolygonPath
 from pydicom.uid import RTStructureSetStorage
 
 from petdx.dicom.discovery import read_dicom
-from petdx.errors import DicomReadError, GeometryError, InputValidationError
+from petdx.errors import DicomReadError, GeometryError, Hint, InputValidationError
 from petdx.image import Volume
 
 __all__ = [
@@ -91,7 +91,8 @@ class RtStruct:
         found = ", ".join(f"'{n}'" for n in self.roi_names) or "none"
         raise InputValidationError(
             f"{self.path}: no single ROI named '{name}' (ROIs in the file: {found}). "
-            "Give one of these names with --roi."
+            "Give one of these names.",
+            hint=Hint("roi", tuple(self.roi_names)),
         )
 
 
@@ -124,7 +125,8 @@ def read_rtstruct(path: str | os.PathLike[str]) -> RtStruct:
     if str(ds.get("SOPClassUID", "")) != RTStructureSetStorage:
         raise InputValidationError(
             f"{source}: SOPClassUID {ds.get('SOPClassUID', '(missing)')} is not RT Structure "
-            f"Set Storage ({RTStructureSetStorage}). Give an RTSTRUCT file with --rtstruct."
+            f"Set Storage ({RTStructureSetStorage}). Give an RTSTRUCT file.",
+            hint=Hint("rtstruct"),
         )
     names = {
         int(item.ROINumber): str(item.get("ROIName", ""))

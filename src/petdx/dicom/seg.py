@@ -52,7 +52,7 @@ from pydicom.sr.codedict import codes
 from petdx import __version__
 from petdx.dicom.discovery import read_dicom
 from petdx.dicom.series_volume import ImageSeries
-from petdx.errors import DicomReadError, GeometryError, InputValidationError
+from petdx.errors import DicomReadError, GeometryError, Hint, InputValidationError
 from petdx.fileio import write_atomically
 from petdx.image import Volume
 from petdx.image.placement import grid_placement, place_on_grid
@@ -389,9 +389,10 @@ def _by_positions(
     if resample is None:
         raise GeometryError(
             f"{source}: the SEG's grid does not coincide with the PET grid "
-            f"({grid.describe_grid()}): its voxels fall between PET voxels. Pass "
-            "--resample nearest|fraction to resample it onto the PET, or resample the "
-            "segmentation onto the PET series first."
+            f"({grid.describe_grid()}): its voxels fall between PET voxels. Resample it "
+            "onto the PET (resample: nearest or fraction), or resample the segmentation "
+            "onto the PET series first.",
+            hint=Hint("resample", tuple(m.value for m in MaskResampling)),
         )
     fractional = str(seg.SegmentationType) == "FRACTIONAL"
     inside = data >= fraction_threshold if fractional else data > 0

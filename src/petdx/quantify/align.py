@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import SimpleITK as sitk
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.image import Volume
 from petdx.image.sitk_bridge import to_sitk
 
@@ -151,7 +151,8 @@ def estimate_rigid_transform(
     except RuntimeError as exc:
         raise InputValidationError(
             f"Rigid alignment of the two scans failed ({exc}). Check that both scans cover "
-            "the same body region, or give --no-align to match lesions without alignment."
+            "the same body region, or match lesions without alignment (align off).",
+            hint=Hint("align"),
         ) from exc
     finally:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.segment import SegmentationMethod
 
 __all__ = ["MethodSpec"]
@@ -42,22 +42,23 @@ class MethodSpec:
         except ValueError:
             allowed = "fixed:SUV, percent:PCT, percist, a50, grow[:SUV], voi, detect"
             raise InputValidationError(
-                f"--method {text}: unknown method '{name}'; expected one of {allowed}."
+                f"method {text}: unknown method '{name}'; expected one of {allowed}.",
+                hint=Hint("method"),
             ) from None
         if not raw:
             return cls(method, _DEFAULTS[method])
         if method not in _TAKES_VALUE:
-            raise InputValidationError(f"--method {text}: '{method.value}' takes no value.")
+            raise InputValidationError(f"method {text}: '{method.value}' takes no value.")
         try:
             value = float(raw)
         except ValueError:
             raise InputValidationError(
-                f"--method {text}: '{raw}' is not a number (e.g. fixed:2.5, percent:41)."
+                f"method {text}: '{raw}' is not a number (e.g. fixed:2.5, percent:41)."
             ) from None
         if not math.isfinite(value) or value <= 0:
-            raise InputValidationError(f"--method {text}: expected a positive number.")
+            raise InputValidationError(f"method {text}: expected a positive number.")
         if method is SegmentationMethod.PERCENT and value > 100:
-            raise InputValidationError(f"--method {text}: a percentage is at most 100.")
+            raise InputValidationError(f"method {text}: a percentage is at most 100.")
         return cls(method, value)
 
     def parameters(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.image import Volume
 from petdx.quantify.align import RigidTransform, estimate_rigid_transform, resample_labels
 from petdx.quantify.method import MethodSpec
@@ -113,8 +113,9 @@ class LesionSource:
         given = sum([self.voi_labels is not None, bool(self.seeds_mm), self.detect])
         if given != 1:
             raise InputValidationError(
-                "Give exactly one lesion source: a VOI (--seg, --rtstruct or --mask), seed "
-                f"points (--seed), or --detect; {given} were given."
+                "Give exactly one lesion source: a VOI label map (a SEG, RTSTRUCT or mask), "
+                f"seed points, or candidate detection; {given} were given.",
+                hint=Hint("voi_labels", alternatives=("seeds_mm", "detect")),
             )
 
 
@@ -193,7 +194,9 @@ def _need_percist(threshold: float | None, what: str, problems: Mapping[str, str
         why = "; ".join(problems.values()) or "no liver or blood-pool reference was given"
         raise InputValidationError(
             f"{what} needs the PERCIST threshold, which needs a usable liver or blood-pool "
-            f"reference ({why}). Give --liver-centre, --liver-mask or --reference auto."
+            f"reference ({why}). Give the liver centre or a liver mask, or let petdx place "
+            "it.",
+            hint=Hint("liver_centre", alternatives=("liver_mask", "auto_liver")),
         )
     return threshold
 
@@ -211,7 +214,7 @@ def _segment_region(
         assert method.value is not None
         return np.asarray(fixed_threshold(suv, threshold_suv=method.value, region=region).array)
     if m is SegmentationMethod.PERCIST:
-        thr = _need_percist(percist, "--method percist", problems)
+        thr = _need_percist(percist, "method percist", problems)
         return np.asarray(fixed_threshold(suv, threshold_suv=thr, region=region).array)
     if m is SegmentationMethod.PERCENT:
         assert method.value is not None
@@ -219,8 +222,9 @@ def _segment_region(
     if m is SegmentationMethod.A50:
         if background is None:
             raise InputValidationError(
-                "--method a50 needs a background: a usable liver (or blood-pool) reference. "
-                f"{'; '.join(problems.values())}"
+                "method a50 needs a background: a usable liver (or blood-pool) reference. "
+                f"{'; '.join(problems.values())}",
+                hint=Hint("liver_centre", alternatives=("liver_mask", "auto_liver")),
             )
         peak = suv_peak_local(suv, region).suv_peak
         return np.asarray(
@@ -230,7 +234,7 @@ def _segment_region(
         lower = (
             method.value
             if method.value is not None
-            else _need_percist(percist, "--method grow without a value", problems)
+            else _need_percist(percist, "method grow without a value", problems)
         )
         inside = np.asarray(region.array) != 0
         values = np.where(inside, suv.array, -np.inf)
@@ -324,7 +328,7 @@ def _time_point(
         if method.method is SegmentationMethod.VOI:
             method = MethodSpec.parse("percent:41")
     else:
-        threshold = _need_percist(percist, "--detect", problems)
+        threshold = _need_percist(percist, "candidate detection", problems)
         masks = list(source.physiological_masks)
         if transform is not None and first_grid is not None:
             masks = [

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.image import Volume
 from petdx.segment.components import (
     check_mask_grid,
@@ -119,8 +119,9 @@ def _reference_mask(reference: ReferenceRegion | Volume | None) -> Volume:
     if reference is None:
         raise InputValidationError(
             "Local-contrast detection needs the reference region (the liver sphere PERCIST "
-            "uses, or the blood-pool region) to measure the image noise. Give reference=..., "
-            "(CLI: --liver-centre, --liver-mask or --auto-liver), or use method='percist'."
+            "uses, or the blood-pool region) to measure the image noise. Give reference=... "
+            "(a liver centre or mask, or automatic placement), or use method='percist'.",
+            hint=Hint("liver_centre", alternatives=("liver_mask", "auto_liver")),
         )
     return reference.mask if isinstance(reference, ReferenceRegion) else reference
 

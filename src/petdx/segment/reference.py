@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.image import Volume
 from petdx.segment.components import check_mask_grid
 from petdx.segment.enums import ReferenceTissue
@@ -299,7 +299,8 @@ def find_liver_centre(suv: Volume, *, max_cv: float = 0.15) -> npt.NDArray[np.fl
     if not candidates.any():
         raise ReferenceRegionError(
             "Automatic liver placement found no homogeneous region with above-median uptake on "
-            "the patient's right. Give the liver centre (--liver-centre X,Y,Z) or a liver mask."
+            "the patient's right. Give the liver centre (X,Y,Z in LPS mm) or a liver mask.",
+            hint=Hint("liver_centre", alternatives=("liver_mask",)),
         )
     labels, _n = cc3d.connected_components(candidates, connectivity=26, return_N=True)
     counts = np.bincount(labels.ravel())

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.image import Volume
 from petdx.segment.components import check_mask_grid, connected_components
 from petdx.segment.enums import Connectivity
@@ -150,7 +150,8 @@ def percist_threshold_suv(
         return 2.0 * blood_pool_mean + 2.0 * blood_pool_sd
     raise InputValidationError(
         "The PERCIST threshold needs a usable liver reference (or, failing that, a blood-pool "
-        "reference). Give --liver-centre / --liver-mask, or let petdx place it (--reference auto)."
+        "reference). Give the liver centre or a liver mask, or let petdx place it.",
+        hint=Hint("liver_centre", alternatives=("liver_mask", "auto_liver")),
     )
 
 

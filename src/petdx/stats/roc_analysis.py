@@ -324,7 +324,7 @@ def compare_aucs(
     if cluster is not None:
         raise InputValidationError(
             "An unpaired comparison of clustered AUCs is not available; compare paired scores "
-            "(same lesions) or drop --cluster."
+            "(same lesions) or compare them without clusters."
         )
     t = _validate.labels(truth, "truth")
     s1 = np.asarray(score_1, dtype=np.float64)

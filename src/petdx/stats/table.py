@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.stats._validate import BoolArray, FloatArray
 
 __all__ = ["CsvTable"]
@@ -137,6 +137,7 @@ class CsvTable:
             raise InputValidationError(
                 f"{self.path}, {_rows(self.row_numbers(bad))}, column {column!r}: expected "
                 f"1/0, true/false or yes/no; found {values[int(np.flatnonzero(bad)[0])]!r}. "
-                "Name the value that marks an event with --event-value."
+                "Name the value that marks an event.",
+                hint=Hint("event_value"),
             )
         return np.asarray(is_true, dtype=bool)

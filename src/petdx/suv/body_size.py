@@ -7,7 +7,7 @@ digital reference object DRO_2_2 (IBW, sex 'O') encodes.
 
 from __future__ import annotations
 
-from petdx.errors import MissingAttributeError
+from petdx.errors import Hint, MissingAttributeError
 
 __all__ = [
     "body_surface_area_dubois_m2",
@@ -27,7 +27,8 @@ def _by_sex(sex: str, male: float, female: float) -> float:
         return 0.5 * (male + female)
     raise MissingAttributeError(
         f"PatientSex (0010,0040) is '{sex}'; the formula needs M, F or O. "
-        "Set it with --sex or fix the header."
+        "Give it (sex) or fix the header.",
+        hint=Hint("sex", ("M", "F", "O")),
     )
 
 

@@ -47,6 +47,7 @@ from petdx.dicom.compression import PixelEncoding
 from petdx.dicom.frames import Frame
 from petdx.dicom.series_volume import ImageSeries
 from petdx.errors import (
+    Hint,
     InputValidationError,
     InvalidSeriesError,
     MissingAttributeError,
@@ -106,14 +107,18 @@ class SuvOverrides:
     def __post_init__(self) -> None:
         if self.body_weight_kg is not None and not 1.0 <= self.body_weight_kg <= 500.0:
             raise InputValidationError(
-                f"--weight-kg {self.body_weight_kg}: expected a body weight in kg (1 to 500)."
+                f"body_weight_kg {self.body_weight_kg}: expected a body weight in kg (1 to 500).",
+                hint=Hint("body_weight_kg"),
             )
         if self.height_m is not None and not 0.3 <= self.height_m <= 2.8:
             raise InputValidationError(
-                f"--height-m {self.height_m}: expected a height in metres (0.3 to 2.8)."
+                f"height_m {self.height_m}: expected a height in metres (0.3 to 2.8).",
+                hint=Hint("height_m"),
             )
         if self.sex is not None and self.sex.upper() not in {"M", "F", "O"}:
-            raise InputValidationError(f"--sex {self.sex}: expected M, F or O.")
+            raise InputValidationError(
+                f"sex {self.sex}: expected M, F or O.", hint=Hint("sex", ("M", "F", "O"))
+            )
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,8 @@ class _Context:
         if weight is None or weight <= 0:
             raise MissingAttributeError(
                 f"{self.inputs.label}: PatientWeight (0010,1030) is missing; {purpose} needs "
-                "the body weight in kg. Set it with --weight-kg or fix the header."
+                "the body weight in kg. Give it (body_weight_kg) or fix the header.",
+                hint=Hint("body_weight_kg"),
             )
         if weight > _GRAMS_THRESHOLD:
             self.warnings.append(
@@ -268,7 +274,8 @@ class _Context:
         if height is None or height <= 0:
             raise MissingAttributeError(
                 f"{self.inputs.label}: PatientSize (0010,1020) is missing; {purpose} needs the "
-                "height in m. Set it with --height-m or fix the header."
+                "height in m. Give it (height_m) or fix the header.",
+                hint=Hint("height_m"),
             )
         if height > 3.0:
             self.warnings.append(
@@ -282,7 +289,8 @@ class _Context:
         if not sex:
             raise MissingAttributeError(
                 f"{self.inputs.label}: PatientSex (0010,0040) is missing; {purpose} needs it. "
-                "Set it with --sex or fix the header."
+                "Give it (sex) or fix the header.",
+                hint=Hint("sex", ("M", "F", "O")),
             )
         sex = sex.upper()
         if sex == "O":

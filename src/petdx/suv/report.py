@@ -7,6 +7,7 @@ shows; it is built here so that every front end reports the same fields.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ def suv_report(
     *,
     normalization: SuvNormalization,
     overrides: SuvOverrides,
+    describe_error: Callable[[PetdxError], str] = str,
 ) -> dict[str, Any]:
     """One PET series' SUV summary as a JSON-ready dict (``petdx suv --json`` prints a list
     of them; keys in docs/suv.md); a refused series keeps its header fields and carries the
@@ -65,6 +67,9 @@ def suv_report(
         A PET series from :func:`petdx.dicom.index_dicom_folder`.
     normalization, overrides
         As :func:`compute_suv`.
+    describe_error
+        How a refused series' error becomes the ``error`` text (a front end adds its own
+        words for the error's hint; default: the message).
 
     Returns
     -------
@@ -80,7 +85,7 @@ def suv_report(
         result = compute_suv(series, normalization=normalization, overrides=overrides)
         suv = suv_volume(series, result)
     except PetdxError as exc:
-        row["error"] = str(exc)
+        row["error"] = describe_error(exc)
         return row
     details = result.to_dict()
     for key in row:
