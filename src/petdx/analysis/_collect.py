@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from petdx.errors import PetdxWarning
+from petdx.errors import PetdxError, PetdxWarning
 
 __all__ = ["N_BOOTSTRAP", "SEED", "Collector", "as_bool"]
 
@@ -18,7 +18,12 @@ SEED = 20260401
 
 
 class Collector:
-    """Runs analyses, turning statistics warnings into recorded problems."""
+    """Runs analyses, turning statistics warnings into recorded problems.
+
+    Only petdx's own errors (the data do not allow an analysis: too few patients, one class
+    only, no events; :mod:`petdx.stats` raises them with the reason) become "not computed"
+    problems; any other exception is a programming error and fails the run.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -28,7 +33,7 @@ class Collector:
             warnings.simplefilter("always", PetdxWarning)
             try:
                 result = func(*args, **kwargs)
-            except Exception as exc:  # an analysis that cannot run is reported, not fatal
+            except PetdxError as exc:  # the data do not allow it: reported, not fatal
                 self.problems.append(f"{what}: not computed ({exc})")
                 return None
         for warning in caught:
