@@ -44,3 +44,15 @@ def test_the_command_line_turns_a_hint_into_its_flag(hint: Hint, flag: str) -> N
     assert flag_text(hint) == flag
     assert error_text(PetdxError("Refused.", hint=hint)) == f"Refused. Pass {flag}."
     assert error_text(PetdxError("Refused.")) == "Refused."
+
+
+def test_a_message_opening_with_its_parameter_opens_with_the_flag() -> None:
+    refused = InputValidationError("contrast 0.5: expected more than 1.", hint=Hint("contrast"))
+    assert error_text(refused) == "--contrast 0.5: expected more than 1."
+    weight = InputValidationError(
+        "body_weight_kg 0.2: expected 1 to 500.", hint=Hint("body_weight_kg")
+    )
+    assert error_text(weight) == "--weight-kg 0.2: expected 1 to 500."
+    # a parameter named inside the sentence is not replaced; the flag follows
+    inside = InputValidationError("the contrast is too low.", hint=Hint("contrast"))
+    assert error_text(inside) == "the contrast is too low. Pass --contrast."

@@ -253,9 +253,10 @@ def test_failed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"n_patients": 0}, r"--patients 0: expected a whole number"),
-        ({"seed": -1}, r"--seed -1: expected a whole number >= 0"),
-        ({"voxel_mm": 0.5}, r"--voxel-mm 0.5: expected 1 to 10 mm"),
+        # the library names its parameters; the command line turns them into flags
+        ({"n_patients": 0}, r"n_patients 0: expected a whole number"),
+        ({"seed": -1}, r"seed -1: expected a whole number >= 0"),
+        ({"voxel_mm": 0.5}, r"voxel_mm 0.5: expected 1 to 10 mm"),
         ({"time_points_min": (60, 60)}, r"expected distinct whole minutes"),
         ({"time_points_min": (30,)}, r"tabulated from 60 to 120 min.*30 min is outside"),
         ({"tracer": "c11-choline"}, r"Unknown tracer 'c11-choline'"),

@@ -119,15 +119,18 @@ def test_nema_series_is_valid_dicom_and_gives_suv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"nuclide": "Tc-99m"}, "--nuclide Tc-99m: expected one of F-18"),
-        ({"contrast": 1.0}, "--contrast 1.0: expected more than 1"),
-        ({"background_kbq_ml": 0.0}, "--background-kbq-ml 0.0"),
-        ({"voxel_mm": 0.5}, "--voxel-mm 0.5: expected 1 to 10 mm"),
+        ({"nuclide": "Tc-99m"}, "nuclide Tc-99m: expected one of F-18"),
+        ({"contrast": 1.0}, "contrast 1.0: expected more than 1"),
+        ({"background_kbq_ml": 0.0}, "background_kbq_ml 0.0"),
+        ({"voxel_mm": 0.5}, "voxel_mm 0.5: expected 1 to 10 mm"),
     ],
 )
 def test_nema_bad_parameters(tmp_path: Path, options: dict[str, object], message: str) -> None:
-    with pytest.raises(InputValidationError, match=message):
+    """The library names its own parameter (the command line turns it into the flag)."""
+    with pytest.raises(InputValidationError, match=f"^{message}") as refused:
         simulate_nema(tmp_path / "nema", **options)  # type: ignore[arg-type]
+    assert refused.value.hint is not None
+    assert refused.value.hint.parameter == next(iter(options))
 
 
 def test_nema_refuses_a_non_empty_folder(tmp_path: Path) -> None:

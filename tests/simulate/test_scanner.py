@@ -101,7 +101,7 @@ def test_bed_timings_cover_every_slice_once() -> None:
     ("options", "message"),
     [
         ({"system_fwhm_mm": -1.0}, "system FWHM -1.0 mm"),
-        ({"noise_alpha": -0.1}, r"alpha \(--noise-alpha\) -0.1"),
+        ({"noise_alpha": -0.1}, r"alpha \(noise_alpha\) -0.1"),
     ],
 )
 def test_scanner_model_validation(options: dict[str, float], message: str) -> None:

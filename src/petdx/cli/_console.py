@@ -27,6 +27,8 @@ _FLAGS = {
     "align": "--no-align",
     "voi_labels": "--seg/--rtstruct/--mask",
     "seeds_mm": "--seed",
+    "n_patients": "--patients",
+    "time_points_min": "--time-points",
 }
 
 #: Messages, warnings and progress go to stderr so that stdout stays machine-readable.
@@ -71,17 +73,29 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
         yield update
 
 
+def _flag(parameter: str) -> str:
+    return _FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
+
+
 def flag_text(hint: Hint) -> str:
     """The command-line form of a library hint: ``--resample nearest|fraction``."""
-    flags = [_FLAGS.get(p, "--" + p.replace("_", "-")) for p in hint.parameters]
+    flags = [_flag(p) for p in hint.parameters]
     if hint.values:
         flags[0] += " " + "|".join(hint.values)
     return flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " or " + flags[-1]
 
 
 def error_text(exc: PetdxError) -> str:
-    """A library error as the command line says it: the message, then the flag of its hint."""
+    """A library error as the command line says it.
+
+    A message that opens with the refused parameter and its value (``"contrast 0.5: ..."``)
+    opens with the flag instead (``"--contrast 0.5: ..."``); any other hinted message is
+    followed by the flags that fix it (``"... Pass --resample nearest|fraction."``).
+    """
     text = str(exc)
-    if exc.hint is not None:
-        text += f" Pass {flag_text(exc.hint)}."
-    return text
+    hint = exc.hint
+    if hint is None:
+        return text
+    if text.startswith(hint.parameter + " ") and not hint.alternatives:
+        return _flag(hint.parameter) + text[len(hint.parameter) :]
+    return f"{text} Pass {flag_text(hint)}."

@@ -23,6 +23,10 @@ _DEFAULTS: dict[SegmentationMethod, float | None] = {
 _TAKES_VALUE = {SegmentationMethod.FIXED, SegmentationMethod.PERCENT, SegmentationMethod.GROW}
 
 
+#: Every refusal of a method text names the parameter it came from.
+_HINT = Hint("method")
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """A method and its parameter: ``fixed:2.5`` (SUV), ``percent:41`` (% of SUVmax),
@@ -43,22 +47,25 @@ class MethodSpec:
             allowed = "fixed:SUV, percent:PCT, percist, a50, grow[:SUV], voi, detect"
             raise InputValidationError(
                 f"method {text}: unknown method '{name}'; expected one of {allowed}.",
-                hint=Hint("method"),
+                hint=_HINT,
             ) from None
         if not raw:
             return cls(method, _DEFAULTS[method])
         if method not in _TAKES_VALUE:
-            raise InputValidationError(f"method {text}: '{method.value}' takes no value.")
+            raise InputValidationError(
+                f"method {text}: '{method.value}' takes no value.", hint=_HINT
+            )
         try:
             value = float(raw)
         except ValueError:
             raise InputValidationError(
-                f"method {text}: '{raw}' is not a number (e.g. fixed:2.5, percent:41)."
+                f"method {text}: '{raw}' is not a number (e.g. fixed:2.5, percent:41).",
+                hint=_HINT,
             ) from None
         if not math.isfinite(value) or value <= 0:
-            raise InputValidationError(f"method {text}: expected a positive number.")
+            raise InputValidationError(f"method {text}: expected a positive number.", hint=_HINT)
         if method is SegmentationMethod.PERCENT and value > 100:
-            raise InputValidationError(f"method {text}: a percentage is at most 100.")
+            raise InputValidationError(f"method {text}: a percentage is at most 100.", hint=_HINT)
         return cls(method, value)
 
     def parameters(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from pydicom.uid import generate_uid
 
 from petdx import __version__
 from petdx.data_dictionary import TABLES
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.simulate._output import check_new_folder, new_folder
 from petdx.simulate.anatomy import ORGAN_LABELS, ORGAN_UPTAKE, build_phantom
 from petdx.simulate.disease import plan_lesions, suspicious_kind
@@ -126,16 +126,20 @@ def _validate(
 ) -> None:
     if not isinstance(n_patients, int) or not 1 <= n_patients <= 5000:
         raise InputValidationError(
-            f"--patients {n_patients}: expected a whole number of enrolled patients, 1 to 5000."
+            f"n_patients {n_patients}: expected a whole number of enrolled patients, 1 to 5000.",
+            hint=Hint("n_patients"),
         )
     if not isinstance(seed, int) or seed < 0:
-        raise InputValidationError(f"--seed {seed}: expected a whole number >= 0.")
+        raise InputValidationError(f"seed {seed}: expected a whole number >= 0.", hint=Hint("seed"))
     if not 1.0 <= voxel_mm <= 10.0:
-        raise InputValidationError(f"--voxel-mm {voxel_mm}: expected 1 to 10 mm.")
+        raise InputValidationError(
+            f"voxel_mm {voxel_mm}: expected 1 to 10 mm.", hint=Hint("voxel_mm")
+        )
     if not time_points or len(set(time_points)) != len(time_points):
         raise InputValidationError(
-            f"--time-points {','.join(map(str, time_points))}: expected distinct whole minutes "
-            "after injection, e.g. 60,120."
+            f"time_points_min {','.join(map(str, time_points))}: expected distinct whole "
+            "minutes after injection, e.g. 60,120.",
+            hint=Hint("time_points_min"),
         )
     check_new_folder(out_dir)
 

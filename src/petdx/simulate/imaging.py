@@ -17,7 +17,7 @@ import numpy.typing as npt
 from pydicom.uid import generate_uid
 from scipy import ndimage
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.simulate.anatomy import ORGAN_LABELS, ORGAN_UPTAKE, Phantom, build_phantom
 from petdx.simulate.dicom_writer import (
     PET_MR_MODEL_NAME,
@@ -104,7 +104,8 @@ class ImagingSettings:
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
             raise InputValidationError(
-                f"--modality {self.modality!r}: not one of {', '.join(MODALITIES)}."
+                f"modality {self.modality!r}: not one of {', '.join(MODALITIES)}.",
+                hint=Hint("modality", tuple(MODALITIES)),
             )
 
     @property

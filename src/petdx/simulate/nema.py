@@ -33,7 +33,7 @@ import tomli_w
 from pydicom.uid import generate_uid
 
 from petdx import __version__
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.nuclides import NUCLIDES
 from petdx.simulate._output import check_new_folder, new_folder
 from petdx.simulate.dicom_writer import PatientInfo, PetAcquisition, StudyInfo, write_pet_series
@@ -132,16 +132,22 @@ def simulate_nema(
     out = Path(out_dir)
     if nuclide not in POSITRON_PHYSICS:
         raise InputValidationError(
-            f"--nuclide {nuclide}: expected one of {', '.join(POSITRON_PHYSICS)}."
+            f"nuclide {nuclide}: expected one of {', '.join(POSITRON_PHYSICS)}.",
+            hint=Hint("nuclide", tuple(POSITRON_PHYSICS)),
         )
     if not 1.0 < contrast <= 100.0:
-        raise InputValidationError(f"--contrast {contrast}: expected more than 1, at most 100.")
+        raise InputValidationError(
+            f"contrast {contrast}: expected more than 1, at most 100.", hint=Hint("contrast")
+        )
     if not 0.01 <= background_kbq_ml <= 1000.0:
         raise InputValidationError(
-            f"--background-kbq-ml {background_kbq_ml}: expected 0.01 to 1000 kBq/ml."
+            f"background_kbq_ml {background_kbq_ml}: expected 0.01 to 1000 kBq/ml.",
+            hint=Hint("background_kbq_ml"),
         )
     if not 1.0 <= voxel_mm <= 10.0:
-        raise InputValidationError(f"--voxel-mm {voxel_mm}: expected 1 to 10 mm.")
+        raise InputValidationError(
+            f"voxel_mm {voxel_mm}: expected 1 to 10 mm.", hint=Hint("voxel_mm")
+        )
     check_new_folder(out)
     model = scanner or ScannerModel()
     isotope = NUCLIDES[nuclide]

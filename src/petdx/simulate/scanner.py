@@ -53,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, special
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.nuclides import Nuclide
 
 __all__ = [
@@ -152,8 +152,9 @@ class ScannerModel:
             )
         if self.noise_alpha < 0:
             raise InputValidationError(
-                f"Scanner noise alpha (--noise-alpha) {self.noise_alpha}: expected >= 0 "
-                "(0 = noise-free)."
+                f"Scanner noise alpha (noise_alpha) {self.noise_alpha}: expected >= 0 "
+                "(0 = noise-free).",
+                hint=Hint("noise_alpha"),
             )
 
     def range_fwhm_mm(self, nuclide: Nuclide) -> float:
