@@ -1,6 +1,7 @@
 # petdx — every target sets up what it needs on a fresh machine.
 #   make demo   set up, then run the main job on the embedded default
 #   make test   set up, then ruff + mypy + the whole pytest suite
+#   make test-fast  the unit tests only: no PostgreSQL server, no simulated cohort, nothing slow
 #   make bench  set up, then the benchmarks (ratios against named peers)
 #   make lint   ruff (lint + format check) and mypy only
 
@@ -12,7 +13,7 @@ SYSTEM_STAMP := .petdx-system-deps
 # External reference data: ../shared/data beside the checkout, else the workplace copy.
 SHARED_DATA ?= $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data)
 
-.PHONY: demo test bench lint format venv system-deps clean
+.PHONY: demo test test-fast bench lint format venv system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +41,12 @@ lint: $(STAMP)
 
 test: $(STAMP) $(SYSTEM_STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Markers in pyproject.toml: postgres (the throwaway server), cohort (a simulated cohort),
+# slow (more than a few seconds: worker-process kills, cohort scale). No lint: make lint.
+FAST_MARKERS := not slow and not postgres and not cohort
+test-fast: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "$(FAST_MARKERS)"
 
 # PyRadiomics (peer of bench_quantify) lives in its own environment: not a petdx dependency.
 # 3.0.1 is the last release that installs (3.1.0 does not); it builds against numpy only.

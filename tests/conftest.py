@@ -49,6 +49,17 @@ def _find_shared_data() -> Path:
 SHARED_DATA = _find_shared_data()
 
 
+#: Fixtures that simulate a cohort of patients (DICOM for every scan): a test using one is
+#: marked ``cohort`` and left out of ``make test-fast``.
+COHORT_FIXTURES = frozenset({"small_cohort", "demo_study", "cohort"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if COHORT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.cohort)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

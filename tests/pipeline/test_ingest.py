@@ -342,6 +342,7 @@ def _move_to_another_series(path: Path) -> None:
     ds.save_as(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "start", "what"),
     [
@@ -423,6 +424,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has ended
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_worker_processes_end_when_the_ingest_process_is_killed(
     tmp_path: Path, method: str
@@ -461,6 +463,7 @@ _LOCK_DRIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_second_ingest_of_the_same_study_is_refused_while_one_runs(
     enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
 ) -> None:

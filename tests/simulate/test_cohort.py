@@ -325,6 +325,7 @@ def test_adding_fdg_leaves_the_study_tracer_unchanged(tmp_path: Path) -> None:
         assert len(kept) < len(rows)
 
 
+@pytest.mark.cohort
 def test_noise_free_cohort_differs_only_in_pet_noise(tmp_path: Path) -> None:
     """--noise-alpha 0 (a validation aid): same seed, same lesions, truth and CT; the PET
     keeps only the organ texture (liver texture CV 4 % in both profiles, partial volume
