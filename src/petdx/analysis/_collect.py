@@ -10,7 +10,7 @@ import pandas as pd
 
 from petdx.errors import PetdxError, PetdxWarning
 
-__all__ = ["N_BOOTSTRAP", "SEED", "Collector", "as_bool"]
+__all__ = ["N_BOOTSTRAP", "SEED", "Collector", "as_bool", "iqr_summary"]
 
 #: Bootstrap replicates for ROC bands and cut-off intervals (seeded: results reproducible).
 N_BOOTSTRAP = 1000
@@ -45,3 +45,18 @@ class Collector:
 def as_bool(series: pd.Series) -> np.ndarray:
     """A boolean column (no missing values left) as a numpy array."""
     return series.astype(bool).to_numpy()
+
+
+def iqr_summary(values: pd.Series) -> dict[str, Any]:
+    """n, median, quartiles, min and max of the numeric values (n = 0 when none)."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return {"n": 0, "median": None, "q1": None, "q3": None}
+    return {
+        "n": int(v.size),
+        "median": float(v.median()),
+        "q1": float(v.quantile(0.25)),
+        "q3": float(v.quantile(0.75)),
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }

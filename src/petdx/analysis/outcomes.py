@@ -24,6 +24,9 @@ document out and computes nothing. The analyses, in report order:
 7. Survival: Kaplan-Meier PFS and OS by uptake group (highest SUVmax above/below the median,
    pre-specified), log-rank; Cox PH (Efron) with PD-L1 status, log2 SUVmax and nodal/distant
    malignancy.
+
+Sections 2-3 are computed in :mod:`petdx.analysis.diagnostic`, 4-6 in
+:mod:`petdx.analysis.uptake`; :func:`analyse` composes them in this order.
 """
 
 from __future__ import annotations
@@ -38,27 +41,18 @@ import numpy as np
 import pandas as pd
 
 from petdx import __version__
-from petdx.analysis._collect import N_BOOTSTRAP, SEED, Collector, as_bool
+from petdx.analysis._collect import Collector, as_bool, iqr_summary
 from petdx.analysis.datasets import AnalysisData, metric_column
-from petdx.analysis.pdl1_target import pdl1_target_analysis, pdl1_target_set
+from petdx.analysis.diagnostic import accuracy_section, roc_section
+from petdx.analysis.uptake import agreement_section, pdl1_section, retention_section
 from petdx.data_dictionary import CRITERIA
 from petdx.jsonsafe import json_ready
-from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.stats import (
-    accuracy_from_labels,
-    clustered_accuracy,
-    cohen_kappa,
-    compare_aucs,
     cox_regression,
     kaplan_meier,
     logrank_test,
-    roc_analysis,
-    roc_band,
-    spearman,
     split_groups,
-    wilcoxon_signed_rank,
 )
-from petdx.study.config import TargetCondition
 
 __all__ = ["StudyResults", "analyse"]
 
@@ -87,20 +81,6 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
-
-
-def _iqr(values: pd.Series) -> dict[str, Any]:
-    v = pd.to_numeric(values, errors="coerce").dropna()
-    if v.empty:
-        return {"n": 0, "median": None, "q1": None, "q3": None}
-    return {
-        "n": int(v.size),
-        "median": float(v.median()),
-        "q1": float(v.quantile(0.25)),
-        "q3": float(v.quantile(0.75)),
-        "min": float(v.min()),
-        "max": float(v.max()),
-    }
 
 
 def _counts(values: pd.Series) -> list[dict[str, Any]]:
@@ -176,89 +156,37 @@ def _baseline(data: AnalysisData) -> dict[str, Any]:
     enrolled = data.enrolled
     scans = data.scans[data.scans["patient_id"].isin(enrolled["patient_id"])]
     uptake = {
-        f"{tracer} {t} min": _iqr(group["uptake_min"])
+        f"{tracer} {t} min": iqr_summary(group["uptake_min"])
         for (tracer, t), group in scans.groupby(["tracer", "time_point_min"])
     }
     activity = {
-        tracer: _iqr(group.drop_duplicates("visit_id")["administered_activity_mbq"])
+        tracer: iqr_summary(group.drop_duplicates("visit_id")["administered_activity_mbq"])
         for tracer, group in scans.groupby("tracer")
     }
     return {
         "n": len(enrolled),
-        "age_years": _iqr(enrolled["age_years"]),
+        "age_years": iqr_summary(enrolled["age_years"]),
         "sex": _counts(enrolled["sex"]),
-        "weight_kg": _iqr(enrolled["weight_kg"]),
-        "height_m": _iqr(enrolled["height_m"]),
-        "bmi_kg_m2": _iqr(enrolled["bmi_kg_m2"]),
+        "weight_kg": iqr_summary(enrolled["weight_kg"]),
+        "height_m": iqr_summary(enrolled["height_m"]),
+        "bmi_kg_m2": iqr_summary(enrolled["bmi_kg_m2"]),
         "tumour_type": _counts(enrolled["tumour_type"]),
         "ecog": _counts(enrolled["ecog"]),
         "pdl1_positive_primary": _counts(
             enrolled["pdl1_positive_primary"].map({True: "positive", False: "negative"})
         ),
         "target_present": _counts(enrolled["target"].map({True: "present", False: "absent"})),
-        "lesions_non_primary": _iqr(enrolled["n_lesions_non_primary"]),
+        "lesions_non_primary": iqr_summary(enrolled["n_lesions_non_primary"]),
         "administered_activity_mbq": activity,
         "uptake_min": uptake,
     }
 
 
 def _interval(data: AnalysisData, lesions: pd.DataFrame) -> dict[str, Any]:
-    out = {"all": _iqr(lesions["days_index_to_reference"])}
+    out = {"all": iqr_summary(lesions["days_index_to_reference"])}
     for standard, group in lesions.groupby("standard"):
-        out[str(standard)] = _iqr(group["days_index_to_reference"])
+        out[str(standard)] = iqr_summary(group["days_index_to_reference"])
     return out
-
-
-def _roc_entry(
-    run: Collector,
-    names: tuple[str, str, str | None],
-    level: str,
-    column: str,
-    label: str,
-    truth: np.ndarray,
-    score: np.ndarray,
-    cluster: np.ndarray | None,
-) -> dict[str, Any] | None:
-    """One ROC of the results: the curve's AUC, the exploratory Youden cut-off with its
-    bootstrap interval and, when ``names`` has a third entry, the curve's confidence band.
-    ``names`` are the problems' labels (ROC, cut-off, band); ``cluster`` the patient of
-    each lesion (None at patient level). None when the ROC cannot be computed."""
-    roc_name, cutoff_name, band_name = names
-    result = run.run(roc_name, roc_analysis, truth, score, cluster=cluster, label=label)
-    cutoff = run.run(
-        cutoff_name,
-        roc_analysis,
-        truth,
-        score,
-        cluster=cluster,
-        n_bootstrap=N_BOOTSTRAP,
-        seed=SEED,
-        label=label,
-    )
-    band = None
-    if band_name is not None:
-        band = run.run(
-            band_name,
-            roc_band,
-            truth,
-            score,
-            cluster=cluster,
-            n_bootstrap=N_BOOTSTRAP,
-            seed=SEED,
-        )
-    if result is None:
-        return None
-    entry: dict[str, Any] = {
-        "level": level,
-        "column": column,
-        "label": label,
-        "result": result.to_dict(),
-        "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
-    }
-    if band_name is not None:
-        entry["band"] = band.to_dict() if band is not None else None
-    entry["cutoff_exploratory"] = True
-    return entry
 
 
 def hybrid_modality(attenuation_correction_methods: tuple[str, ...]) -> str:
@@ -318,7 +246,6 @@ def analyse(data: AnalysisData) -> StudyResults:
     run = Collector()
     first = data.first_time_point
     k = config.visual_score_at_least
-    reader = data.primary_reader or "reader"
     doc: dict[str, Any] = {
         "study": {
             "name": config.name,
@@ -361,299 +288,14 @@ def analyse(data: AnalysisData) -> StudyResults:
         "lesions_malignant": int(lesions["target"].astype(bool).sum()),
     }
 
-    # 2. Diagnostic accuracy
-    accuracy = []
-    visual_label = f"Visual read ({reader}), positive at score >= {k}"
-    p = patients[patients["visual_positive"].notna()]
-    result = run.run(
-        "patient-level accuracy (visual)",
-        accuracy_from_labels,
-        as_bool(p["target"]),
-        as_bool(p["visual_positive"]),
-    )
-    if result is not None:
-        accuracy.append(
-            {
-                "level": "patient",
-                "test": visual_label,
-                "column": "visual_positive",
-                "pre_specified": True,
-                "result": result.to_dict(),
-            }
-        )
-    les = lesions[lesions["visual_positive"].notna()]
-    result = run.run(
-        "lesion-level accuracy (visual)",
-        clustered_accuracy,
-        as_bool(les["target"]),
-        as_bool(les["visual_positive"]),
-        les["patient_id"].to_numpy(),
-        seed=SEED,
-    )
-    if result is not None:
-        accuracy.append(
-            {
-                "level": "lesion",
-                "test": visual_label,
-                "column": "visual_positive",
-                "pre_specified": True,
-                "result": result.to_dict(),
-            }
-        )
-    cutoff = config.suv_max_at_least
-    column = metric_column("suv_max", first)
-    if cutoff is not None and column in lesions:
-        les = lesions[lesions[column].notna()]
-        label = f"SUVmax at {first} min >= {cutoff:g} g/ml"
-        result = run.run(
-            "lesion-level accuracy (SUVmax)",
-            clustered_accuracy,
-            as_bool(les["target"]),
-            (les[column] >= cutoff).to_numpy(),
-            les["patient_id"].to_numpy(),
-            seed=SEED,
-        )
-        if result is not None:
-            accuracy.append(
-                {
-                    "level": "lesion",
-                    "test": label,
-                    "column": column,
-                    "cutoff": cutoff,
-                    "pre_specified": True,
-                    "result": result.to_dict(),
-                }
-            )
-        pcol = f"max_{column}"
-        pp = patients[patients[pcol].notna()] if pcol in patients else patients.iloc[0:0]
-        result = run.run(
-            "patient-level accuracy (SUVmax)",
-            accuracy_from_labels,
-            as_bool(pp["target"]),
-            (pp[pcol] >= cutoff).to_numpy(),
-        )
-        if result is not None:
-            accuracy.append(
-                {
-                    "level": "patient",
-                    "test": f"Highest {label}",
-                    "column": pcol,
-                    "cutoff": cutoff,
-                    "pre_specified": True,
-                    "result": result.to_dict(),
-                }
-            )
-    doc["accuracy"] = accuracy
+    # 2. Diagnostic accuracy, 3. ROC (petdx.analysis.diagnostic)
+    doc["accuracy"] = accuracy_section(run, data, patients, lesions)
+    doc["roc"] = roc_section(run, data, patients, lesions)
 
-    # 3. ROC
-    roc_entries = []
-    scores: list[tuple[str, str]] = [("visual_score", f"Visual score ({reader})")]
-    for t in data.index_time_points:
-        scores += [
-            (metric_column("suv_max", t), f"SUVmax {t} min"),
-            (metric_column("suv_peak_global", t), f"SUVpeak {t} min"),
-            (metric_column("tbr_liver", t), f"SUVmax/liver {t} min"),
-        ]
-    for t in data.comparator_time_points:
-        scores.append(
-            (
-                metric_column("suv_max", t, comparator=True),
-                f"{config.comparator_tracer} SUVmax {t} min",
-            )
-        )
-    for column, label in scores:
-        if column not in lesions:
-            continue
-        sub = lesions[lesions[column].notna()]
-        if sub.empty:
-            continue
-        truth, score, cluster = (
-            as_bool(sub["target"]),
-            sub[column].to_numpy(float),
-            sub["patient_id"].to_numpy(),
-        )
-        entry = _roc_entry(
-            run,
-            (f"ROC {label}", f"ROC cut-off {label}", f"ROC band {label}"),
-            "lesion",
-            column,
-            label,
-            truth,
-            score,
-            cluster,
-        )
-        if entry is not None:
-            roc_entries.append(entry)
-    patient_roc = []
-    pcol = f"max_{metric_column('suv_max', first)}"
-    if pcol in patients:
-        sub = patients[patients[pcol].notna()]
-        label = f"Highest non-primary SUVmax {first} min"
-        truth, score = as_bool(sub["target"]), sub[pcol].to_numpy(float)
-        entry = _roc_entry(
-            run,
-            ("patient-level ROC", "patient-level ROC cut-off", None),
-            "patient",
-            pcol,
-            label,
-            truth,
-            score,
-            None,
-        )
-        if entry is not None:
-            patient_roc.append(entry)
-    comparisons = []
-    for t_cmp in data.comparator_time_points:
-        a_col = metric_column("suv_max", first)
-        b_col = metric_column("suv_max", t_cmp, comparator=True)
-        if a_col in lesions and b_col in lesions:
-            sub = lesions[lesions[a_col].notna() & lesions[b_col].notna()]
-            result = run.run(
-                "paired AUC comparison",
-                compare_aucs,
-                as_bool(sub["target"]),
-                sub[a_col].to_numpy(float),
-                sub[b_col].to_numpy(float),
-                paired=True,
-                cluster=sub["patient_id"].to_numpy(),
-                labels=(
-                    f"{config.tracer} SUVmax {first} min",
-                    f"{config.comparator_tracer} SUVmax {t_cmp} min",
-                ),
-            )
-            if result is not None:
-                comparisons.append({"columns": [a_col, b_col], "result": result.to_dict()})
-    doc["roc"] = {"lesion": roc_entries, "patient": patient_roc, "comparisons": comparisons}
-
-    # 4. Uptake and PD-L1 (malignant lesions, all roles, with an IHC result)
-    column = metric_column("suv_max", first)
-    pdl1: dict[str, Any] = {"column": column}
-    if column in data.lesions:
-        sampled = data.lesions[
-            data.lesions["enrolled"]
-            & (data.lesions["malignant"].eq(True))
-            & data.lesions["pdl1_tps_pct"].notna()
-            & data.lesions[column].notna()
-        ]
-        pdl1["groups"] = [
-            {
-                "label": f"{config.pdl1_score.value.upper()} >= {config.pdl1_cutoff:g}",
-                "values": sampled.loc[sampled["pdl1_positive"].eq(True), column].tolist(),
-            },
-            {
-                "label": f"{config.pdl1_score.value.upper()} < {config.pdl1_cutoff:g}",
-                "values": sampled.loc[sampled["pdl1_positive"].eq(False), column].tolist(),
-            },
-        ]
-        for ihc in ("pdl1_tps_pct", "pdl1_cps"):
-            sub = sampled[sampled[ihc].notna()]
-            result = run.run(
-                f"Spearman SUVmax vs {ihc}",
-                spearman,
-                sub[ihc].to_numpy(float),
-                sub[column].to_numpy(float),
-            )
-            pdl1[ihc] = {
-                "x": sub[ihc].tolist(),
-                "y": sub[column].tolist(),
-                "spearman": result.to_dict() if result is not None else None,
-            }
-    # The secondary target condition, when the primary one is malignancy.
-    pdl1_lesions = (
-        pdl1_target_set(data)
-        if config.target_condition is TargetCondition.MALIGNANCY
-        else pd.DataFrame()
-    )
-    if config.target_condition is TargetCondition.MALIGNANCY:
-        pdl1["as_target"] = pdl1_target_analysis(run, data, pdl1_lesions)
-    doc["pdl1"] = pdl1
-
-    # 5. Retention
-    retention: dict[str, Any] = {"time_points_min": list(data.index_time_points[:2]), "groups": []}
-    if len(data.index_time_points) >= 2:
-        t1, t2 = data.index_time_points[:2]
-        a, b = metric_column("suv_max", t1), metric_column("suv_max", t2)
-        both = data.lesions[
-            data.lesions["enrolled"] & data.lesions[a].notna() & data.lesions[b].notna()
-        ]
-        groups = [
-            (
-                "malignant, PD-L1 positive",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].eq(True)],
-            ),
-            (
-                "malignant, PD-L1 negative",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].eq(False)],
-            ),
-            (
-                "malignant, PD-L1 not sampled",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].isna()],
-            ),
-            ("benign", both[both["malignant"].eq(False)]),
-        ]
-        for name, group in groups:
-            if group.empty:
-                continue
-            test = run.run(
-                f"Wilcoxon retention {name}",
-                wilcoxon_signed_rank,
-                group[b].to_numpy(float),
-                group[a].to_numpy(float),
-                name=f"SUVmax {t2} vs {t1} min",
-            )
-            retention["groups"].append(
-                {
-                    "label": name,
-                    "suv_max_t1": group[a].tolist(),
-                    "suv_max_t2": group[b].tolist(),
-                    "ri_suv_max_pct": group["ri_suv_max_pct"].tolist(),
-                    "ri_suv_peak_pct": group["ri_suv_peak_global_pct"].tolist()
-                    if "ri_suv_peak_global_pct" in group
-                    else [],
-                    "ri_suv_max_pct_summary": _iqr(group["ri_suv_max_pct"]),
-                    "wilcoxon": test.to_dict() if test is not None else None,
-                }
-            )
-        livers = []
-        for scans in _liver_means(data):
-            if t1 in scans and t2 in scans:
-                ri = float(retention_index_pct_values(scans[t1], scans[t2]))
-                if not np.isnan(ri):
-                    livers.append(ri)
-        retention["ri_liver_pct"] = livers
-        retention["ri_liver_pct_summary"] = _iqr(pd.Series(livers, dtype=float))
-    doc["retention"] = retention
-
-    # 6. Agreement
-    agreement = []
-    if len(data.readers) >= 2:
-        r1, r2 = data.readers[:2]
-        for level, frame in (
-            ("lesion", data.lesions[data.lesions["enrolled"]]),
-            ("patient", enrolled),
-        ):
-            c1, c2 = f"visual_score_{r1.lower()}", f"visual_score_{r2.lower()}"
-            sub = frame[frame[c1].notna() & frame[c2].notna()]
-            for weights in ("none", "linear"):
-                result = run.run(
-                    f"kappa {level} {weights}",
-                    cohen_kappa,
-                    sub[c1].astype(int).to_numpy(),
-                    sub[c2].astype(int).to_numpy(),
-                    weights=weights,
-                    categories=[1, 2, 3, 4, 5],
-                )
-                if result is not None:
-                    agreement.append(
-                        {
-                            "level": level,
-                            "readers": [r1, r2],
-                            "weights": weights,
-                            "n": len(sub),
-                            "result": result.to_dict(),
-                        }
-                    )
-    doc["agreement"] = agreement
+    # 4. Uptake and PD-L1, 5. Retention, 6. Agreement (petdx.analysis.uptake)
+    doc["pdl1"], pdl1_lesions = pdl1_section(run, data)
+    doc["retention"] = retention_section(run, data)
+    doc["agreement"] = agreement_section(run, data, enrolled)
 
     # 7. Survival
     doc["survival"], uptake_groups = _survival(run, patients, first)
@@ -669,16 +311,6 @@ def analyse(data: AnalysisData) -> StudyResults:
         problems=tuple(run.problems),
         pdl1_lesions=pdl1_lesions,
     )
-
-
-def _liver_means(data: AnalysisData) -> list[dict[int, float]]:
-    """Per enrolled patient, the liver reference mean at each index time point."""
-    tracer = data.config.tracer
-    return [
-        {t: v for (tr, t), v in data.liver_means[p].items() if tr == tracer}
-        for p in data.enrolled["patient_id"]
-        if p in data.liver_means
-    ]
 
 
 def _survival(
