@@ -72,7 +72,9 @@ def _ingest_once(root: Path, cohort: Path, workers: int | None) -> tuple[float, 
     study = open_study(_fresh_study(root, cohort))
     database = open_database(study)
     cpu, start = _cpu_s(), time.perf_counter()
-    result = ingest(study, database, cohort / "dicom", author=AUTHOR, workers=workers)
+    result = ingest(  # forked workers, as `petdx ingest` runs them (pipeline.executors)
+        study, database, cohort / "dicom", author=AUTHOR, workers=workers, fork_workers=True
+    )
     wall = time.perf_counter() - start
     database.dispose()
     if not result.ok:

@@ -26,6 +26,7 @@ from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.dicom.deidentify import DeidentifiedFileEncoder
 from petdx.errors import InputValidationError
 from petdx.pipeline import IngestResult, ingest
+from petdx.pipeline.executors import fork_available
 from petdx.study.audit import verify_audit_trail
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
@@ -33,6 +34,7 @@ from petdx.study.importing import import_csv
 from petdx.study.records import Author
 from petdx.study.schema import instances, series, visits
 from petdx.suv import compute_suv
+from tests.executors import CountingExecutor
 from tests.factories import ct_series, pet_series, save_series
 from tests.study.cohort import PATIENTS, write_csv
 from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_for_needles
@@ -42,6 +44,8 @@ ME = Author("tech")
 INGEST_MODULE = importlib.import_module("petdx.pipeline.ingest")
 #: The copy step of ingest (worker processes, encoder).
 COPY_MODULE = importlib.import_module("petdx.pipeline.series_copy")
+#: For driver processes: this checkout's petdx and tests (not another installed petdx).
+_THIS_CHECKOUT = os.pathsep.join(str(Path(__file__).resolve().parents[2] / d) for d in ("src", ""))
 
 
 def _write_visit(folder: Path, patient_id: str, *, n_slices: int = 3, plant: bool = False) -> None:
@@ -180,7 +184,7 @@ def test_kill_minus_9_midway_then_rerun_stores_every_instance_once(
     marker = tmp_path / "marker"
     process = subprocess.Popen(
         [sys.executable, "-c", _DRIVER, str(enrolled.root), str(source), str(marker), "23"],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, "PYTHONPATH": _THIS_CHECKOUT},
     )
     deadline = time.monotonic() + 120
     while not marker.exists():
@@ -239,13 +243,22 @@ def _stored(study: StudyFolder) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.parametrize(
+    "fork",
+    [
+        False,
+        pytest.param(
+            True, marks=pytest.mark.skipif(not fork_available(), reason="forks on Linux only")
+        ),
+    ],
+)
 def test_stored_files_are_the_same_for_any_number_of_workers_and_on_every_rerun(
-    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path, fork: bool
 ) -> None:
     source = tmp_path / "dicom"
     for k in range(3):
         _write_visit(source / f"v{k}", HOSPITAL_ID if k else "SIM-0002", plant=bool(k))
-    first = ingest(enrolled, database, source, author=ME, workers=2)
+    first = ingest(enrolled, database, source, author=ME, workers=2, fork_workers=fork)
     assert first.ok, first.problems
     assert first.n_written == 18
     files, content = _stored(enrolled), database.content_hash()
@@ -256,6 +269,14 @@ def test_stored_files_are_the_same_for_any_number_of_workers_and_on_every_rerun(
     assert again.n_written == 18  # all rewritten ...
     assert _stored(enrolled) == files  # ... byte for byte
     assert database.content_hash() == content  # same rows, hashes and paths
+    for path in all_files(enrolled.images):
+        path.unlink()
+    given = CountingExecutor()
+    third = ingest(enrolled, database, source, author=ME, executor=given)
+    assert given.submitted == 6  # one task per series, on the executor given
+    assert third.n_written == 18
+    assert _stored(enrolled) == files
+    assert database.content_hash() == content
     with database.engine.connect() as connection:
         recorded = dict(connection.execute(select(instances.c.path, instances.c.sha256)).all())
     assert {
@@ -351,6 +372,13 @@ def _move_to_another_series(path: Path) -> None:
         # spawned workers read the files again, and see what changed in them
         (_remove, "spawn", "a file can no longer be read (FileNotFoundError)"),
         (_move_to_another_series, "spawn", "a file now belongs to another series"),
+        # forked workers inherit the index, and check the files' modification times
+        pytest.param(
+            _move_to_another_series,
+            "fork",
+            "a file was modified after it was indexed",
+            marks=pytest.mark.skipif(not fork_available(), reason="petdx forks on Linux only"),
+        ),
     ],
 )
 def test_a_series_whose_files_change_during_the_ingest_is_refused(
@@ -362,8 +390,6 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
     start: str | None,
     what: str,
 ) -> None:
-    if start is not None:
-        monkeypatch.setattr(COPY_MODULE, "_START_METHOD", start)
     real_index = INGEST_MODULE.index_dicom_folder
 
     def index_then_change_a_file(root: Path) -> object:
@@ -374,7 +400,14 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
     monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_change_a_file)
     _write_visit(tmp_path / "dicom", "SIM-0002")
     workers = 1 if start is None else 2
-    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=workers)
+    result = ingest(
+        enrolled,
+        database,
+        tmp_path / "dicom",
+        author=ME,
+        workers=workers,
+        fork_workers=start == "fork",
+    )
     assert [s.modality for s in result.series] == ["CT"]
     (problem,) = result.problems
     assert problem.message.startswith(
@@ -397,16 +430,11 @@ def test_a_series_holding_an_instance_twice_is_refused(
 
 _ORPHAN_DRIVER = textwrap.dedent(
     """
-    import multiprocessing, os, sys, time
-    from concurrent.futures import ProcessPoolExecutor
+    import os, sys, time
     from pathlib import Path
-    from petdx.pipeline.series_copy import _end_with_parent
+    from petdx.pipeline.executors import LocalProcessExecutor
 
-    method = sys.argv[2]
-    pool = ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context(method),
-        initializer=_end_with_parent, initargs=(os.getpid(), method == "fork"),
-    )
+    pool = LocalProcessExecutor(1, start_method=sys.argv[2])
     worker = pool.submit(os.getpid).result()
     pool.submit(time.sleep, 120)  # busy when its parent is killed
     Path(sys.argv[1] + ".tmp").write_text(str(worker))
@@ -432,7 +460,7 @@ def test_worker_processes_end_when_the_ingest_process_is_killed(
     marker = tmp_path / "worker-pid"
     process = subprocess.Popen(
         [sys.executable, "-c", _ORPHAN_DRIVER, str(marker), method],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, "PYTHONPATH": _THIS_CHECKOUT},
     )
     deadline = time.monotonic() + 60
     while not marker.exists():
@@ -471,7 +499,7 @@ def test_a_second_ingest_of_the_same_study_is_refused_while_one_runs(
     marker = tmp_path / "locked"
     holder = subprocess.Popen(
         [sys.executable, "-c", _LOCK_DRIVER, str(enrolled.root), str(marker)],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, "PYTHONPATH": _THIS_CHECKOUT},
     )
     try:
         deadline = time.monotonic() + 60

@@ -22,6 +22,7 @@ from petdx.image import Volume, same_grid
 from petdx.simulate import ORGAN_LABELS, CohortSummary, simulate_cohort
 from petdx.suv import compute_suv, suv_volume
 from petdx.tracers import load_tracer_profile
+from tests.executors import CountingExecutor
 from tests.simulate.helpers import dciodvfy_errors, file_hashes, read_csv
 
 Cohort = tuple[Path, CohortSummary]
@@ -221,9 +222,12 @@ def test_reference_standard_and_pathology_agree(small_cohort: Cohort) -> None:
 @pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tmp_path: Path) -> None:
     """Same seed: identical hashes of every file (pixel data, SEG, NIfTI, CSV, TOML), with
-    one worker process or two. Another seed: a different cohort."""
+    two worker processes or in this process on an executor given by the caller. Another
+    seed: a different cohort."""
     first = simulate_cohort(tmp_path / "a", n_patients=2, seed=11, small=True, workers=2)
-    simulate_cohort(tmp_path / "b", n_patients=2, seed=11, small=True, workers=1)
+    given = CountingExecutor()
+    simulate_cohort(tmp_path / "b", n_patients=2, seed=11, small=True, executor=given)
+    assert given.submitted == 2  # one task per enrolled patient, on the executor given
     simulate_cohort(tmp_path / "c", n_patients=2, seed=12, small=True, workers=1)
     a, b, c = (file_hashes(tmp_path / name) for name in "abc")
     assert first.n_dicom_files > 0

@@ -80,7 +80,12 @@ def run_command(
 
     try:
         summary = run_study(
-            study, sources=source or [], workers=workers, pdf=pdf, progress=_progress
+            study,
+            sources=source or [],
+            workers=workers,
+            pdf=pdf,
+            progress=_progress,
+            fork_ingest_workers=True,  # a local command, not a server (pipeline.executors)
         )
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {exc}")
@@ -122,7 +127,9 @@ def demo_command(
 
     try:
         summary = run_demo(
-            folder, DemoSettings(patients, seed, small, workers, pdf), progress=_progress
+            folder,
+            DemoSettings(patients, seed, small, workers, pdf, fork_ingest_workers=True),
+            progress=_progress,
         )
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {exc}")

@@ -180,7 +180,12 @@ def ingest_command(
         database = open_database(folder)
         with progress_bar("Ingesting DICOM") as update:
             result = ingest(
-                folder, database, path, author=Author(current_actor(user)), progress=update
+                folder,
+                database,
+                path,
+                author=Author(current_actor(user)),
+                progress=update,
+                fork_workers=True,  # a local command, not a server (pipeline.executors)
             )
     except PetdxError as exc:
         raise _fail(exc) from None

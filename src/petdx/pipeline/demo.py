@@ -76,6 +76,8 @@ class DemoSettings:
     small: bool = False
     workers: int | None = None
     pdf: bool = True
+    #: ``run_study(fork_ingest_workers=...)``: the command line's opt-in, never in a server.
+    fork_ingest_workers: bool = False
 
 
 def run_demo(
@@ -119,4 +121,5 @@ def run_demo(
         pdf=settings.pdf,
         author=author,
         progress=progress,
+        fork_ingest_workers=settings.fork_ingest_workers,
     )

@@ -24,15 +24,16 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    the audit trail).
 
 **Parallel**: the copies of a series (SUV of the original, de-identification, writing,
-SUV of the copies) are one task; ``workers`` processes run the tasks (threads would not
-help: pydicom's parsing holds the GIL), while this process records the results in the
-order the series were found, so the database, the audit trail and every file are the same
-whatever the number of workers. On Linux the workers are forked after the index, so they
-use its headers instead of parsing every file again (a worker checks that no file changed
-since, by its modification time); elsewhere they are spawned and read the files again.
-Worker processes end with this process (Linux: ``PR_SET_PDEATHSIG``), so a killed ingest
-leaves none writing behind it, and they never hold the study's lock (a POSIX record lock,
-not inherited by a fork).
+SUV of the copies) are one task; an executor (:mod:`petdx.pipeline.executors`: given, or
+``workers`` local processes) runs the tasks (threads would not help: pydicom's parsing
+holds the GIL), while this process records the results in the order the series were found,
+so the database, the audit trail and every file are the same whatever runs them. Local
+workers are spawned and read the files again; with ``fork_workers`` (the command line's
+opt-in, Linux only, never in a server process) they are forked after the index, so they use
+its headers instead of parsing every file again (a worker checks that no file changed
+since, by its modification time). Local worker processes end with this process (Linux:
+``PR_SET_PDEATHSIG``), so a killed ingest leaves none writing behind it, and they never
+hold the study's lock (a POSIX record lock, not inherited by a fork).
 
 Idempotent by SOPInstanceUID: de-identified UIDs are a keyed hash of the original, so an
 instance already recorded with its file present is skipped. Crash-safe: a run killed at any
@@ -57,6 +58,7 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +75,7 @@ from petdx.dicom import (
     index_dicom_folder,
 )
 from petdx.errors import InputValidationError, PetdxError
+from petdx.pipeline.executors import executor_for
 from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
@@ -412,6 +415,8 @@ def ingest(
     author: Author,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    executor: Executor | None = None,
+    fork_workers: bool = False,
 ) -> IngestResult:
     """Ingest every PET and CT series under ``path`` into ``study`` (see the module docstring).
 
@@ -422,6 +427,13 @@ def ingest(
         at most 2, from 1000 files on (below, starting the workers, each importing petdx,
         would cost more than it saves). The result, the files and the database are the
         same for any number.
+    executor
+        Run the copies on this executor instead (:mod:`petdx.pipeline.executors`; the
+        caller shuts it down); ``workers`` and ``fork_workers`` are then not used.
+    fork_workers
+        Fork the local workers (Linux; spawn elsewhere) so they reuse the index instead of
+        parsing the files again: the opt-in of the local command line, never to be set
+        inside a server process.
 
     Returns
     -------
@@ -461,7 +473,12 @@ def ingest(
             None if patient_id is None else _copy_task(ctx, entry, patient_id, position)
             for position, (entry, patient_id) in enumerate(zip(entries, patients, strict=True))
         ]
-        outcomes = stack.enter_context(closing(copy_all(entries, tasks, n_workers)))
+        if executor is None:
+            n_tasks = sum(t is not None for t in tasks)
+            executor = stack.enter_context(
+                executor_for(max(1, min(n_workers, n_tasks)), fork=fork_workers)
+            )
+        outcomes = stack.enter_context(closing(copy_all(entries, tasks, executor)))
         for entry, patient_id, task, outcome in zip(
             entries, patients, tasks, outcomes, strict=True
         ):

@@ -5,10 +5,11 @@ Stages, each incremental (:mod:`petdx.pipeline.run_state`):
 1. **Ingest** every DICOM source folder given now or remembered from earlier runs; a folder
    whose files are unchanged (path, size, time) is not read again.
 2. **Quantify** each patient with PET scans and registered lesions
-   (:func:`petdx.pipeline.quantification.quantify_patient`) in a pool of worker processes;
-   a patient whose series (instance hashes), registered lesions and quantification settings
-   are unchanged is skipped. Measurements are written per patient in one transaction, only
-   their differences going to the audit trail.
+   (:func:`petdx.pipeline.quantification.quantify_patient`) on an executor
+   (:mod:`petdx.pipeline.executors`: given, or ``workers`` spawned local processes), the
+   results stored in patient order; a patient whose series (instance hashes), registered
+   lesions and quantification settings are unchanged is skipped. Measurements are written
+   per patient in one transaction, only their differences going to the audit trail.
 3. **Analyse**: the pre-specified analyses (:func:`petdx.analysis.analyse_study`) when any
    study record, measurement or setting they read changed; writes ``results/``.
 4. **Report**: HTML (and PDF) when the results or petdx changed; writes ``report/``.
@@ -22,12 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 from petdx import __version__
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_write_text
+from petdx.pipeline.executors import executor_for, map_in_order
 from petdx.pipeline.ingest import ingest
 from petdx.pipeline.quantification import (
     PatientJob,
@@ -124,6 +125,14 @@ def _stage(summary: RunSummary, name: str) -> StageSummary:
     return stage
 
 
+@dataclass(frozen=True)
+class _Copying:
+    """How the ingest runs its copies (:func:`petdx.pipeline.ingest.ingest`)."""
+
+    executor: Executor | None
+    fork: bool
+
+
 def _ingest_stage(
     study: StudyFolder,
     database: StudyDatabase,
@@ -132,6 +141,7 @@ def _ingest_stage(
     author: Author,
     stage: StageSummary,
     progress: ProgressFactory,
+    copying: _Copying,
 ) -> None:
     remembered = [Path(p) for p in state.sources]
     for source in dict.fromkeys([*remembered, *(s.resolve() for s in sources)]):
@@ -143,7 +153,15 @@ def _ingest_stage(
             stage.skipped += 1
             continue
         with progress(f"Ingest {source.name}") as update:
-            result = ingest(study, database, source, author=author, progress=update)
+            result = ingest(
+                study,
+                database,
+                source,
+                author=author,
+                progress=update,
+                executor=copying.executor,
+                fork_workers=copying.fork,
+            )
         stage.problems.extend(str(p) for p in result.problems)
         if result.nothing_read is not None:
             stage.unusable_inputs.append(str(source))
@@ -230,7 +248,7 @@ def _quantify_stage(
     study: StudyFolder,
     database: StudyDatabase,
     state: RunState,
-    workers: int,
+    executor: Executor,
     author: Author,
     stage: StageSummary,
     progress: ProgressFactory,
@@ -247,17 +265,13 @@ def _quantify_stage(
         return
     with progress("Quantify lesions") as update:
         update(0, len(todo))
-        if workers <= 1:
-            for n, (job, digest) in enumerate(todo, start=1):
-                _finish(study, database, state, quantify_patient(job), digest, author, stage)
+        results = map_in_order(executor, quantify_patient, [job for job, _ in todo])
+        try:
+            for n, ((_, digest), result) in enumerate(zip(todo, results, strict=True), start=1):
+                _finish(study, database, state, result, digest, author, stage)
                 update(n, len(todo))
-            return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(quantify_patient, job): digest for job, digest in todo}
-            for n, future in enumerate(as_completed(futures), start=1):
-                _finish(study, database, state, future.result(), futures[future], author, stage)
-                update(n, len(todo))
+        finally:
+            results.close()
 
 
 def _finish(
@@ -295,6 +309,8 @@ def run_study(
     pdf: bool = True,
     author: Author | None = None,
     progress: ProgressFactory | None = None,
+    executor: Executor | None = None,
+    fork_ingest_workers: bool = False,
 ) -> RunSummary:
     """Run every stage on a study folder (module docstring).
 
@@ -306,6 +322,7 @@ def run_study(
         DICOM folders to ingest now; they are remembered for later runs.
     workers
         Worker processes for quantification (default: the number of CPUs, at most 4).
+        The ingest sizes its own pool (:func:`petdx.pipeline.ingest.ingest`).
     pdf
         Also write the PDF report.
     author
@@ -313,6 +330,14 @@ def run_study(
     progress
         Factory of progress reporters, ``progress(description)`` -> context manager yielding
         ``update(done, total)``.
+    executor
+        Run the series copies and the quantification on this executor
+        (:mod:`petdx.pipeline.executors`; the caller shuts it down) instead of local
+        processes; ``workers`` and ``fork_ingest_workers`` are then not used (the copies
+        run on it whatever the number of files).
+    fork_ingest_workers
+        Fork the ingest's local copy workers (``ingest(fork_workers=True)``): the opt-in of
+        the local command line, never to be set inside a server process.
 
     Raises
     ------
@@ -334,12 +359,25 @@ def run_study(
     try:
         stage = _stage(summary, "ingest")
         start = time.perf_counter()
-        _ingest_stage(study, database, state, [Path(s) for s in sources], author, stage, progress)
+        _ingest_stage(
+            study,
+            database,
+            state,
+            [Path(s) for s in sources],
+            author,
+            stage,
+            progress,
+            _Copying(executor, fork_ingest_workers),
+        )
         stage.seconds = time.perf_counter() - start
 
         stage = _stage(summary, "quantify")
         start = time.perf_counter()
-        _quantify_stage(study, database, state, n_workers, author, stage, progress)
+        with ExitStack() as stack:
+            quantify_on = (
+                executor if executor is not None else stack.enter_context(executor_for(n_workers))
+            )
+            _quantify_stage(study, database, state, quantify_on, author, stage, progress)
         stage.seconds = time.perf_counter() - start
 
         stage = _stage(summary, "analyse")

@@ -5,21 +5,16 @@ A task reads the series (or takes the index's headers, inherited by a forked wor
 refuses duplicate instances and files changed since indexing, computes the SUV of the
 original, writes every instance de-identified (:class:`DeidentifiedFileEncoder`) through a
 temporary name and a rename, and recomputes the SUV from the stored copies, which must equal
-the original's exactly. :func:`copy_all` runs the tasks in a process pool whose workers die
-with the ingest, and yields the outcomes in task order.
+the original's exactly. :func:`copy_all` runs the tasks on an executor
+(:mod:`petdx.pipeline.executors`) and yields the outcomes in task order.
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import hashlib
-import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +38,7 @@ from petdx.dicom.deidentify import DeidentifiedFileEncoder
 from petdx.dicom.discovery import read_dicom
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_bytes
+from petdx.pipeline.executors import inherits_this_process, map_in_order, runs_in_this_process
 from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition
 
@@ -188,11 +184,9 @@ def _encode(encoder: DeidentifiedFileEncoder, header: Dataset, kind: SeriesKind)
         ) from exc
 
 
-#: The series of the running ingest, for worker processes that are forked from it.
+#: The series of the running ingest, for worker processes that are forked from it: they
+#: inherit the index of this process, so no header is parsed twice.
 _INHERITED: list[SeriesEntry] = []
-#: How worker processes start. "fork" (Linux): they inherit the index of this process, so
-#: no header is parsed twice; "spawn" (elsewhere): they read the files again.
-_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome:
@@ -237,62 +231,29 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
     return CopyOutcome(tuple(rows), len(rows), pet)
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _end_with_parent(parent_pid: int, forked: bool = False) -> None:
-    """Worker initializer: die with the ingest process, so none writes after it is killed.
-    A forked worker also gets stdout and stderr of its own: another thread of the parent
-    (a progress bar) may have held their locks at the fork."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-    if forked:
-        for name, fd in (("stdout", 1), ("stderr", 2)):
-            try:
-                setattr(sys, name, os.fdopen(os.dup(fd), "w", buffering=1))
-            except OSError:
-                setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (the worker's)
-
-
 def copy_all(
-    entries: list[SeriesEntry], tasks: list[CopyTask | None], workers: int
+    entries: list[SeriesEntry], tasks: list[CopyTask | None], executor: Executor
 ) -> Generator[CopyOutcome | None, None, None]:
-    """Outcomes in task order (None for None); a process pool when it pays."""
-    real = [t for t in tasks if t is not None]
-    if workers <= 1 or len(real) <= 1:
-        for entry, task in zip(entries, tasks, strict=True):
-            yield None if task is None else copy_series(task, entry)
-        return
-    forked = _START_METHOD == "fork"
-    frozen_by_us = forked and gc.get_freeze_count() == 0
-    if forked:
-        _INHERITED[:] = entries
-    if frozen_by_us:
-        # The index (gigabytes for a large cohort) is shared with the forked workers page by
-        # page; keep the garbage collector (theirs, and ours meanwhile) from walking, hence
-        # copying, all of it.
-        gc.freeze()
-    pool = None
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(real)),
-            mp_context=multiprocessing.get_context(_START_METHOD),
-            initializer=_end_with_parent,
-            initargs=(os.getpid(), forked),
-        )
-        try:  # the workers start at the first submit
-            futures: list[Future[CopyOutcome] | None] = [
-                None if t is None else pool.submit(copy_series, t) for t in tasks
-            ]
+    """Outcomes in task order (None for None), the tasks run on ``executor``
+    (:mod:`petdx.pipeline.executors`; the caller owns it and shuts it down).
+
+    In this process (:class:`~petdx.pipeline.executors.SerialExecutor`) a task is given its
+    indexed series; workers forked from this process inherit the index (``_INHERITED``,
+    set while the tasks are submitted: forked workers start at the first submit); any other
+    worker reads the files again. Closing the generator early cancels the tasks not started.
+    """
+    real = [(t, e) for t, e in zip(tasks, entries, strict=True) if t is not None]
+    if runs_in_this_process(executor):
+        outcomes = map_in_order(executor, copy_series, [t for t, _ in real], [e for _, e in real])
+    else:
+        if inherits_this_process(executor):
+            _INHERITED[:] = entries
+        try:  # every task is submitted (and forked workers started) before this returns
+            outcomes = map_in_order(executor, copy_series, [t for t, _ in real])
         finally:
             _INHERITED.clear()  # forked workers have their copy
-        for future in futures:
-            yield None if future is None else future.result()
+    try:
+        for task in tasks:
+            yield None if task is None else next(outcomes)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if frozen_by_us:
-            gc.unfreeze()
+        outcomes.close()  # cancels the tasks not yet started

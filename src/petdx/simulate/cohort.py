@@ -18,11 +18,11 @@ renamed to ``out_dir`` only when everything succeeded.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -207,37 +207,27 @@ def _run_images(
     out_dir: Path,
     settings: ImagingSettings,
     *,
-    workers: int,
+    executor: Executor,
     progress: ProgressCallback | None,
 ) -> int:
-    """Image every patient (in a process pool when ``workers > 1``); returns the number of
-    DICOM image files written."""
+    """Image every patient on ``executor``; returns the number of DICOM image files
+    written. A worker's exception is raised here, the patients not yet started cancelled."""
+    # Imported here, not above: a spawned worker imports this module to find
+    # _image_worker, and needs nothing of petdx.pipeline (the study database, ingest).
+    from petdx.pipeline.executors import map_in_order
+
     total = len(plans)
     files = 0
     if progress:
         progress(0, total)
-    if workers <= 1 or total <= 1:
-        for done, plan in enumerate(plans, start=1):
-            counts = simulate_patient_images(plan, out_dir, settings)
+    counts_of = map_in_order(executor, _image_worker, plans, [out_dir] * total, [settings] * total)
+    try:
+        for done, counts in enumerate(counts_of, start=1):
             files += counts["pet"] + counts["ct"] + counts["seg"]
             if progress:
                 progress(done, total)
-        return files
-    # fork: workers start at once with the plans in memory and need no importable __main__
-    # (the parent's only other thread, a progress bar's refresh, is never used in a child).
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = {pool.submit(_image_worker, plan, out_dir, settings) for plan in plans}
-        done_count = 0
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in finished:
-                counts = future.result()  # re-raises a worker's exception
-                files += counts["pet"] + counts["ct"] + counts["seg"]
-                done_count += 1
-                if progress:
-                    progress(done_count, total)
+    finally:
+        counts_of.close()
     return files
 
 
@@ -263,6 +253,7 @@ def simulate_cohort(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     modality: str = "pet-ct",
+    executor: Executor | None = None,
 ) -> CohortSummary:
     """Simulate a screened and enrolled cohort with PET/CT DICOM and ground truth.
 
@@ -294,10 +285,15 @@ def simulate_cohort(
     progress
         Called as ``progress(done, total)`` as patients are imaged.
     workers
-        Worker processes for the images (default: up to 2, one per core).
+        Worker processes for the images (default: up to 2, one per core); 1 images the
+        patients in this process.
     modality
         ``pet-ct`` (default: PET and a low-dose CT) or ``pet-mr`` (PET with MR-based
         attenuation correction, a Dixon water/fat pair and a mu-map, no CT).
+    executor
+        Image the patients on this executor (:mod:`petdx.pipeline.executors`; the caller
+        shuts it down) instead of ``workers`` local (spawned) processes. The files are the
+        same on any.
 
     Returns
     -------
@@ -422,8 +418,12 @@ def simulate_cohort(
             for scan in scans
         ]
 
-    with new_folder(out) as temporary:
-        n_files = _run_images(plans, temporary, settings, workers=worker_count, progress=progress)
+    with new_folder(out) as temporary, ExitStack() as stack:
+        if executor is None:
+            from petdx.pipeline.executors import executor_for  # see _run_images
+
+            executor = stack.enter_context(executor_for(max(1, min(worker_count, len(plans)))))
+        n_files = _run_images(plans, temporary, settings, executor=executor, progress=progress)
         _write_tables(
             temporary, seed, screened, plans, truth_rows, contexts, profile, settings.modality
         )
