@@ -50,9 +50,10 @@ def test_dota_blp_uses_the_68ga_dotatate_analogue_coefficient() -> None:
     """68Ga-DOTA-BLP has no published dosimetry; its profile assumes 68Ga-DOTATATE's
     0.021 mSv/MBq: Sandstrom M et al., J Nucl Med 2013;54:1755-9 (as tabulated in EJNMMI Res
     2016, Table 7 "Human effective doses of 68Ga radiopharmaceuticals": 68Ga-DOTATATE 0.021,
-    Sandstrom 2013). Not an ICRP 128 value: ICRP 128 has no 68Ga-DOTA peptide. (Walker et al.
-    2013, Table 3, measured 0.0257 mSv/MBq for 68Ga-DOTATATE: the analogue is uncertain by
-    about 20 %.) 185 MBq then gives 3.885 mSv."""
+    Sandstrom 2013). A study value, not an ICRP 128 one (ICRP 128 compiles ICRP 53, 80 and 106
+    and adds 82Rb, the iodides and FPCIT). Walker RC et al. 2013, Table 3, measured 0.0257
+    mSv/MBq for 68Ga-DOTATATE: the analogue is uncertain by about 20 %. 185 MBq then gives
+    3.885 mSv."""
     coefficient = tracer_dose_coefficient("ga68-dota-blp")
     assert coefficient is not None
     assert coefficient[0] == pytest.approx(0.021, abs=1e-12)
