@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from petdx.stats import (
     delong_unpaired_test,
     hanley_mcneil_se,
 )
+from tests.conftest import RScript
 from tests.stats.oracles import delong_quadratic
 
 # Hanley & McNeil (1982), Table 1: CT ratings (1 = definitely normal ... 5 = definitely
@@ -118,6 +121,52 @@ def test_unpaired_test_as_proc() -> None:
     assert res.df == pytest.approx(df, rel=1e-10)
     assert res.p_value == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-10)
     assert res.statistic_name == "t"
+
+
+def test_delong_against_proc_run_now(rscript: RScript, tmp_path: Path) -> None:
+    """pROC on this machine's R (versions in the pytest header and in any failure message),
+    tests/stats/r_oracle/proc_delong.R: auc() and var(method = "delong") of one curve with
+    ties (Hanley & McNeil's CT ratings), roc.test(method = "delong", paired = TRUE) of those
+    ratings against a seeded second score, and the unpaired roc.test (t, df, p) of two
+    seeded samples; direction "<" (higher score = diseased) as petdx's default."""
+    truth, ct = _ct_data()
+    rng = np.random.default_rng(18)
+    other = ct + rng.normal(0.0, 1.5, ct.size)
+    pd.DataFrame({"truth": truth.astype(int), "s1": ct, "s2": other}).to_csv(
+        tmp_path / "paired.csv", index=False
+    )
+    t1 = rng.random(60) < 0.4
+    u1 = rng.normal(t1 * 1.0, 1)
+    t2 = rng.random(45) < 0.5
+    u2 = rng.normal(t2 * 0.4, 1)
+    pd.DataFrame(
+        {
+            "curve": [1] * 60 + [2] * 45,
+            "truth": np.concatenate([t1, t2]).astype(int),
+            "score": np.concatenate([u1, u2]),
+        }
+    ).to_csv(tmp_path / "unpaired.csv", index=False)
+    out = rscript.run(
+        Path(__file__).parent / "r_oracle" / "proc_delong.R",
+        tmp_path / "paired.csv",
+        tmp_path / "unpaired.csv",
+    )
+    lines = {key: [float(v) for v in rest] for key, *rest in map(str.split, out.splitlines())}
+    assert set(lines) == {"auc1", "paired", "unpaired"}, f"{rscript.versions}:\n{out}"
+    why = f"petdx vs pROC under {rscript.versions}"
+    auc1, var1 = lines["auc1"]
+    e = delong_auc(truth, ct)
+    assert e.estimate == pytest.approx(auc1, rel=1e-12), why
+    assert e.se == pytest.approx(math.sqrt(var1), rel=1e-10), why
+    z, p = lines["paired"]
+    paired = delong_paired_test(truth, ct, other)
+    assert paired.statistic == pytest.approx(z, rel=1e-9), why
+    assert paired.p_value == pytest.approx(p, rel=1e-9), why
+    t, df, p = lines["unpaired"]
+    unpaired = delong_unpaired_test(t1, u1, t2, u2)
+    assert unpaired.statistic == pytest.approx(t, rel=1e-9), why
+    assert unpaired.df == pytest.approx(df, rel=1e-9), why
+    assert unpaired.p_value == pytest.approx(p, rel=1e-9), why
 
 
 def test_paired_identical_scores_is_not_significant() -> None:
