@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.pipeline import executors
 from petdx.pipeline.executors import (
     LocalProcessExecutor,
@@ -209,5 +209,8 @@ def test_bad_sizes_and_start_methods_are_refused() -> None:
         executor_for(0)
     with pytest.raises(InputValidationError, match="0 worker processes: expected 1 or more"):
         LocalProcessExecutor(0)
-    with pytest.raises(InputValidationError, match="Start method 'forkserver': expected one"):
+    with pytest.raises(
+        InputValidationError, match="Start method 'forkserver': expected one"
+    ) as refused:
         LocalProcessExecutor(2, start_method="forkserver")
+    assert refused.value.hint == Hint("start_method", ("spawn", "fork"))

@@ -51,7 +51,7 @@ from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
 from petdx._worker_start import start_worker
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 
 __all__ = [
     "LocalProcessExecutor",
@@ -157,20 +157,23 @@ class LocalProcessExecutor(ProcessPoolExecutor):
         if max_workers < 1:
             raise InputValidationError(
                 f"{max_workers} worker processes: expected 1 or more (1 runs the tasks in "
-                "this process, with SerialExecutor)."
+                "this process, with SerialExecutor).",
+                hint=Hint("max_workers"),
             )
         try:
             method = StartMethod(start_method)
         except ValueError:
             raise InputValidationError(
                 f"Start method {start_method!r}: expected one of "
-                f"{', '.join(m.value for m in StartMethod)}."
+                f"{', '.join(m.value for m in StartMethod)}.",
+                hint=Hint("start_method", tuple(m.value for m in StartMethod)),
             ) from None
         if method is StartMethod.FORK and not fork_available():
             raise InputValidationError(
                 f"Start method 'fork' is not available on this platform ({sys.platform}); "
                 "petdx forks only on Linux. Use start_method='spawn' (or executor_for(..., "
-                "fork=True), which falls back to spawn)."
+                "fork=True), which falls back to spawn).",
+                hint=Hint("start_method", (StartMethod.SPAWN.value,)),
             )
         forked = method is StartMethod.FORK
         super().__init__(
@@ -213,7 +216,9 @@ def executor_for(workers: int, *, fork: bool = False) -> Executor:
         ``workers`` below 1.
     """
     if workers < 1:
-        raise InputValidationError(f"{workers} workers: expected 1 or more worker processes.")
+        raise InputValidationError(
+            f"{workers} workers: expected 1 or more worker processes.", hint=Hint("workers")
+        )
     if workers == 1:
         return SerialExecutor()
     method = StartMethod.FORK if fork and fork_available() else StartMethod.SPAWN
