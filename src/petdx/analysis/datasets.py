@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.study.config import PdL1Score, StudyConfig, StudyFolder, TargetCondition
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import ScreeningDecision, screening_log
@@ -296,7 +297,7 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
             a = lesions.get(metric_column(metric, index_points[0]))
             b = lesions.get(metric_column(metric, index_points[1]))
             if a is not None and b is not None:
-                lesions[f"ri_{metric}_pct"] = (b - a) / a * 100.0
+                lesions[f"ri_{metric}_pct"] = retention_index_pct_values(a, b)
 
     # Patient summaries of the lesions.
     non_primary = lesions[lesions["non_primary"]]

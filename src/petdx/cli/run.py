@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from petdx.cli._console import ExitCode, err_console, out_console, progress_bar
+from petdx.cli._console import ExitCode, err_console, error_text, out_console, progress_bar
 from petdx.errors import PetdxError
+from petdx.jsonsafe import dumps, format_or_missing
 from petdx.study.layout import StudyLayout
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, not at start-up
@@ -25,7 +26,7 @@ def _headline(summary: RunSummary) -> Table:
         table.add_column(name)
     for row in summary.headline:
         est = row.get("estimate")
-        text = "—" if est is None else f"{est:.2f}"
+        text = format_or_missing(est)
         if row.get("ci_low") is not None and row.get("ci_high") is not None:
             text += f" ({row['ci_low']:.2f}–{row['ci_high']:.2f})"
         table.add_row(row["level"], row["test"], row["measure"], text)
@@ -37,7 +38,7 @@ def _finish(summary: RunSummary, as_json: bool) -> None:
     if results.exists():
         summary.headline = json.loads(results.read_text()).get("headline", [])
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        typer.echo(dumps(summary.to_dict()))
     else:
         for stage in summary.stages:
             err_console.print(
@@ -88,7 +89,7 @@ def run_command(
             fork_ingest_workers=True,  # a local command, not a server (pipeline.executors)
         )
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     _finish(summary, as_json)
 
@@ -103,7 +104,7 @@ def report_command(
     try:
         paths = write_report(study, pdf=pdf)
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     out_console.print(f"Report: {paths.html}")
     if paths.pdf:
@@ -132,7 +133,7 @@ def demo_command(
             progress=_progress,
         )
     except PetdxError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     _finish(summary, as_json)
 

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, error_text, out_console
 from petdx.errors import PetdxError, PetdxWarning
-from petdx.jsonsafe import dumps, json_ready
+from petdx.jsonsafe import MISSING, dumps, json_ready
 from petdx.stats import (
     BinomialCi,
     ClusteredCi,
@@ -32,6 +32,7 @@ from petdx.stats import (
     KmConfType,
     RocDirection,
     SpearmanCi,
+    accuracy_from_labels,
     auc_power,
     bland_altman,
     buderer_sample_size,
@@ -46,6 +47,7 @@ from petdx.stats import (
     logrank_test,
     roc_analysis,
     spearman,
+    summaries,
 )
 from petdx.stats.accuracy import AccuracyResult
 from petdx.stats.results import format_number, format_p
@@ -102,12 +104,8 @@ def _emit(document: Any, as_json: bool, render: Callable[[], None]) -> None:
 
 def _ci(low: float, high: float) -> str:
     if math.isnan(low) and math.isnan(high):
-        return "—"
+        return MISSING
     return f"{format_number(low)} to {format_number(high)}"
-
-
-def _estimate_json(e: Estimate) -> dict[str, Any]:
-    return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "method": e.method}
 
 
 def _estimate_table(title: str, estimates: dict[str, Estimate], level: float) -> Table:
@@ -201,14 +199,8 @@ def accuracy_command(
             t = table.binary(truth, positive, what="positive")
             r = table.binary(test, test_positive, what="test-positive")
             if cluster is None:
-                result = diagnostic_accuracy(
-                    int(np.sum(t & r)),
-                    int(np.sum(~t & r)),
-                    int(np.sum(t & ~r)),
-                    int(np.sum(~t & ~r)),
-                    ci_method=ci,
-                    confidence_level=confidence,
-                    prevalence=prevalence,
+                result = accuracy_from_labels(
+                    t, r, ci_method=ci, confidence_level=confidence, prevalence=prevalence
                 )
             else:
                 ids = table.text(cluster)
@@ -225,7 +217,7 @@ def accuracy_command(
     c = result.counts
     title = f"Diagnostic accuracy (TP {c.tp}, FP {c.fp}, FN {c.fn}, TN {c.tn})"
     _emit(
-        {name: e.to_dict() for name, e in measures.items()},
+        summaries.accuracy_summary(result),
         as_json,
         lambda: out_console.print(_estimate_table(title, measures, confidence)),
     )
@@ -333,22 +325,7 @@ def roc_command(
             )
     document = {
         "curves": [c.summary() for c in curves],
-        "comparison": None
-        if comparison is None
-        else {
-            "method": comparison.method,
-            "scores": [comparison.label_1, comparison.label_2],
-            "auc_1": comparison.auc_1,
-            "auc_2": comparison.auc_2,
-            "difference": comparison.difference,
-            "ci_low": comparison.ci_low,
-            "ci_high": comparison.ci_high,
-            "z": comparison.statistic,
-            "statistic_name": comparison.statistic_name,
-            "df": comparison.df,
-            "p": comparison.p_value,
-            "n_clusters": comparison.n_clusters,
-        },
+        "comparison": summaries.auc_comparison_summary(comparison),
     }
 
     def render() -> None:
@@ -450,58 +427,7 @@ def survival_command(
             cox = cox_regression(
                 times, events, cov, confidence_level=confidence, strata=strata_values
             )
-    document = {
-        "groups": [
-            {
-                "group": k.label,
-                "n": k.n,
-                "events": k.events,
-                "median": k.median.estimate,
-                "median_ci_low": k.median.ci_low,
-                "median_ci_high": k.median.ci_high,
-                "conf_type": k.conf_type.value,
-                "at_risk": [
-                    {"time": tt, "n_at_risk": n, "survival": s}
-                    for tt, n, s in zip(k.at_risk_times, k.at_risk, k.survival_at, strict=True)
-                ],
-            }
-            for k in km
-        ],
-        "logrank": None
-        if logrank is None
-        else {
-            "chi2": logrank.statistic,
-            "df": logrank.df,
-            "p": logrank.p_value,
-            "method": logrank.method,
-        },
-        "cox": None
-        if cox is None
-        else [
-            {
-                "term": term.term,
-                "coef": term.coef,
-                "se": term.se,
-                "hr": term.hazard_ratio.estimate,
-                "hr_ci_low": term.hazard_ratio.ci_low,
-                "hr_ci_high": term.hazard_ratio.ci_high,
-                "z": term.z,
-                "p": term.p_value,
-                "ph_test_chi2": term.ph_test_chi2,
-                "ph_test_p": term.ph_test_p,
-            }
-            for term in cox.terms
-        ],
-        "cox_model": None
-        if cox is None
-        else {
-            "n": cox.n,
-            "events": cox.events,
-            "concordance": cox.concordance,
-            "ties": cox.ties,
-            "ph_test_method": cox.ph_test_method,
-        },
-    }
+    document = summaries.survival_summary(km, logrank, cox)
 
     def render() -> None:
         tab = Table(title=f"Kaplan-Meier ({conf_type.value} CI)")
@@ -590,52 +516,15 @@ def agreement_command(
             a, b = table.text(rater[0]), table.text(rater[1])
             order = [c.strip() for c in categories.split(",")] if categories else None
             k = cohen_kappa(a, b, weights=weights, categories=order, confidence_level=confidence)
-            e = k.kappa
-            document = {
-                "measure": "cohen_kappa",
-                "weights": k.weights.value,
-                "estimate": e.estimate,
-                "ci_low": e.ci_low,
-                "ci_high": e.ci_high,
-                "se": e.se,
-                "z": k.z,
-                "p": k.p_value,
-                "n": e.n,
-                "method": e.method,
-                "categories": list(k.categories),
-            }
+            document = summaries.kappa_summary(k)
         elif measure == "fleiss":
             ratings = np.column_stack([table.text(r) for r in rater])
             e = fleiss_kappa(ratings, confidence_level=confidence, n_bootstrap=bootstrap, seed=seed)
-            document = {
-                "measure": "fleiss_kappa",
-                "estimate": e.estimate,
-                "ci_low": e.ci_low,
-                "ci_high": e.ci_high,
-                "n": e.n,
-                "method": e.method,
-            }
+            document = summaries.fleiss_summary(e)
         elif measure == "icc":
             ratings = np.column_stack([table.numeric(r) for r in rater])
             forms = icc(ratings, confidence_level=confidence)
-            document = {
-                "measure": "icc",
-                "n": int(ratings.shape[0]),
-                "raters": len(rater),
-                "forms": [
-                    {
-                        "form": f.form.value,
-                        "estimate": f.estimate.estimate,
-                        "ci_low": f.estimate.ci_low,
-                        "ci_high": f.estimate.ci_high,
-                        "f": f.f,
-                        "df1": f.df1,
-                        "df2": f.df2,
-                        "p": f.p_value,
-                    }
-                    for f in forms
-                ],
-            }
+            document = summaries.icc_summary(forms, n=int(ratings.shape[0]), raters=len(rater))
         elif measure == "bland-altman":
             ba = bland_altman(
                 table.numeric(rater[0]),
@@ -643,15 +532,7 @@ def agreement_command(
                 confidence_level=confidence,
                 limits=limits,
             )
-            document = {
-                "measure": "bland_altman",
-                "difference": f"{rater[0]} - {rater[1]}",
-                "bias": _estimate_json(ba.bias),
-                "lower_limit": _estimate_json(ba.lower_limit),
-                "upper_limit": _estimate_json(ba.upper_limit),
-                "sd_difference": ba.sd_difference,
-                "n": ba.n,
-            }
+            document = summaries.bland_altman_summary(ba, difference=f"{rater[0]} - {rater[1]}")
         else:
             res = spearman(
                 table.numeric(rater[0]),
@@ -661,16 +542,7 @@ def agreement_command(
                 n_bootstrap=bootstrap,
                 seed=seed,
             )
-            assert res.effect is not None
-            document = {
-                "measure": "spearman",
-                "estimate": res.statistic,
-                "ci_low": res.effect.ci_low,
-                "ci_high": res.effect.ci_high,
-                "p": res.p_value,
-                "n": res.n,
-                "method": res.effect.method,
-            }
+            document = summaries.spearman_summary(res)
     _emit(document, as_json, lambda: out_console.print_json(data=json_ready(document)))
 
 

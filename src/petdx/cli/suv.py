@@ -11,14 +11,14 @@ from rich.table import Table
 from petdx.cli._console import ExitCode, err_console, error_text, out_console, progress_bar
 from petdx.dicom import SeriesKind, index_dicom_folder
 from petdx.errors import PetdxError
-from petdx.jsonsafe import dumps
+from petdx.jsonsafe import MISSING, dumps
 from petdx.suv import SuvNormalization, SuvOverrides, suv_report
 
 __all__ = ["suv_command"]
 
 
 def _fmt_time(value: str | None) -> str:
-    return value.replace("T", " ")[:19] if value else "—"
+    return value.replace("T", " ")[:19] if value else MISSING
 
 
 def _fmt_factor(row: dict[str, Any]) -> str:
@@ -62,9 +62,9 @@ def _table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table
             f"{row['units']} / {row['decay_correction']}",
             _fmt_time(row["injection_datetime"]),
             f"{_fmt_time(row['reference_datetime'])}\n({row['reference_time_rule']})",
-            f"{dose:.4g}" if dose else "—",
-            f"{weight:g}" if weight else "—",
-            row["nuclide"] or "—",
+            f"{dose:.4g}" if dose else MISSING,
+            f"{weight:g}" if weight else MISSING,
+            row["nuclide"] or MISSING,
             _fmt_factor(row),
             f"{row['suv_max']:.2f}",
         )
