@@ -97,7 +97,7 @@ def r_versions() -> str | None:
 def pytest_report_header(config: pytest.Config) -> str:
     found = r_versions()
     hypothesis_profile = settings.get_current_profile_name()
-    r_line = f"R: {found}" if found else "R: Rscript not on PATH (R-oracle tests skip)"
+    r_line = f"R: {found}" if found else "R: Rscript not on PATH (R-oracle tests fail)"
     return f"{r_line}\nhypothesis profile: {hypothesis_profile}"
 
 
@@ -120,9 +120,14 @@ class RScript:
 
 @pytest.fixture(scope="session")
 def rscript() -> RScript:
-    """Skips when Rscript is not installed (the R-derived numbers quoted in the tests stand)."""
+    """Rscript and its versions; fails when R is missing (make system-deps installs it:
+    scripts/install-system-deps.sh), since a skipped oracle would pass silently in CI."""
     exe = shutil.which("Rscript")
     versions = r_versions()
     if exe is None or versions is None:
-        pytest.skip("Rscript is not on PATH")
+        pytest.fail(
+            "Rscript (with pROC, survival, epiR) is not on PATH: run `make system-deps` "
+            "(scripts/install-system-deps.sh installs r-base-core r-cran-proc "
+            "r-cran-survival r-cran-epir)."
+        )
     return RScript(exe, versions)
