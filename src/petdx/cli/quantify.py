@@ -13,28 +13,20 @@ from rich.table import Table
 from petdx.cli._console import ExitCode, err_console, error_text, out_console
 from petdx.dicom import (
     ImageSeries,
-    SeriesKind,
-    SrLesion,
-    index_dicom_folder,
     rasterize_rois,
     read_nifti_mask,
     read_rtstruct,
     read_seg,
-    read_series_volume,
-    source_datasets,
-    write_measurement_report,
-    write_nifti_mask,
-    write_seg,
 )
 from petdx.errors import GeometryWarning, InputValidationError, PetdxError
 from petdx.image import Volume
 from petdx.image.resample import MaskResampling
 from petdx.jsonsafe import dumps, format_or_missing
 from petdx.segment import DetectionMethod
-from petdx.suv import SuvNormalization, compute_suv, suv_volume
+from petdx.suv import SuvNormalization
 
 if TYPE_CHECKING:  # petdx.quantify (SimpleITK, pandas) is imported when the command runs
-    from petdx.quantify import QuantificationResult, ScanInput
+    from petdx.quantify import ScanInput
 
 __all__ = ["quantify_command"]
 
@@ -54,32 +46,12 @@ def _point(text: str, option: str) -> tuple[float, float, float]:
 
 
 def _load_scan(folder: Path, normalization: SuvNormalization) -> tuple[ImageSeries, ScanInput]:
-    index = index_dicom_folder(folder)
-    pets = index.of_kind(SeriesKind.PT)
-    if len(pets) != 1:
-        found = ", ".join(s.label() for s in pets) or f"none; {index.skipped_summary()}"
-        raise InputValidationError(
-            f"{folder}: expected exactly one PET series, found {len(pets)} ({found}). Give the "
-            "folder of one PET series per time point."
-        )
-    with warnings.catch_warnings():  # the note is in the result's warnings, printed below
-        warnings.simplefilter("ignore", GeometryWarning)
-        series = read_series_volume(pets[0])
-    result = compute_suv(series, normalization=normalization)
-    for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {series.series_instance_uid}: {warning}")
-    from petdx.quantify import ScanInput
+    from petdx.quantify.outputs import load_pet_folder
 
-    scan = ScanInput(
-        suv=suv_volume(series, result),
-        series_instance_uid=series.series_instance_uid,
-        suv_factor=result.suv_factor,
-        normalization=normalization.value,
-        suv_unit=result.unit,
-        pixel_compression=series.pixel_encoding.description,
-        attenuation_correction_method=result.attenuation_correction_method or "",
-    )
-    return series, scan
+    loaded = load_pet_folder(folder, normalization=normalization)
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {loaded.series.series_instance_uid}: {warning}")
+    return loaded.series, loaded.scan
 
 
 def _vois(
@@ -109,49 +81,6 @@ def _vois(
     if mask is not None:
         return read_nifti_mask(mask, grid, resample=resample)
     return None
-
-
-def _write_outputs(
-    out: Path, result: QuantificationResult, series: list[ImageSeries], method: str
-) -> None:
-    # highdicom warns about source header values (e.g. one-component patient names); the
-    # output stays as valid as its source, and dciodvfy is the check that matters.
-    from petdx.quantify import write_table
-
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"highdicom(\.|$)")
-    table = result.table()
-    write_table(table, out / "measurements.csv")
-    write_table(table, out / "measurements.parquet")
-    for n, tp in enumerate(result.time_points):
-        stem = f"tp{n + 1}"
-        write_nifti_mask(tp.labels, out / f"lesions_{stem}.nii.gz")
-        if not tp.lesions:
-            err_console.print(f"[yellow]warning:[/] time point {n + 1}: no lesion, no SEG/SR.")
-            continue
-        seg = write_seg(tp.labels, series[n], out / f"lesions_{stem}.seg.dcm", method=method)
-        numbers = {les.label: k for k, les in enumerate(tp.lesions, start=1)}
-        write_measurement_report(
-            out / f"measurements_{stem}.sr.dcm",
-            seg=seg,
-            source_images=source_datasets(series[n]),
-            lesions=[
-                SrLesion(
-                    label=les.label,
-                    segment_number=numbers[les.label],
-                    suv_max=les.suv_max,
-                    suv_peak=les.suv_peak_local,
-                    suv_mean=les.suv_mean,
-                    suv_sd=les.suv_sd,
-                    suv_min=les.suv_min,
-                    volume_ml=les.volume_ml,
-                    tlg=les.tlg,
-                    longest_diameter_mm=les.longest_diameter_mm,
-                )
-                for les in tp.lesions
-            ],
-            normalization=tp.normalization,
-            method=method,
-        )
 
 
 def _print_table(data: dict[str, Any]) -> None:
@@ -328,7 +257,13 @@ def quantify_command(
             psf_fwhm_mm=psf_fwhm_mm,
         )
         if out is not None:
-            _write_outputs(out, result, all_series, str(result.time_points[0].method))
+            from petdx.quantify.outputs import write_visit_outputs
+
+            notes = write_visit_outputs(
+                out, result, all_series, method=str(result.time_points[0].method)
+            )
+            for note in notes:
+                err_console.print(f"[yellow]warning:[/] {note}")
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
