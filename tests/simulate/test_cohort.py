@@ -19,6 +19,7 @@ from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.dicom.seg import read_seg
 from petdx.errors import InputValidationError
 from petdx.image import Volume, same_grid
+from petdx.pipeline.executors import fork_available
 from petdx.simulate import ORGAN_LABELS, CohortSummary, simulate_cohort
 from petdx.suv import compute_suv, suv_volume
 from petdx.tracers import load_tracer_profile
@@ -222,8 +223,8 @@ def test_reference_standard_and_pathology_agree(small_cohort: Cohort) -> None:
 @pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tmp_path: Path) -> None:
     """Same seed: identical hashes of every file (pixel data, SEG, NIfTI, CSV, TOML), with
-    two worker processes or in this process on an executor given by the caller. Another
-    seed: a different cohort."""
+    two spawned or forked worker processes or in this process on an executor given by the
+    caller. Another seed: a different cohort."""
     first = simulate_cohort(tmp_path / "a", n_patients=2, seed=11, small=True, workers=2)
     given = CountingExecutor()
     simulate_cohort(tmp_path / "b", n_patients=2, seed=11, small=True, executor=given)
@@ -232,6 +233,11 @@ def test_same_seed_same_bytes_any_worker_count(tmp_path: Path) -> None:
     a, b, c = (file_hashes(tmp_path / name) for name in "abc")
     assert first.n_dicom_files > 0
     assert a == b
+    if fork_available():  # as `petdx simulate` runs it
+        simulate_cohort(
+            tmp_path / "d", n_patients=2, seed=11, small=True, workers=2, fork_workers=True
+        )
+        assert file_hashes(tmp_path / "d") == a
     assert a["patients.csv"] != c["patients.csv"]
     assert a["lesions.csv"] != c["lesions.csv"]
     pixels = [

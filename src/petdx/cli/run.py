@@ -129,7 +129,7 @@ def demo_command(
     try:
         summary = run_demo(
             folder,
-            DemoSettings(patients, seed, small, workers, pdf, fork_ingest_workers=True),
+            DemoSettings(patients, seed, small, workers, pdf, fork_workers=True),
             progress=_progress,
         )
     except PetdxError as exc:

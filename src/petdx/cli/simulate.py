@@ -112,6 +112,7 @@ def simulate_command(
             progress=update,
             workers=workers,
             modality=modality,
+            fork_workers=True,  # a local command, not a server (pipeline.executors)
         )
     _report(summary)
 

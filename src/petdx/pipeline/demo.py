@@ -76,8 +76,9 @@ class DemoSettings:
     small: bool = False
     workers: int | None = None
     pdf: bool = True
-    #: ``run_study(fork_ingest_workers=...)``: the command line's opt-in, never in a server.
-    fork_ingest_workers: bool = False
+    #: Fork the local workers of the simulator and the ingest (``simulate_cohort`` and
+    #: ``run_study``): the command line's opt-in, never in a server process.
+    fork_workers: bool = False
 
 
 def run_demo(
@@ -103,6 +104,7 @@ def run_demo(
                 small=settings.small,
                 progress=update,
                 workers=settings.workers,
+                fork_workers=settings.fork_workers,
             )
     study = init_study(workspace / "study", DEMO_CONFIG)
     database = open_database(study)
@@ -121,5 +123,5 @@ def run_demo(
         pdf=settings.pdf,
         author=author,
         progress=progress,
-        fork_ingest_workers=settings.fork_ingest_workers,
+        fork_ingest_workers=settings.fork_workers,
     )

@@ -254,6 +254,7 @@ def simulate_cohort(
     workers: int | None = None,
     modality: str = "pet-ct",
     executor: Executor | None = None,
+    fork_workers: bool = False,
 ) -> CohortSummary:
     """Simulate a screened and enrolled cohort with PET/CT DICOM and ground truth.
 
@@ -294,6 +295,10 @@ def simulate_cohort(
         Image the patients on this executor (:mod:`petdx.pipeline.executors`; the caller
         shuts it down) instead of ``workers`` local (spawned) processes. The files are the
         same on any.
+    fork_workers
+        Fork the local workers (Linux; spawn elsewhere): they start at once instead of
+        importing petdx each. The opt-in of the local command line, never to be set inside a
+        server process (:mod:`petdx.pipeline.executors`).
 
     Returns
     -------
@@ -422,7 +427,9 @@ def simulate_cohort(
         if executor is None:
             from petdx.pipeline.executors import executor_for  # see _run_images
 
-            executor = stack.enter_context(executor_for(max(1, min(worker_count, len(plans)))))
+            executor = stack.enter_context(
+                executor_for(max(1, min(worker_count, len(plans))), fork=fork_workers)
+            )
         n_files = _run_images(plans, temporary, settings, executor=executor, progress=progress)
         _write_tables(
             temporary, seed, screened, plans, truth_rows, contexts, profile, settings.modality
