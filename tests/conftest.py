@@ -131,3 +131,25 @@ def rscript() -> RScript:
             "r-cran-survival r-cran-epir)."
         )
     return RScript(exe, versions)
+
+
+#: Per-statistic tables of the R differential (tests/stats/r_differential), gathered from the
+#: test reports (``record_property("r_differential", ...)``), which pytest-xdist carries back
+#: from its workers: only this root conftest runs in the controlling process.
+_R_DIFFERENTIAL: list[dict[str, object]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _R_DIFFERENTIAL.extend(v for k, v in report.user_properties if k == "r_differential")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _R_DIFFERENTIAL:
+        return
+    from tests.stats.r_differential.harness import format_table
+
+    terminalreporter.section("R differential: petdx against R, per statistic")
+    terminalreporter.write_line(f"R: {r_versions()}")
+    for block in sorted(_R_DIFFERENTIAL, key=lambda b: str(b["family"])):
+        terminalreporter.write_line(format_table(str(block["family"]), block["rows"]))  # type: ignore[arg-type]

@@ -172,6 +172,11 @@ def _range(value: tuple[float, float], what: str) -> tuple[float, float]:
     return low, high
 
 
+#: Relative tolerance (of the region's width) within which a partial area counts as lying
+#: on the chance diagonal rather than below it.
+_ON_DIAGONAL = 1e-12
+
+
 @dataclass(frozen=True)
 class PartialAucRegion:
     """Where a partial AUC is taken and how to standardise it (McClish 1989)."""
@@ -199,7 +204,11 @@ class PartialAucRegion:
         """McClish's standardisation: 0.5 for a chance curve, 1 for a perfect one.
 
         Undefined (NaN) for an area below the chance diagonal's, as pROC (``NA`` with the
-        warning "Partial AUC correction not defined for ROC curves below the diagonal")."""
+        warning "Partial AUC correction not defined for ROC curves below the diagonal").
+        An area on the diagonal (within rounding, :data:`_ON_DIAGONAL` of the region's
+        width) is the chance curve, 0.5: the area and the minimum are sums rounded
+        differently, so a chance curve could otherwise fall a few ulps "below" itself
+        (found by the R differential, tests/stats/r_differential)."""
         if self.focus == "specificity":
             f1, f2 = 1.0 - self.high, 1.0 - self.low
             minimum = (f2 * f2 - f1 * f1) / 2.0
@@ -208,7 +217,8 @@ class PartialAucRegion:
             minimum = (b - a) - (b * b - a * a) / 2.0
         maximum = self.high - self.low
         corrected = (1.0 + (np.asarray(area) - minimum) / (maximum - minimum)) / 2.0
-        result = np.where(np.asarray(area) < minimum, np.nan, corrected)
+        below = np.asarray(area) < minimum - _ON_DIAGONAL * maximum
+        result = np.where(below, np.nan, np.maximum(corrected, 0.5))
         return float(result) if result.ndim == 0 else result
 
     def label(self, mcclish: bool) -> str:

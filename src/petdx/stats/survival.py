@@ -93,7 +93,7 @@ def _survival_quantile(times: FloatArray, surv: FloatArray, p: float) -> float:
     y = np.concatenate([[0.0], 1.0 - surv])
     xmax = x[-1]
     finite = ~np.isnan(y)
-    if not finite.any() or y[finite].max() < p:
+    if not finite.any() or y[finite].max() + _TOL < p:
         return math.nan
     # R's duplicated(): keep the first time each level (NaN included) is reached
     keep = np.concatenate([[True], (y[1:] != y[:-1]) & ~(np.isnan(y[1:]) & np.isnan(y[:-1]))])
