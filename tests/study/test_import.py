@@ -12,7 +12,10 @@ from petdx.study.audit import audit_history, verify_audit_trail
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import screening_log
 from petdx.study.importing import ImportRejected, import_csv
+from petdx.study.queries import table_rows
 from petdx.study.records import Author, delete_record
+from petdx.study.schema import IMPORTABLE
+from petdx.study.validation import is_identifier
 from tests.study.cohort import EXPOSURES, LESIONS, PATIENTS, SCREENING, copy_rows, write_csv
 
 ME = Author("coordinator")
@@ -194,3 +197,89 @@ def test_delete_keeps_the_old_values_in_the_trail(database: StudyDatabase, tmp_p
     assert last.action == "delete"
     assert last.old_values is not None
     assert last.old_values["ct_dlp_mgy_cm"] == 500.0
+
+
+#: Identifiers that would climb out of the study folder, or cannot name a file (issue 19).
+UNSAFE_IDENTIFIERS = [
+    "../../../../tmp/x/PWNED",
+    "..",
+    "/etc/passwd",
+    "..\\..\\PWNED",
+    "SIM\x000001",
+    "S" * 65,
+]
+
+
+def _identifier_fields() -> list[tuple[str, str]]:
+    return [
+        (kind, f.name)
+        for kind, table in IMPORTABLE.items()
+        for f in table.fields
+        if is_identifier(f)
+    ]
+
+
+def test_the_identifier_fields_are_the_ids_but_the_hospital_one() -> None:
+    names = {name for _, name in _identifier_fields()}
+    assert names == {
+        "patient_id",
+        "exposure_id",
+        "scan_id",
+        "lesion_id",
+        "sample_id",
+        "reader_id",
+        "event_id",
+    }
+    assert ("patient_identity", "patient_id") in _identifier_fields()
+
+
+@pytest.mark.parametrize("value", UNSAFE_IDENTIFIERS)
+def test_every_identifier_field_refuses_names_that_cannot_be_a_folder(
+    database: StudyDatabase, tmp_path: Path, value: str
+) -> None:
+    _load_base(database, tmp_path)
+    before = database.content_hash()
+    for kind, name in _identifier_fields():
+        path = tmp_path / f"{kind}-{name}.csv"
+        path.write_text(f'{name}\n"{value}"\n', encoding="utf-8")
+        with pytest.raises(ImportRejected) as caught:
+            import_csv(database, kind, path, author=ME)
+        refused = [p for p in caught.value.problems if p.row == 2 and p.field == name]
+        assert len(refused) == 1, (kind, name)
+        assert refused[0].expected.startswith("this identifier "), (kind, name)
+        assert "identifiers name the study's files and folders" in str(caught.value)
+        assert len(refused[0].value or "") <= 60
+    assert database.content_hash() == before
+
+
+def test_a_patients_table_with_a_climbing_patient_id_is_refused_by_row_and_field(
+    database: StudyDatabase, tmp_path: Path
+) -> None:
+    rows = copy_rows(PATIENTS)
+    rows[1]["patient_id"] = "../../../../tmp/x/PWNED"
+    before = database.content_hash()
+    with pytest.raises(
+        ImportRejected,
+        match=r"row 3, field patient_id = '\.\./\.\./\.\./\.\./tmp/x/PWNED': this identifier "
+        r"contains a path separator",
+    ):
+        import_csv(database, "patients", write_csv(tmp_path / "p.csv", rows), author=ME)
+    assert database.content_hash() == before
+
+
+def test_a_spreadsheet_quote_before_a_formula_is_taken_off_text(
+    database: StudyDatabase, tmp_path: Path
+) -> None:
+    _load_base(database, tmp_path)
+    exposures = [
+        dict(EXPOSURES[0], exposure_id="EXP-2", description="'=cmd|' /C calc'!A0"),
+        dict(EXPOSURES[0], exposure_id="EXP-3", description="'quoted, no formula"),
+    ]
+    import_csv(database, "exposures", write_csv(tmp_path / "e.csv", exposures), author=ME)
+    with database.engine.connect() as connection:
+        stored = table_rows(connection, "exposures")
+    assert {r.as_dict()["exposure_id"]: r.as_dict()["description"] for r in stored} == {
+        "EXP-1": "staging CT",
+        "EXP-2": "=cmd|' /C calc'!A0",
+        "EXP-3": "'quoted, no formula",
+    }

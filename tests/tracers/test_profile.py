@@ -211,3 +211,12 @@ def test_sources_are_required(tmp_path: Path) -> None:
     broken = head + '[[sources]]\ncitation = "x"\n'
     with pytest.raises(InputValidationError, match=r"'sources\[0\].used_for'"):
         load_tracer_profile(_write(tmp_path, broken))
+
+
+@pytest.mark.parametrize("name", ["../../etc/x", "/tmp/x", "a\\\\b", ".hidden", "x" * 65])
+def test_a_profile_name_that_cannot_name_a_folder_is_refused(tmp_path: Path, name: str) -> None:
+    """The name becomes folder names (simulated DICOM, derived scans; issue 19)."""
+    text = _shipped_text(FDG).replace('name = "f18-fdg"', f"name = {name!r}", 1)
+    assert f"name = {name!r}" in text
+    with pytest.raises(InputValidationError, match=r"key 'name' must be a profile name that can"):
+        load_tracer_profile(_write(tmp_path, text))

@@ -10,6 +10,7 @@ import pandas as pd
 from petdx.analysis.outcomes import StudyResults
 from petdx.fileio import atomic_write_text
 from petdx.study.layout import ResultsFolder
+from petdx.study.spreadsheet import spreadsheet_text
 
 __all__ = ["write_analysis"]
 
@@ -32,6 +33,8 @@ def _csv(frame: pd.DataFrame) -> str:
             out[column] = [
                 "" if pd.isna(v) else ("true" if bool(v) else "false") for v in out[column]
             ]
+        elif out[column].dtype == object:
+            out[column] = [spreadsheet_text(v) if isinstance(v, str) else v for v in out[column]]
     return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
 
@@ -42,7 +45,9 @@ def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]
     PD-L1 analysis ran, ``analysis_pdl1_lesions.csv`` into ``folder``.
 
     Booleans are written ``true``/``false`` as in the exchange format, so the files feed
-    ``petdx stats`` directly (e.g. ``--truth target --positive true``).
+    ``petdx stats`` directly (e.g. ``--truth target --positive true``). Text that a
+    spreadsheet would run as a formula gets a leading quote, as in ``petdx export``
+    (:mod:`petdx.study.spreadsheet`); numbers never do.
     """
     files = ResultsFolder(Path(folder))
     paths = {

@@ -469,21 +469,34 @@ def ingest(
             IngestProblem(str(p.path.name), str(p.path.parent), p.message) for p in index.unreadable
         ]
         patients = [_pseudonym(ctx, entry.first_header) for entry in entries]
-        tasks = [
-            None if patient_id is None else _copy_task(ctx, entry, patient_id, position)
-            for position, (entry, patient_id) in enumerate(zip(entries, patients, strict=True))
-        ]
+        tasks: list[CopyTask | None] = []
+        unsafe: dict[int, str] = {}  # position: why its folder cannot be built
+        for position, (entry, patient_id) in enumerate(zip(entries, patients, strict=True)):
+            try:
+                task = None if patient_id is None else _copy_task(ctx, entry, patient_id, position)
+            except InputValidationError as exc:
+                task, unsafe[position] = None, str(exc)
+            tasks.append(task)
         if executor is None:
             n_tasks = sum(t is not None for t in tasks)
             executor = stack.enter_context(
                 executor_for(max(1, min(n_workers, n_tasks)), fork=fork_workers)
             )
         outcomes = stack.enter_context(closing(copy_all(entries, tasks, executor)))
-        for entry, patient_id, task, outcome in zip(
-            entries, patients, tasks, outcomes, strict=True
+        for position, (entry, patient_id, task, outcome) in enumerate(
+            zip(entries, patients, tasks, outcomes, strict=True)
         ):
             tick(len(entry.instances))
             where = _relative(entry.folder, root)
+            if position in unsafe:
+                problems.append(
+                    IngestProblem(
+                        entry.series_instance_uid,
+                        where,
+                        f"{entry.kind.value} series: not stored: {unsafe[position]}",
+                    )
+                )
+                continue
             if patient_id is None or task is None or outcome is None:
                 problems.append(
                     IngestProblem(

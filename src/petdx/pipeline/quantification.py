@@ -166,7 +166,7 @@ class PatientMeasurements:
 def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str, SuvResult]:
     """The scan's SUV input, its AttenuationCorrectionMethod (empty when not stated) and the
     SUV result (for its warnings and vendor cross-check)."""
-    index = index_dicom_folder(root / scan.folder)
+    index = index_dicom_folder(StudyLayout(root).stored(scan.folder, field="series folder"))
     series = [e for e in index.of_kind(SeriesKind.PT) if e.series_instance_uid == scan.series_uid]
     if not series:
         raise InputValidationError(

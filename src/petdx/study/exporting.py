@@ -14,7 +14,11 @@ Written to the output folder (default ``STUDY/export``; de-identified:
   instrument-designer columns, so a site can build a matching REDCap project).
 
 Never exported: ``patient_identity`` (hospital identifiers), the audit trail and the
-study secret. Values: dates ISO 8601, booleans ``true``/``false``, empty for missing.
+study secret. Values: dates ISO 8601, booleans ``true``/``false``, empty for missing. A text
+cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or carriage
+return first) is written to the CSV with a leading single quote, which ``petdx import`` takes
+off again (:mod:`petdx.study.spreadsheet`); numbers are never quoted, and the Parquet files
+hold every value exactly.
 
 The default export is for the site's own data management: its dates are the real ones (an
 export imports back unchanged). Data that leave the site go out **de-identified**
@@ -57,6 +61,7 @@ from petdx.study.schema import (
     series,
     visits,
 )
+from petdx.study.spreadsheet import spreadsheet_text
 
 __all__ = ["REDCAP_COLUMNS", "ExportResult", "export_study", "redcap_dictionary_rows"]
 
@@ -151,6 +156,8 @@ def _cell(value: Any) -> str:
         return value.isoformat(timespec="seconds" if not value.microsecond else "microseconds")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return spreadsheet_text(value)
     return str(value)
 
 

@@ -16,18 +16,45 @@ inside a study folder. The layout needs only the folder's root, so code that hol
     logs/                              run logs
     .petdx/run-state.json              what each stage last did (incremental runs)
     .ingest.lock                       one ingest at a time
+
+Names that come from data (a patient's pseudonym, de-identified UIDs, a tracer profile) are
+path components: each must match :data:`PATH_COMPONENT` (a letter or digit, then at most 63
+letters, digits, ``.``, ``_`` or ``-``; never ``..``), and every path built from them must
+resolve inside the study folder, else :class:`~petdx.errors.InputValidationError` names the
+field and the value. :func:`check_path_component` is the same rule for any other code that
+turns data into a file name (``petdx import`` refuses such identifiers at the door, tracer
+profiles refuse such names); the rule itself lives in :mod:`petdx.fileio`, beside the file
+writers, so that light packages (tracers, simulate) use it without loading the database.
 """
 
 from __future__ import annotations
 
+import numbers
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ResultsFolder", "StudyLayout", "scan_folder_name"]
+from petdx.errors import InputValidationError
+from petdx.fileio import PATH_COMPONENT, check_path_component, path_component_problem, shown_value
+
+__all__ = [
+    "PATH_COMPONENT",
+    "ResultsFolder",
+    "StudyLayout",
+    "check_path_component",
+    "path_component_problem",
+    "scan_folder_name",
+]
 
 
 def scan_folder_name(tracer: str, time_point_min: int) -> str:
     """Folder of a scan's derived files: ``<tracer>_<t>min``."""
+    check_path_component(tracer, field="tracer")
+    if isinstance(time_point_min, bool) or not isinstance(time_point_min, numbers.Integral):
+        raise InputValidationError(
+            f"time_point_min {shown_value(time_point_min)} is not a whole number of minutes; "
+            "give the scan's nominal time point as an integer."
+        )
     return f"{tracer}_{time_point_min}min"
 
 
@@ -72,9 +99,46 @@ class StudyLayout:
     def images(self) -> Path:
         return self.root / "images"
 
+    def inside(self, path: Path, *, field: str) -> Path:
+        """``path`` when it resolves inside the study folder, else raise
+        :class:`~petdx.errors.InputValidationError` naming ``field``.
+
+        The check is lexical (``.`` and ``..`` resolved, symbolic links kept), so a study may
+        keep ``images/`` on another disk through a link its operator made.
+        """
+        root = Path(os.path.abspath(self.root))
+        resolved = Path(os.path.abspath(self.root / path))
+        if resolved != root and not resolved.is_relative_to(root):
+            raise InputValidationError(
+                f"{field} {shown_value(str(path))} leads outside the study folder {self.root} "
+                f"(to {shown_value(str(resolved))}); petdx writes only inside the study folder. "
+                f"Correct the {field} and run again."
+            )
+        return path
+
+    def stored(self, relative: str | Path, *, field: str = "stored folder") -> Path:
+        """A location the database holds relative to the root (a series' ``folder``),
+        proven to stay inside the study folder."""
+        relative = Path(relative)
+        if relative.is_absolute() or ".." in relative.parts or "\x00" in str(relative):
+            raise InputValidationError(
+                f"{field} {shown_value(str(relative))} is not a path inside the study folder "
+                "(absolute, '..' or NUL); the database was changed outside petdx. Run "
+                "`petdx ingest` again to record the series' folder."
+            )
+        return self.inside(self.root / relative, field=field)
+
     def series_folder(self, patient_id: str, study_uid: str, kind: str, series_uid: str) -> Path:
         """``images/<patient>/<study>/<kind>_<series>`` (de-identified UIDs)."""
-        return self.images / patient_id / study_uid / f"{kind}_{series_uid}"
+        for field, value in (
+            ("patient_id", patient_id),
+            ("study_uid", study_uid),
+            ("kind", kind),
+            ("series_uid", series_uid),
+        ):
+            check_path_component(value, field=field)
+        folder = self.images / patient_id / study_uid / f"{kind}_{series_uid}"
+        return self.inside(folder, field="patient_id")
 
     @property
     def logs(self) -> Path:
@@ -89,14 +153,16 @@ class StudyLayout:
         return self.root / "derived"
 
     def derived_patient(self, patient_id: str) -> Path:
-        return self.derived / patient_id
+        check_path_component(patient_id, field="patient_id")
+        return self.inside(self.derived / patient_id, field="patient_id")
 
     def patient_summary(self, patient_id: str) -> Path:
         """``derived/<patient>/summary.json`` (written by the quantify stage)."""
         return self.derived_patient(patient_id) / "summary.json"
 
     def derived_scan(self, patient_id: str, tracer: str, time_point_min: int) -> Path:
-        return self.derived_patient(patient_id) / scan_folder_name(tracer, time_point_min)
+        folder = self.derived_patient(patient_id) / scan_folder_name(tracer, time_point_min)
+        return self.inside(folder, field="tracer")
 
     def scan_mip(self, patient_id: str, tracer: str, time_point_min: int) -> Path:
         """Coronal maximum-intensity projections of a scan (``mip.npz``)."""

@@ -8,7 +8,12 @@ problem, so one run lists everything a coordinator has to fix.
 Cell rules (module docstring of :mod:`petdx.data_dictionary`): an empty cell is missing;
 dates are ``YYYY-MM-DD``; date-times ``YYYY-MM-DDTHH:MM:SS`` (local time, no zone); booleans
 ``true``/``false``; codes must be one of the allowed values (exact spelling); several codes are
-separated by ``;``; ``minimum``/``maximum`` are inclusive.
+separated by ``;``; ``minimum``/``maximum`` are inclusive. Identifiers (every text field
+named ``*_id`` but the hospital's own ``hospital_id``: :func:`is_identifier`) can name files and
+folders of the study, so they follow :data:`petdx.study.layout.PATH_COMPONENT`: 1 to 64
+letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit, never ``..``.
+A text cell written with a leading single quote before a formula character (``'=x``, as
+``petdx export`` writes it for spreadsheets: :mod:`petdx.study.spreadsheet`) reads as ``=x``.
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from petdx.data_dictionary import Field, FieldType, Table
+from petdx.study.layout import path_component_problem
+from petdx.study.spreadsheet import from_spreadsheet_text
 
-__all__ = ["ParsedTable", "RowProblem", "parse_cell", "parse_csv"]
+__all__ = ["ParsedTable", "RowProblem", "is_identifier", "parse_cell", "parse_csv"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _HIDDEN_FIELDS = {"hospital_id", "issuer"}
+_SHOWN_CHARS = 60  # a refused value is shown up to this length
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,16 @@ class ParsedTable:
     def problem(self, row: int, name: str | None, value: str | None, expected: str) -> None:
         if name in _HIDDEN_FIELDS and value:
             value = "<identifier hidden>"
+        elif value is not None:
+            value = value.replace("\x00", "\\x00")
+            if len(value) > _SHOWN_CHARS:
+                value = value[: _SHOWN_CHARS - 3] + "..."
         self.problems.append(RowProblem(row, name, value, expected))
+
+
+def is_identifier(f: Field) -> bool:
+    """Whether ``f`` holds a study identifier (a pseudonym that may name a file or folder)."""
+    return f.type is FieldType.STRING and f.name.endswith("_id") and f.name not in _HIDDEN_FIELDS
 
 
 def _describe(f: Field) -> str:
@@ -101,7 +118,14 @@ def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
     value: Any
     try:
         if f.type is FieldType.STRING:
-            value = text
+            value = from_spreadsheet_text(text)
+            problem = path_component_problem(value) if is_identifier(f) else None
+            if problem is not None:
+                return None, (
+                    f"this identifier {problem}; identifiers name the study's files and "
+                    "folders, so use 1 to 64 letters, digits, '.', '_' or '-', starting "
+                    "with a letter or digit (a pseudonym such as SIM-0001)"
+                )
         elif f.type is FieldType.INTEGER:
             if not _INTEGER.match(text):
                 raise ValueError

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from petdx.errors import InputValidationError
+from petdx.fileio import PATH_COMPONENT, path_component_problem
 from petdx.nuclides import NUCLIDES, Nuclide
 
 __all__ = [
@@ -504,6 +505,10 @@ def _parse(path: Path, doc: Mapping[str, Any]) -> TracerProfile:
     if low_mbq > high_mbq:
         raise reader.fail("activity.min_mbq", f"at most activity.max_mbq ({high_mbq:g})", low_mbq)
     name = reader.string(doc, "name", "")
+    if path_component_problem(name) is not None:  # it names folders (derived scans, simulate)
+        raise reader.fail(
+            "name", f"a profile name that can name a folder ({PATH_COMPONENT.pattern})", name
+        )
     return TracerProfile(
         name=name,
         radiopharmaceutical=reader.string(doc, "radiopharmaceutical", ""),
