@@ -1,5 +1,5 @@
-"""Fixtures of the R differential: R itself (fails under CI when missing; make test installs
-it with scripts/install-system-deps.sh) and the folder the datasets are written to.
+"""Fixtures of the R differential: R itself (fails when missing: make test installs it with
+scripts/install-system-deps.sh) and the folder the datasets are written to.
 
 The per-statistic tables reach the ``make test`` log through ``record_property`` and the
 session summary in tests/conftest.py (``pytest_terminal_summary``): under pytest-xdist only
@@ -8,7 +8,6 @@ the root conftest runs in the controlling process.
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
@@ -18,12 +17,13 @@ from tests.conftest import r_versions
 
 @pytest.fixture(scope="module")
 def r_exe() -> tuple[str, str]:
-    """(Rscript path, R and package versions); skip without R, except under CI."""
+    """(Rscript path, R and package versions); fails without R (a skipped oracle would pass
+    silently)."""
     exe = shutil.which("Rscript")
     versions = r_versions()
     if exe is None or versions is None or "not installed" in versions:
-        message = f"R with pROC, survival and epiR is needed (found: {versions})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; scripts/install-system-deps.sh installs them")
-        pytest.skip(message)
+        pytest.fail(
+            f"R with pROC, survival and epiR is needed (found: {versions}); run `make "
+            "system-deps` (scripts/install-system-deps.sh installs them)"
+        )
     return exe, versions
