@@ -18,7 +18,7 @@ SHARED_DATA ?= $(firstword $(wildcard ../shared/data /work/shared/data) ../share
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

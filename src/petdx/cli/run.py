@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,6 +73,15 @@ def run_command(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes for quantification.")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run ingest copies and quantification on the Dask cluster of this scheduler "
+            "(tcp://HOST:PORT; pip install 'petdx[dask]'); workers must see the study folder "
+            "at the same path.",
+        ),
+    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
@@ -80,14 +90,26 @@ def run_command(
     from petdx.pipeline.run import run_study
 
     try:
-        summary = run_study(
-            study,
-            sources=source or [],
-            workers=workers,
-            pdf=pdf,
-            progress=_progress,
-            fork_ingest_workers=True,  # a local command, not a server (pipeline.executors)
-        )
+        with ExitStack() as stack:
+            executor = None
+            if scheduler is not None:
+                from petdx.pipeline.dask_cluster import dask_executor
+
+                cluster = stack.enter_context(dask_executor(scheduler))
+                executor = cluster.executor
+                err_console.print(
+                    f"Dask scheduler {cluster.scheduler}: {cluster.n_workers} worker(s)"
+                    + (f", dashboard {cluster.dashboard}" if cluster.dashboard else "")
+                )
+            summary = run_study(
+                study,
+                sources=source or [],
+                workers=workers,
+                pdf=pdf,
+                progress=_progress,
+                executor=executor,
+                fork_ingest_workers=True,  # a local command, not a server (pipeline.executors)
+            )
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
