@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from petdx import __version__
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.fileio import atomic_write_text
 from petdx.pipeline.executors import executor_for, map_in_order
 from petdx.pipeline.ingest import ingest
@@ -353,7 +353,9 @@ def run_study(
     progress = progress or _silent
     n_workers = workers or min(4, os.cpu_count() or 1)
     if n_workers < 1:
-        raise InputValidationError(f"--workers {workers}: expected 1 or more worker processes.")
+        raise InputValidationError(
+            f"workers {workers}: expected 1 or more worker processes.", hint=Hint("workers")
+        )
     state = RunState.load(study.root)
     summary = RunSummary(str(study.root))
     try:

@@ -289,7 +289,7 @@ def import_csv(
                     name,
                     _show(kind, name, new),
                     f"changes the stored value {_show(kind, name, stored[name])!r}; an edit "
-                    "needs a reason for the audit trail (give --reason)",
+                    "needs a reason for the audit trail (give the import a reason)",
                 )
                 for row, _, stored, changed in edits
                 for name, new in changed.items()

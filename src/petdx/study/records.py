@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, select
 
-from petdx.errors import InputValidationError
+from petdx.errors import Hint, InputValidationError
 from petdx.study.audit import AuditAction, AuditChange, append_audit, append_audit_many
 from petdx.study.schema import AUDITED_TABLES, key_columns, metadata, record_key
 
@@ -135,7 +135,8 @@ def update_record(
     if not author.reason:
         raise InputValidationError(
             f"{table_name} [{record_key(table_name, key)}]: changing a stored value needs a "
-            "reason for the audit trail (give --reason)."
+            "reason for the audit trail (the author's reason).",
+            hint=Hint("reason"),
         )
     table = _table(table_name)
     old = get_record(connection, table_name, key)
