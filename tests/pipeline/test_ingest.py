@@ -589,3 +589,32 @@ def test_ingest_writes_file_meta_for_bare_data_sets(
         assert copy.file_meta.MediaStorageSOPInstanceUID == copy.SOPInstanceUID
         original = pydicom.dcmread(originals[copy.InstanceNumber])
         np.testing.assert_array_equal(copy.pixel_array, original.pixel_array)
+
+
+def test_a_list_of_files_ingests_like_their_folder(
+    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    """The image-source seam (petdx.dicom.sources): the files of a folder given as a list
+    (a C-STORE receiver's inbox) store the same files and rows as the folder."""
+    from petdx.dicom.sources import FileListSource, FolderSource, as_image_source
+
+    source = tmp_path / "dicom"
+    _write_visit(source / "v0", "SIM-0002")
+    by_folder = ingest(enrolled, database, FolderSource(source), author=ME)
+    assert by_folder.ok, by_folder.problems
+    files, content = _stored(enrolled), database.content_hash()
+    for path in all_files(enrolled.images):
+        path.unlink()
+    inbox = FileListSource(sorted(p for p in all_files(source) if p.is_file()), name="inbox")
+    by_list = ingest(enrolled, database, inbox, author=ME)
+    assert by_list.ok, by_list.problems
+    assert by_list.n_written == by_folder.n_written == 6
+    assert _stored(enrolled) == files
+    assert database.content_hash() == content
+    assert as_image_source(source) == FolderSource(source)
+    junk = tmp_path / "junk.txt"
+    junk.write_text("not DICOM")
+    nothing = ingest(enrolled, database, FileListSource([junk], name="inbox"), author=ME)
+    assert nothing.series == ()
+    assert nothing.nothing_read is not None
+    assert [(p.source, p.folder) for p in nothing.problems] == [("inbox (1 files)",) * 2]

@@ -35,15 +35,19 @@ from petdx.dicom.rtstruct import (
 )
 from petdx.dicom.seg import SegRead, read_seg, source_datasets, write_seg
 from petdx.dicom.series_volume import ImageSeries, read_series_volume
+from petdx.dicom.sources import FileListSource, FolderSource, ImageSource, as_image_source
 from petdx.dicom.sr import SrLesion, write_measurement_report
 
 __all__ = [
     "DeidentificationSettings",
     "DicomIndex",
     "DicomInstance",
+    "FileListSource",
     "FileProblem",
+    "FolderSource",
     "Frame",
     "ImageSeries",
+    "ImageSource",
     "MrContrast",
     "RasterizedRoi",
     "RoiContours",
@@ -53,6 +57,7 @@ __all__ = [
     "SeriesEntry",
     "SeriesKind",
     "SrLesion",
+    "as_image_source",
     "classify",
     "deidentify_dataset",
     "deidentify_uid",

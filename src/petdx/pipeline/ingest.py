@@ -72,8 +72,8 @@ from petdx.dicom import (
     SeriesEntry,
     SeriesKind,
     deidentify_uid,
-    index_dicom_folder,
 )
+from petdx.dicom.sources import ImageSource, as_image_source
 from petdx.errors import InputValidationError, PetdxError
 from petdx.pipeline.executors import executor_for
 from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
@@ -174,7 +174,7 @@ class _Context:
     study: StudyFolder
     database: StudyDatabase
     author: Author
-    root: Path
+    root: Path | None
     secret: bytes
     identities: dict[tuple[str, str], str]
     patients: set[str]
@@ -214,7 +214,7 @@ def _remove_stale_temporaries(images: Path) -> int:
 
 
 def _load_context(
-    study: StudyFolder, database: StudyDatabase, author: Author, root: Path
+    study: StudyFolder, database: StudyDatabase, author: Author, root: Path | None
 ) -> _Context:
     with database.engine.connect() as connection:
         identities = patient_identities(connection)
@@ -410,7 +410,7 @@ def _record(
 def ingest(
     study: StudyFolder,
     database: StudyDatabase,
-    path: str | os.PathLike[str],
+    path: ImageSource | str | os.PathLike[str],
     *,
     author: Author,
     progress: ProgressCallback | None = None,
@@ -419,6 +419,9 @@ def ingest(
     fork_workers: bool = False,
 ) -> IngestResult:
     """Ingest every PET and CT series under ``path`` into ``study`` (see the module docstring).
+
+    ``path`` is a folder, or any :class:`~petdx.dicom.sources.ImageSource` (a list of files,
+    the PACS): the source finds the series, ingest copies them.
 
     Parameters
     ----------
@@ -446,11 +449,12 @@ def ingest(
     InputValidationError
         ``path`` does not exist, or another ingest holds the study's lock.
     """
-    root = Path(path)
+    source = as_image_source(path)
+    root = source.root
     with ExitStack() as stack:
         stack.enter_context(_study_lock(study))
         _remove_stale_temporaries(study.images)
-        index = index_dicom_folder(root)
+        index = source.index()
         ctx = _load_context(study, database, author, root)
         entries = index.of_kind(SeriesKind.PT) + index.of_kind(SeriesKind.CT)
         total = sum(len(e.instances) for e in entries)
@@ -542,8 +546,8 @@ def ingest(
             nothing_read = index.skipped_summary()
             problems.append(
                 IngestProblem(
-                    str(root),
-                    str(root),
+                    source.label,
+                    source.label,
                     f"no PET or CT series could be read from {index.n_inputs} file(s): "
                     f"{nothing_read}. Give the folder holding the PET/CT series' DICOM files.",
                 )
@@ -570,7 +574,9 @@ def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int
     )
 
 
-def _relative(folder: Path, root: Path) -> str:
+def _relative(folder: Path, root: Path | None) -> str:
+    if root is None:
+        return str(folder)
     try:
         return str(folder.resolve().relative_to(root.resolve())) or "."
     except ValueError:
