@@ -350,8 +350,13 @@ BAD_CSV_CASES = [
     ),
     (
         "id,outcome,suv\n1,malignant,2.0\n2,,1.0\n",
-        ["--score", "suv"],
+        ["--score", "suv", "--missing", "error"],
         ["row 3, column 'outcome': empty cell"],
+    ),
+    (  # the default (--missing exclude) leaves row 3 out: no benign row is left
+        "id,outcome,suv\n1,malignant,2.0\n2,,1.0\n",
+        ["--score", "suv"],
+        ["every row is 'malignant'"],
     ),
 ]
 

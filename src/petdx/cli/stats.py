@@ -30,6 +30,7 @@ from petdx.stats import (
     Estimate,
     KappaWeights,
     KmConfType,
+    MissingData,
     RocDirection,
     SpearmanCi,
     accuracy_from_labels,
@@ -51,7 +52,7 @@ from petdx.stats import (
 )
 from petdx.stats.accuracy import AccuracyResult
 from petdx.stats.results import format_number, format_p
-from petdx.stats.table import CsvTable
+from petdx.stats.table import CsvTable, LeftOutRows
 
 __all__ = ["stats_app"]
 
@@ -70,6 +71,14 @@ ConfidenceOpt = Annotated[
     float, typer.Option("--confidence", help="Two-sided confidence level of every interval.")
 ]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the bootstrap (results are reproducible).")]
+MissingOpt = Annotated[
+    MissingData,
+    typer.Option(
+        "--missing",
+        help="A row missing a value (empty, NA, NaN) in a column the analysis uses: "
+        "exclude leaves it out and reports it (R's default); error refuses the table.",
+    ),
+]
 
 
 @contextmanager
@@ -100,6 +109,16 @@ def _emit(document: Any, as_json: bool, render: Callable[[], None]) -> None:
         typer.echo(dumps(document))
     else:
         render()
+
+
+def _with_missing(document: dict[str, Any], left: LeftOutRows | None) -> dict[str, Any]:
+    """``document`` with the record of the rows left out (``"missing"``; None for counts)."""
+    return {**document, "missing": None if left is None else left.to_dict()}
+
+
+def _print_left_out(left: LeftOutRows | None) -> None:
+    if left is not None:
+        out_console.print(str(left), markup=False)
 
 
 def _ci(low: float, high: float) -> str:
@@ -159,6 +178,7 @@ def accuracy_command(
     ] = 2000,
     seed: SeedOpt = 0,
     confidence: ConfidenceOpt = 0.95,
+    missing: MissingOpt = MissingData.EXCLUDE,
     as_json: JsonOpt = False,
 ) -> None:
     """Sensitivity, specificity, accuracy, PPV, NPV, LR+, LR-, DOR and Youden's J with CIs.
@@ -169,6 +189,7 @@ def accuracy_command(
     """
     counts = (tp, fp, fn, tn)
     csv_options = (truth, positive, test, test_positive)
+    left: LeftOutRows | None = None
     with _guarded():
         if data is None:
             if any(c is None for c in counts) or any(o is not None for o in csv_options):
@@ -195,7 +216,8 @@ def accuracy_command(
             assert positive is not None
             assert test is not None
             assert test_positive is not None
-            table = CsvTable.read(data)
+            used = [truth, test] + ([cluster] if cluster is not None else [])
+            table, left = CsvTable.read(data).complete_cases(used, missing=missing)
             t = table.binary(truth, positive, what="positive")
             r = table.binary(test, test_positive, what="test-positive")
             if cluster is None:
@@ -216,26 +238,25 @@ def accuracy_command(
     measures = result.measures()
     c = result.counts
     title = f"Diagnostic accuracy (TP {c.tp}, FP {c.fp}, FN {c.fn}, TN {c.tn})"
-    _emit(
-        summaries.accuracy_summary(result),
-        as_json,
-        lambda: out_console.print(_estimate_table(title, measures, confidence)),
-    )
+
+    def render() -> None:
+        out_console.print(_estimate_table(title, measures, confidence))
+        _print_left_out(left)
+
+    _emit(_with_missing(summaries.accuracy_summary(result), left), as_json, render)
 
 
 # --------------------------------------------------------------------------- roc
 
 
 def _roc_inputs(
-    table: CsvTable, truth: str, positive: str, scores: list[str], paired: bool
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    table: CsvTable, truth: str, positive: str, scores: list[str], cluster: str | None
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     t = table.binary(truth, positive, what="positive")
     table.require_both(truth, t, positive)
     values = {s: table.numeric(s, allow_empty=True) for s in scores}
-    complete = np.ones(t.size, dtype=bool)
-    for v in values.values():
-        complete &= ~np.isnan(v)
-    return t, values, complete
+    ids = table.text(cluster) if cluster is not None else None
+    return t, values, ids
 
 
 @stats_app.command("roc")
@@ -261,13 +282,15 @@ def roc_command(
         CutoffRule.YOUDEN
     ),
     confidence: ConfidenceOpt = 0.95,
+    missing: MissingOpt = MissingData.EXCLUDE,
     as_json: JsonOpt = False,
 ) -> None:
     """ROC curves: AUC with DeLong (or Obuchowski, or bootstrap) CI, optimal cut-off, and the
     comparison of two scores (paired DeLong / Obuchowski, or unpaired as pROC).
 
-    Rows with an empty score are left out of that score's curve; with --paired only rows
-    holding every score are used.
+    With --missing exclude a row missing the truth (or the cluster) is left out of every
+    curve, and a row missing a score is left out of that score's curve; with --paired only
+    rows holding every score are used. Every row left out is reported.
     """
     with _guarded():
         if len(score) > 2:
@@ -281,26 +304,32 @@ def roc_command(
             )
         if bootstrap < 0:
             _fail("--bootstrap must be 0 or a positive number of replicates.")
-        table = CsvTable.read(data)
-        t, values, complete = _roc_inputs(table, truth, positive, score, paired)
-        ids = table.text(cluster) if cluster is not None else None
+        full = CsvTable.read(data)
+        base = [truth] + ([cluster] if cluster is not None else [])
+        listwise = paired or len(score) == 1 or missing is MissingData.ERROR
+        table, left = full.complete_cases(base + (score if listwise else []), missing=missing)
+        t, values, ids = _roc_inputs(table, truth, positive, score, cluster)
         curves = []
+        curve_left: dict[str, LeftOutRows] = {}
         for name, v in values.items():
-            keep = complete if paired else ~np.isnan(v)
-            if not keep.all():
-                left = int((~keep).sum())
-                err_console.print(f"{name}: {left} row(s) left out (empty score cell)")
-            if not (t[keep].any() and (~t[keep]).any()):
+            if listwise:
+                tc, vc, idc, curve_left[name] = t, v, ids, left
+            else:
+                own, curve_left[name] = full.complete_cases(base + [name], missing=missing)
+                tc, own_values, idc = _roc_inputs(own, truth, positive, [name], cluster)
+                vc = own_values[name]
+            if not (tc.any() and (~tc).any()):
                 _fail(
-                    f"{table.path}, column {name!r}: after leaving out empty cells one group "
-                    "is empty; the ROC curve needs diseased and non-diseased rows."
+                    f"{table.path}, column {name!r}: after leaving out rows with a missing "
+                    "value one group is empty; the ROC curve needs diseased and non-diseased "
+                    "rows."
                 )
             curves.append(
                 roc_analysis(
-                    t[keep],
-                    v[keep],
+                    tc,
+                    vc,
                     direction=direction,
-                    cluster=None if ids is None else ids[keep],
+                    cluster=idc,
                     n_bootstrap=bootstrap,
                     seed=seed,
                     cutoff_rule=cutoff,
@@ -311,21 +340,21 @@ def roc_command(
         comparison = None
         if len(score) == 2:
             a, b = (values[s] for s in score)
-            keep = complete if paired else np.ones(t.size, dtype=bool)
             comparison = compare_aucs(
-                t[keep],
-                a[keep],
-                b[keep],
+                t,
+                a,
+                b,
                 paired=paired,
-                cluster=None if (ids is None or not paired) else ids[keep],
+                cluster=ids if paired else None,
                 direction_1=direction,
                 direction_2=direction,
                 confidence_level=confidence,
                 labels=(score[0], score[1]),
             )
     document = {
-        "curves": [c.summary() for c in curves],
+        "curves": [{**c.summary(), "missing": curve_left[c.label].to_dict()} for c in curves],
         "comparison": summaries.auc_comparison_summary(comparison),
+        "missing": left.to_dict(),
     }
 
     def render() -> None:
@@ -352,6 +381,8 @@ def roc_command(
                 f"{format_number(c.cutoff.specificity.estimate)}",
             )
         out_console.print(table)
+        for c in curves:
+            out_console.print(f"{c.label}: {curve_left[c.label]}", markup=False)
         if comparison is not None:
             out_console.print(str(comparison), markup=False)
 
@@ -390,11 +421,18 @@ def survival_command(
         str | None, typer.Option(help="Comma-separated times for numbers at risk.")
     ] = None,
     confidence: ConfidenceOpt = 0.95,
+    missing: MissingOpt = MissingData.EXCLUDE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Kaplan-Meier medians with R-compatible CIs, log-rank test and Cox PH model."""
+    """Kaplan-Meier medians with R-compatible CIs, log-rank test and Cox PH model.
+
+    With --missing exclude (the default) a row missing the time, the event, the group, the
+    strata or a covariate is left out of every part of the analysis, and reported.
+    """
     with _guarded():
-        table = CsvTable.read(data)
+        names = [c.strip() for c in (covariates or "").split(",") if c.strip()]
+        used = [time, event] + [c for c in (group, strata) if c is not None] + names
+        table, left = CsvTable.read(data).complete_cases(used, missing=missing)
         times = table.numeric(time)
         events = _events(table, event, event_value)
         at_times = _numbers(at, "--at")
@@ -421,13 +459,12 @@ def survival_command(
         if group is not None:
             logrank = logrank_test(times, events, groups, strata=strata_values)
         cox = None
-        if covariates:
-            names = [c.strip() for c in covariates.split(",") if c.strip()]
+        if names:
             cov = {name: table.numeric(name) for name in names}
             cox = cox_regression(
                 times, events, cov, confidence_level=confidence, strata=strata_values
             )
-    document = summaries.survival_summary(km, logrank, cox)
+    document = _with_missing(summaries.survival_summary(km, logrank, cox), left)
 
     def render() -> None:
         tab = Table(title=f"Kaplan-Meier ({conf_type.value} CI)")
@@ -450,6 +487,7 @@ def survival_command(
             )
         if cox is not None:
             out_console.print(str(cox), markup=False)
+        _print_left_out(left)
 
     _emit(document, as_json, render)
 
@@ -497,6 +535,7 @@ def agreement_command(
     ),
     seed: SeedOpt = 0,
     confidence: ConfidenceOpt = 0.95,
+    missing: MissingOpt = MissingData.EXCLUDE,
     as_json: JsonOpt = False,
 ) -> None:
     """Agreement of readers or methods: Cohen's / Fleiss' kappa, ICC, Bland-Altman, Spearman."""
@@ -510,7 +549,7 @@ def agreement_command(
                 f"--measure {measure} needs {'exactly' if pair_only else 'at least'} two "
                 f"--rater columns; got {len(rater)}."
             )
-        table = CsvTable.read(data)
+        table, left = CsvTable.read(data).complete_cases(rater, missing=missing)
         document: dict[str, Any]
         if measure == "kappa":
             a, b = table.text(rater[0]), table.text(rater[1])
@@ -543,6 +582,7 @@ def agreement_command(
                 seed=seed,
             )
             document = summaries.spearman_summary(res)
+        document = _with_missing(document, left)
     _emit(document, as_json, lambda: out_console.print_json(data=json_ready(document)))
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "IccForm",
     "KappaWeights",
     "KmConfType",
+    "MissingData",
     "PairedDifferenceCi",
     "RocDirection",
     "SpearmanCi",
@@ -110,3 +111,10 @@ class KmConfType(StrEnum):
     LOG = "log"  # R survfit's default
     LOG_LOG = "log-log"  # lifelines' default ("exponential Greenwood")
     PLAIN = "plain"
+
+
+class MissingData(StrEnum):
+    """What an analysis does with a row missing a value in a column it uses."""
+
+    ERROR = "error"  # refuse the table, naming the rows and the column
+    EXCLUDE = "exclude"  # leave the row out and report it (listwise deletion, R's na.omit)
