@@ -61,3 +61,17 @@ def test_missing_folder_and_file(tmp_path: Path) -> None:
         open_study(tmp_path / "nope")
     with pytest.raises(InputValidationError, match="Create the study with `petdx init"):
         open_study(tmp_path)
+
+
+def test_compute_scheduler_round_trips_and_stays_out_of_the_results(tmp_path: Path) -> None:
+    """``[compute] scheduler`` (issue 16): kept in study.toml, absent from to_dict (the
+    results and their input hash do not depend on where the work ran)."""
+    from petdx.study.config import StudyConfig, load_config, write_config
+
+    config = StudyConfig(scheduler="tcp://10.0.0.5:8786")
+    back = load_config(write_config(tmp_path, config))
+    assert back.scheduler == "tcp://10.0.0.5:8786"
+    assert "[compute]" in config.to_toml()
+    assert "scheduler" not in config.to_dict()
+    assert back.to_dict() == config.to_dict()
+    assert "[compute]" not in StudyConfig().to_toml()

@@ -13,6 +13,7 @@ from rich.table import Table
 from petdx.cli._console import ExitCode, err_console, error_text, out_console, progress_bar
 from petdx.errors import PetdxError
 from petdx.jsonsafe import dumps, format_or_missing
+from petdx.study.config import open_study
 from petdx.study.layout import StudyLayout
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, not at start-up
@@ -92,6 +93,8 @@ def run_command(
     try:
         with ExitStack() as stack:
             executor = None
+            if scheduler is None:
+                scheduler = open_study(study).config.scheduler  # [compute] scheduler
             if scheduler is not None:
                 from petdx.pipeline.dask_cluster import dask_executor
 

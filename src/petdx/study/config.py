@@ -108,6 +108,10 @@ class StudyConfig:
     primary_reader
         Reader whose reads are the primary visual index test (the others give the
         inter-reader agreement); None = the first reader id in alphabetical order.
+    scheduler
+        ``[compute] scheduler``: the Dask scheduler (``tcp://HOST:PORT``) ``petdx run`` uses
+        when ``--scheduler`` is not given; None = local processes
+        (:mod:`petdx.pipeline.dask_cluster`).
     """
 
     name: str = "petdx study"
@@ -126,6 +130,7 @@ class StudyConfig:
     seed_radius_mm: float = 20.0
     align_scans: bool = True
     primary_reader: str | None = None
+    scheduler: str | None = None
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -135,7 +140,10 @@ class StudyConfig:
         _check_config(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings that define the study's results (where the work runs, ``scheduler``,
+        does not: it is left out, so results and their input hash do not depend on it)."""
         out = asdict(self)
+        out.pop("scheduler")
         out["target_condition"] = self.target_condition.value
         out["pdl1_score"] = self.pdl1_score.value
         out["time_points_min"] = list(self.time_points_min)
@@ -168,6 +176,8 @@ class StudyConfig:
         }
         if self.primary_reader:
             doc["reads"]["primary_reader"] = self.primary_reader
+        if self.scheduler:
+            doc["compute"] = {"scheduler": self.scheduler}
         if self.comparator_tracer:
             doc["tracer"]["comparator"] = self.comparator_tracer
         if self.suv_max_at_least is not None:
@@ -297,6 +307,7 @@ def load_config(path: str | Path) -> StudyConfig:
             seed_radius_mm=float(quant.get("seed_radius_mm", 20.0)),
             align_scans=bool(quant.get("align_scans", True)),
             primary_reader=doc.get("reads", {}).get("primary_reader"),
+            scheduler=doc.get("compute", {}).get("scheduler"),
         )
     except InputValidationError as exc:
         raise InputValidationError(str(exc).replace(CONFIG_NAME, where, 1)) from None
