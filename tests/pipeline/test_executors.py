@@ -22,6 +22,7 @@ from petdx.pipeline.executors import (
     executor_for,
     fork_available,
     inherits_this_process,
+    map_as_completed,
     map_in_order,
     runs_in_this_process,
 )
@@ -55,10 +56,12 @@ def test_every_executor_gives_the_published_results_in_order(make: Callable[[], 
     with make() as executor:
         by_map = [steps for steps, _ in executor.map(collatz_steps, range(1, 11))]
         by_helper = [steps for steps, _ in map_in_order(executor, collatz_steps, range(1, 11))]
+        as_done = dict(map_as_completed(executor, collatz_steps, range(1, 11)))
         futures = [executor.submit(collatz_steps, n) for n in range(1, 11)]
         finished = {f.result()[0] for f in as_completed(futures)}
         done, not_done = wait(futures)
     assert by_map == by_helper == A006577
+    assert [as_done[i][0] for i in range(10)] == A006577  # each result under its item
     assert finished == set(A006577)
     assert len(done) == 10
     assert not not_done
@@ -79,6 +82,8 @@ def test_a_workers_exception_reaches_the_caller_with_its_message(
         assert any(f.exception() is not None for f in done)
         with pytest.raises(ValueError, match=message):
             list(map_in_order(executor, fail_on, range(1, 6), [3] * 5))
+        with pytest.raises(ValueError, match=message):
+            list(map_as_completed(executor, fail_on, range(1, 6), [3] * 5))
 
 
 def test_one_worker_runs_in_this_process_and_more_do_not() -> None:
@@ -112,6 +117,10 @@ def test_the_serial_executor_runs_each_task_when_its_result_is_taken() -> None:
     for n in map_in_order(SerialExecutor(), task, range(3)):
         log.append(f"took {n}")
     assert log == ["ran 0", "took 0", "ran 1", "took 1", "ran 2", "took 2"]
+    log.clear()
+    for index, n in map_as_completed(SerialExecutor(), task, range(10, 12)):
+        log.append(f"took {index}: {n}")
+    assert log == ["ran 10", "took 0: 10", "ran 11", "took 1: 11"]
     log.clear()
     for n in SerialExecutor().map(task, range(2)):
         log.append(f"took {n}")

@@ -37,8 +37,9 @@ worker (the one calling ``submit``), so submit from a thread that outlives the p
 ``with`` block inside one call does).
 
 Results are the same on every executor: each task is deterministic in its (picklable)
-arguments, and the callers consume results in submission order (:func:`map_in_order`), so
-ordering, error messages and progress callbacks do not depend on where the tasks ran.
+arguments, and the callers consume results in submission order (:func:`map_in_order`) or
+store each under its own key as it completes (:func:`map_as_completed`), so the outputs,
+error messages and progress counts do not depend on where the tasks ran.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
@@ -62,6 +63,7 @@ __all__ = [
     "executor_for",
     "fork_available",
     "inherits_this_process",
+    "map_as_completed",
     "map_in_order",
     "runs_in_this_process",
 ]
@@ -254,6 +256,34 @@ def map_in_order(
         return (executor.submit(fn, *args).result() for args in zip(*iterables, strict=True))
     futures = [executor.submit(fn, *args) for args in zip(*iterables, strict=True)]
     return _results(futures)
+
+
+def map_as_completed(
+    executor: Executor, fn: Callable[..., T], *iterables: Iterable[Any]
+) -> Generator[tuple[int, T], None, None]:
+    """``(index, result)`` of ``fn`` over the items on ``executor`` as each task finishes
+    (:func:`concurrent.futures.as_completed`); on :class:`SerialExecutor`, in item order,
+    each task run when the previous result has been taken. Every task is submitted before
+    this returns; the tasks not yet started are cancelled as in :func:`map_in_order`.
+    """
+    if runs_in_this_process(executor):
+        return (
+            (index, executor.submit(fn, *args).result())
+            for index, args in enumerate(zip(*iterables, strict=True))
+        )
+    futures = {
+        executor.submit(fn, *args): index for index, args in enumerate(zip(*iterables, strict=True))
+    }
+    return _completed(futures)
+
+
+def _completed(futures: dict[Future[T], int]) -> Generator[tuple[int, T], None, None]:
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _results(futures: list[Future[T]]) -> Generator[T, None, None]:

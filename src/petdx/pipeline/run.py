@@ -6,8 +6,8 @@ Stages, each incremental (:mod:`petdx.pipeline.run_state`):
    whose files are unchanged (path, size, time) is not read again.
 2. **Quantify** each patient with PET scans and registered lesions
    (:func:`petdx.pipeline.quantification.quantify_patient`) on an executor
-   (:mod:`petdx.pipeline.executors`: given, or ``workers`` spawned local processes), the
-   results stored in patient order; a patient whose series (instance hashes), registered
+   (:mod:`petdx.pipeline.executors`: given, or ``workers`` spawned local processes), each
+   patient's results stored as they come; a patient whose series (instance hashes), registered
    lesions and quantification settings are unchanged is skipped. Measurements are written
    per patient in one transaction, only their differences going to the audit trail.
 3. **Analyse**: the pre-specified analyses (:func:`petdx.analysis.analyse_study`) when any
@@ -35,7 +35,7 @@ from typing import Any
 from petdx import __version__
 from petdx.errors import Hint, InputValidationError
 from petdx.fileio import atomic_write_text
-from petdx.pipeline.executors import executor_for, map_in_order
+from petdx.pipeline.executors import executor_for, map_as_completed
 from petdx.pipeline.ingest import ingest
 from petdx.pipeline.quantification import (
     PatientJob,
@@ -265,10 +265,10 @@ def _quantify_stage(
         return
     with progress("Quantify lesions") as update:
         update(0, len(todo))
-        results = map_in_order(executor, quantify_patient, [job for job, _ in todo])
+        results = map_as_completed(executor, quantify_patient, [job for job, _ in todo])
         try:
-            for n, ((_, digest), result) in enumerate(zip(todo, results, strict=True), start=1):
-                _finish(study, database, state, result, digest, author, stage)
+            for n, (index, result) in enumerate(results, start=1):
+                _finish(study, database, state, result, todo[index][1], author, stage)
                 update(n, len(todo))
         finally:
             results.close()
