@@ -477,7 +477,7 @@ def survival_command(
                 str(k.n),
                 str(k.events),
                 _median(med.estimate),
-                f"{_median(med.ci_low)} to {_median(med.ci_high)}",
+                _median_ci(med.estimate, med.ci_low, med.ci_high),
             )
         out_console.print(tab)
         if logrank is not None:
@@ -494,6 +494,14 @@ def survival_command(
 
 def _median(value: float) -> str:
     return "NR" if math.isnan(value) else f"{value:g}"
+
+
+def _median_ci(median: float, low: float, high: float) -> str:
+    """``low to high``, NR for a limit not reached; NA (as R prints it) when the median is
+    reached but has no interval (e.g. one patient: the log band is undefined at S = 0)."""
+    if not math.isnan(median) and math.isnan(low) and math.isnan(high):
+        return "NA"
+    return f"{_median(low)} to {_median(high)}"
 
 
 def _numbers(text: str | None, option: str) -> tuple[float, ...]:

@@ -175,8 +175,9 @@ class CsvTable:
                 )
                 raise InputValidationError(
                     f"{self.path}, {_rows(self.row_numbers(missing))}, column {column!r}: "
-                    f"{what}. Fill the value or remove the row (or give --missing exclude to "
-                    "leave such rows out, reported)."
+                    f"{what}. Fill the value or remove the row, or leave such rows out (they "
+                    "are reported).",
+                    hint=Hint("missing", (MissingData.EXCLUDE.value,)),
                 )
         return values
 
@@ -261,7 +262,8 @@ class CsvTable:
         if not is_pos.any():
             raise InputValidationError(
                 f"{self.path}, column {column!r}: no row has the {what} value {positive!r} "
-                f"(values found: {', '.join(map(repr, others[:10]))}). Check --{what}."
+                f"(values found: {', '.join(map(repr, others[:10]))}). Check the value.",
+                hint=Hint(what.replace("-", "_")),
             )
         if len({keys[i] for i in np.flatnonzero(~is_pos)}) > 1:
             negative = values[~is_pos][0]
