@@ -321,3 +321,25 @@ def test_complete_cases_keeps_file_row_numbers(tmp_path: Path) -> None:
         CsvTable.read(none).complete_cases(["x", "y"])
     with pytest.raises(ValueError, match="'drop' is not a valid MissingData"):
         table.complete_cases(["x"], missing="drop")
+
+
+def test_kappa_categories_match_numerically(tmp_path: Path) -> None:
+    """Rater 1 written as 1..10, rater 2 as 1.0..10.0 (a column with a gap, via pandas): the
+    same categories, in numeric order for the weights, as cohen_kappa with the labels given."""
+    rng = np.random.default_rng(11)
+    a = rng.integers(1, 11, 40)
+    b = np.clip(a + rng.integers(-1, 2, 40), 1, 10)
+    path = tmp_path / "k.csv"
+    path.write_text("r1,r2\n" + "".join(f"{x},{y:.1f}\n" for x, y in zip(a, b, strict=True)))
+    order = [str(c) for c in range(1, 11)]
+    for weights in ("none", "quadratic"):
+        doc = _json("agreement", str(path), "--rater", "r1", "--rater", "r2", "--weights", weights)
+        k = cohen_kappa(a.astype(str), b.astype(str), weights=weights, categories=order)
+        assert doc["estimate"] == pytest.approx(k.kappa.estimate), weights
+        assert doc["categories"] == order
+    given = _json(
+        "agreement", str(path), "--rater", "r1", "--rater", "r2", "--weights", "linear",
+        "--categories", ",".join(f"{c}.0" for c in range(1, 11)),
+    )  # fmt: skip
+    k = cohen_kappa(a.astype(str), b.astype(str), weights="linear", categories=order)
+    assert given["estimate"] == pytest.approx(k.kappa.estimate)

@@ -52,7 +52,7 @@ from petdx.stats import (
 )
 from petdx.stats.accuracy import AccuracyResult
 from petdx.stats.results import format_number, format_p
-from petdx.stats.table import CsvTable, LeftOutRows
+from petdx.stats.table import CsvTable, LeftOutRows, code_key, code_text
 
 __all__ = ["stats_app"]
 
@@ -560,12 +560,12 @@ def agreement_command(
         table, left = CsvTable.read(data).complete_cases(rater, missing=missing)
         document: dict[str, Any]
         if measure == "kappa":
-            a, b = table.text(rater[0]), table.text(rater[1])
-            order = [c.strip() for c in categories.split(",")] if categories else None
+            a, b = table.codes(rater[0]), table.codes(rater[1])
+            order = _category_order(categories, a, b)
             k = cohen_kappa(a, b, weights=weights, categories=order, confidence_level=confidence)
             document = summaries.kappa_summary(k)
         elif measure == "fleiss":
-            ratings = np.column_stack([table.text(r) for r in rater])
+            ratings = np.column_stack([table.codes(r) for r in rater])
             e = fleiss_kappa(ratings, confidence_level=confidence, n_bootstrap=bootstrap, seed=seed)
             document = summaries.fleiss_summary(e)
         elif measure == "icc":
@@ -592,6 +592,17 @@ def agreement_command(
             document = summaries.spearman_summary(res)
         document = _with_missing(document, left)
     _emit(document, as_json, lambda: out_console.print_json(data=json_ready(document)))
+
+
+def _category_order(given: str | None, *ratings: np.ndarray) -> list[str] | None:
+    """--categories in one spelling per code; without them, numeric labels in numeric order
+    (1, 2, 10, not 1, 10, 2) and text labels left to the library (sorted text)."""
+    if given:
+        return [code_text(c) for c in given.split(",")]
+    labels = set().union(*(set(r) for r in ratings))
+    if all(isinstance(code_key(v), float) for v in labels):
+        return sorted(labels, key=lambda v: float(code_key(v)))
+    return None
 
 
 # --------------------------------------------------------------------------- sample size

@@ -27,7 +27,7 @@ from petdx.errors import Hint, InputValidationError
 from petdx.stats._validate import BoolArray, FloatArray
 from petdx.stats.enums import MissingData
 
-__all__ = ["MISSING_CELLS", "CsvTable", "LeftOutRows", "code_key"]
+__all__ = ["MISSING_CELLS", "CsvTable", "LeftOutRows", "code_key", "code_text"]
 
 #: Cell texts (after stripping spaces) that mean "no value", case-sensitive.
 MISSING_CELLS = frozenset({"", "NA", "N/A", "NaN", "nan", "#N/A"})
@@ -54,6 +54,15 @@ def code_key(text: str) -> float | str:
     the text itself; ``code_key("2") == code_key(" 2.00 ")``, ``code_key("yes") == "yes"``."""
     stripped = text.strip()
     return float(stripped) if _NUMBER.fullmatch(stripped) else stripped
+
+
+def code_text(text: str) -> str:
+    """One spelling per coded value: a decimal number as its shortest form (``"2.0"`` and
+    ``" 2 "`` give ``"2"``, ``"2.50"`` gives ``"2.5"``), any other text stripped, unchanged."""
+    key = code_key(text)
+    if isinstance(key, str):
+        return key
+    return str(int(key)) if key.is_integer() else repr(key)
 
 
 def _keys(values: np.ndarray) -> np.ndarray:
@@ -180,6 +189,13 @@ class CsvTable:
                     hint=Hint("missing", (MissingData.EXCLUDE.value,)),
                 )
         return values
+
+    def codes(self, column: str) -> np.ndarray:
+        """The column as category labels, each coded value in one spelling (:func:`code_text`),
+        so that ``1`` from one rater and ``1.0`` from another are the same category."""
+        out = np.empty(len(self.frame), dtype=object)
+        out[:] = [code_text(v) for v in self.text(column)]
+        return out
 
     def complete_cases(
         self, columns: Sequence[str], *, missing: MissingData | str = MissingData.EXCLUDE
