@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -433,14 +434,16 @@ def test_a_series_whose_files_change_during_the_ingest_is_refused(
     start: str | None,
     what: str,
 ) -> None:
-    real_index = INGEST_MODULE.index_dicom_folder
+    from petdx.dicom.sources import FolderSource
 
-    def index_then_change_a_file(root: Path) -> object:
-        index = real_index(root)
-        change(sorted((Path(root) / "PT").iterdir())[0])  # after the index, before the copy
+    real_index = FolderSource.index
+
+    def index_then_change_a_file(self: FolderSource, **kwargs: Any) -> object:
+        index = real_index(self, **kwargs)
+        change(sorted((self.folder / "PT").iterdir())[0])  # after the index, before the copy
         return index
 
-    monkeypatch.setattr(INGEST_MODULE, "index_dicom_folder", index_then_change_a_file)
+    monkeypatch.setattr(FolderSource, "index", index_then_change_a_file)
     _write_visit(tmp_path / "dicom", "SIM-0002")
     workers = 1 if start is None else 2
     result = ingest(
