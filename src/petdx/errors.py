@@ -1,8 +1,12 @@
 """The one exception and warning hierarchy of petdx.
 
 Every error petdx raises on bad input is a :class:`PetdxError`; the command line turns it
-into a message and exit status 2. Messages follow one pattern: what was expected, what was
-found, where (file, series, row, field), and how to fix it. The fix names the library's own
+into a message and exit status 2. A fault of the environment (a full disk, a read-only
+folder or database file) stays an ``OSError`` (:class:`StorageError` when petdx words it):
+one message naming the path and the cause, exit status 1.
+
+Messages follow one pattern: what was expected, what was found, where (file, series, row,
+field), and how to fix it. The fix names the library's own
 parameter (``resample``, ``body_weight_kg``); an error may also carry a :class:`Hint`, the same
 fix as data, which each front end turns into its own words: the command line into a flag
 (``--resample nearest|fraction``), a web form into a field message. No library message
@@ -26,6 +30,7 @@ __all__ = [
     "OptimismWarning",
     "PetdxError",
     "PetdxWarning",
+    "StorageError",
     "SuvWarning",
     "UndefinedStatisticWarning",
 ]
@@ -86,6 +91,13 @@ def _rebuild_error(cls: type[PetdxError], args: tuple[object, ...], hint: Hint |
 
 class InputValidationError(PetdxError, ValueError):
     """A value given by the caller (argument, CSV cell, option) is not acceptable."""
+
+
+class StorageError(OSError):
+    """The storage refused petdx's work (a read-only or full database file): an environment
+    fault, not bad input, so an ``OSError`` and not a :class:`PetdxError`. The message names
+    the file, the cause and the fix; the command line prints it and exits with status 1, as
+    for any other ``OSError`` (a full disk, a read-only folder)."""
 
 
 class DicomReadError(PetdxError):

@@ -1,7 +1,8 @@
 """Crash-safe file output: write to a temporary name in the same folder, then rename.
 
 A reader never sees a half-written file: either the old file or the complete new one. The
-temporary file is removed when writing fails.
+temporary file is removed when writing fails, and an ``OSError`` of the write (a full disk,
+a read-only folder) names the destination, for the command line's one message about it.
 
 Names that come from data (pseudonyms, de-identified UIDs, profile names) become file and
 folder names only through :func:`check_path_component` (:data:`PATH_COMPONENT`), the one rule
@@ -93,21 +94,40 @@ def atomic_output(path: str | os.PathLike[str], *, suffix: str | None = None) ->
         format from the name.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.",
-        suffix=suffix if suffix is not None else final.suffix,
-        dir=final.parent,
-    )
+    with _naming(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{final.name}.",
+            suffix=suffix if suffix is not None else final.suffix,
+            dir=final.parent,
+        )
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
     try:
-        yield tmp
-        os.replace(tmp, final)
+        with _naming(final, tmp):
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+            yield tmp
+            os.replace(tmp, final)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def _naming(final: Path, tmp: Path | None = None) -> Iterator[None]:
+    """Let an ``OSError`` name the destination: a full disk raises from ``write()`` with no
+    file name, and an error on the temporary file would name a file the user never sees."""
+    try:
+        yield
+    except OSError as exc:
+        named = None if exc.filename is None else Path(os.fsdecode(exc.filename))
+        temporary = named is not None and (
+            named == tmp
+            or (named.parent == final.parent and named.name.startswith(f".{final.name}."))
+        )
+        if exc.errno is None or (named is not None and not temporary):
+            raise
+        raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(final)) from exc
 
 
 @cache

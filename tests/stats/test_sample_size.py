@@ -103,3 +103,37 @@ def test_bad_sample_size_input() -> None:
         auc_power(auc=0.7, power=0.8, alternative="greater")
     with pytest.raises(InputValidationError, match="kappa"):
         auc_power(auc=0.7, power=0.8, kappa=0)
+
+
+@pytest.mark.parametrize(
+    ("prevalence", "precision"),
+    [(5e-324, 0.05), (1 - 2**-53, 0.05), (0.5, 1e-200), (1e-300, 0.05)],
+)
+def test_buderer_refuses_inputs_that_give_no_finite_study(
+    prevalence: float, precision: float
+) -> None:
+    """Issue 19 audit: a prevalence next to 0 or 1 raised OverflowError (ceil of inf), a tiny
+    precision ZeroDivisionError (d * d underflows to 0)."""
+    with pytest.raises(InputValidationError, match=r"more than 1e\+09 patients.*valid range"):
+        buderer_sample_size(
+            sensitivity=0.9, specificity=0.8, prevalence=prevalence, precision=precision
+        )
+
+
+def test_auc_power_refuses_inputs_without_a_solution() -> None:
+    """Issue 19 audit: too few cases for the power at any AUC (brentq's ValueError), an AUC
+    of 0.5 to detect (an infinite sample) and a difference of 0 (ZeroDivisionError)."""
+    # At AUC -> 1 Obuchowski's V(AUC) -> 0, so n = (z_0.975 sqrt(0.0792 (1 + 1/kappa)))^2 /
+    # 0.5^2 cases at the least (pROC power.roc.test's formula with kappa = 1).
+    least = stats.norm.ppf(0.975) ** 2 * 0.0792 * 2 / 0.25
+    with pytest.raises(
+        InputValidationError, match=rf"n_cases 0\.5: too few .* at least {least:.4g}"
+    ):
+        auc_power(n_cases=0.5, n_controls=0.5, power=0.8, auc=None)
+    auc_power(n_cases=least * 1.01, n_controls=least * 1.01, power=0.8, auc=None)  # solvable
+    with pytest.raises(InputValidationError, match=r"auc 0\.5: .*between 0 and 1 other than 0\.5"):
+        auc_power(auc=0.5, power=0.8)
+    with pytest.raises(InputValidationError, match=r"delta: .*not 0"):
+        auc_difference_power(
+            a1=1.0, b1=1.0, a2=1.0, b2=1.0, r_negative=0.5, r_positive=0.5, delta=0.0, power=0.8
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -16,9 +18,30 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from petdx.errors import Hint, PetdxError
+from petdx.errors import Hint, PetdxError, StorageError
 
-__all__ = ["ExitCode", "err_console", "error_text", "flag_text", "out_console", "progress_bar"]
+__all__ = [
+    "ExitCode",
+    "err_console",
+    "error_text",
+    "fault_text",
+    "flag_text",
+    "out_console",
+    "progress_bar",
+]
+
+#: What to do about the operating system's most common refusals.
+_FAULT_FIXES = {
+    errno.ENOSPC: "Free space on that disk (or write to another disk) and run again.",
+    errno.EDQUOT: "Free space within your disk quota (or write elsewhere) and run again.",
+    errno.EROFS: "The file system is mounted read-only: write to a writable folder.",
+    errno.EACCES: "The folder or file is read-only for this user: make it writable (or "
+    "choose another folder) and run again.",
+    errno.EPERM: "The folder or file is read-only for this user: make it writable (or "
+    "choose another folder) and run again.",
+    errno.ENOTDIR: "A part of the path is a file, not a folder: choose another path.",
+    errno.EISDIR: "The path is a folder where a file was expected: choose another path.",
+}
 
 #: Library parameters whose command-line flag is not ``--`` + the name with dashes (for
 #: ``align`` the fix a hint asks for is always to switch it off).
@@ -43,6 +66,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INTERNAL_ERROR = 1  # a bug in petdx: please report it
+    ENVIRONMENT = 1  # the disk or the permissions refused: the message names path and cause
     BAD_INPUT = 2  # some input was refused; the message names it and the fix
 
 
@@ -99,3 +123,15 @@ def error_text(exc: PetdxError) -> str:
     if text.startswith(hint.parameter + " ") and not hint.alternatives:
         return _flag(hint.parameter) + text[len(hint.parameter) :]
     return f"{text} Pass {flag_text(hint)}."
+
+
+def fault_text(exc: OSError) -> str:
+    """An environment fault (a full disk, a read-only folder) as one line: the path, the
+    cause and the fix."""
+    if isinstance(exc, StorageError):
+        return str(exc)
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths) + ": " if paths else ""
+    fix = _FAULT_FIXES.get(exc.errno or 0, "Check the path and the disk, then run again.")
+    return f"{where}{cause}. {fix}"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
+from typing import Any
 
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from petdx import __version__
-from petdx.cli._console import ExitCode, err_console
+from petdx.cli._console import ExitCode, err_console, fault_text
 from petdx.cli.quantify import quantify_command
 from petdx.cli.run import register as register_run_commands
 from petdx.cli.simulate import register as register_simulate_commands
@@ -18,7 +22,24 @@ from petdx.cli.suv import suv_command
 
 __all__ = ["app", "main"]
 
+
+class _PetdxGroup(TyperGroup):
+    """The root command: an environment fault of any command (``OSError``: a full disk, a
+    read-only folder or database file) becomes one message and exit status 1, here once.
+    A broken pipe is left to Click, which ends quietly."""
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's vendored Click context
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            err_console.print(f"[red]error:[/] {escape(fault_text(exc))}", highlight=False)
+            raise typer.Exit(ExitCode.ENVIRONMENT) from None
+
+
 app = typer.Typer(
+    cls=_PetdxGroup,
     name="petdx",
     help="PET diagnostic-accuracy studies end to end: DICOM, SUV, lesions, study, statistics.",
     no_args_is_help=True,

@@ -81,6 +81,19 @@ class DemoSettings:
     fork_workers: bool = False
 
 
+def _check_folder_path(workspace: Path) -> None:
+    """Refuse a demo folder that is a file, or lies below one (NotADirectoryError later)."""
+    for path in (workspace, *workspace.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise InputValidationError(
+                    f"{path} is a file, so the demo cannot make its folder "
+                    f"{'there' if path == workspace else workspace}. Give a new or existing "
+                    "folder (for example demo-study) and run again."
+                )
+            return
+
+
 def run_demo(
     folder: str | os.PathLike[str],
     settings: DemoSettings | None = None,
@@ -90,6 +103,7 @@ def run_demo(
     """Run the demo in ``folder`` (module docstring)."""
     settings = settings or DemoSettings()
     workspace = Path(folder)  # the demo's own folder: the cohort beside the study folder
+    _check_folder_path(workspace)
     cohort = workspace / "cohort"
     if (cohort / "cohort.toml").exists():
         _check_existing_cohort(cohort, settings)

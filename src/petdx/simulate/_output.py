@@ -25,7 +25,8 @@ def check_new_folder(out: Path) -> None:
 @contextmanager
 def new_folder(out: Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``out``, renamed to ``out`` when the block succeeds
-    and removed when it fails."""
+    and removed when it fails. An ``OSError`` without a file name (a full disk) is raised
+    again naming ``out``."""
     check_new_folder(out)
     temporary = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
@@ -35,6 +36,11 @@ def new_folder(out: Path) -> Iterator[Path]:
         if out.exists():
             out.rmdir()
         temporary.rename(out)
+    except OSError as exc:  # a full disk: write() names no file, so name the output folder
+        shutil.rmtree(temporary, ignore_errors=True)
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(out)) from exc
+        raise
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 _NULL_VARIANCE = 0.0792  # Obuchowski's V(0.5) per (1 + 1/kappa), as pROC
+#: Above this a sample size is not a study one can plan (and near it floats stop being counts).
+_MAX_PATIENTS = 1e9
 
 
 def _proportion(value: float, what: str, *, open_interval: bool = True) -> float:
@@ -118,10 +120,9 @@ def buderer_sample_size(
     d = _proportion(precision, "precision")
     level = _proportion(confidence_level, "confidence_level")
     z = float(stats.norm.ppf(0.5 + level / 2.0))
-    n_dis = z * z * se * (1 - se) / (d * d)
-    n_non = z * z * sp * (1 - sp) / (d * d)
-    n_se = math.ceil(n_dis / prev - 1e-9)
-    n_sp = math.ceil(n_non / (1 - prev) - 1e-9)
+    n_dis, n_non, n_se_exact, n_sp_exact = _buderer_counts(z, se, sp, prev, d)
+    n_se = math.ceil(n_se_exact - 1e-9)
+    n_sp = math.ceil(n_sp_exact - 1e-9)
     return BudererResult(
         se,
         sp,
@@ -134,6 +135,28 @@ def buderer_sample_size(
         n_sp,
         max(n_se, n_sp),
     )
+
+
+def _buderer_counts(
+    z: float, se: float, sp: float, prev: float, d: float
+) -> tuple[float, float, float, float]:
+    """Buderer's four counts, refused when not finite or above :data:`_MAX_PATIENTS` (a
+    prevalence next to 0 or 1 divides by almost 0; a tiny precision squares to 0)."""
+    counts: tuple[float, ...] = ()
+    if d * d > 0 and prev > 0 and 1 - prev > 0:
+        n_dis = z * z * se * (1 - se) / (d * d)
+        n_non = z * z * sp * (1 - sp) / (d * d)
+        counts = (n_dis, n_non, n_dis / prev, n_non / (1 - prev))
+    if not counts or not all(math.isfinite(n) and n <= _MAX_PATIENTS for n in counts):
+        raise InputValidationError(
+            f"prevalence {prev:g} and precision {d:g}: the sample size is more than "
+            f"{_MAX_PATIENTS:g} patients (or not a finite number). The valid range: a "
+            "prevalence inside (0, 1) and far enough from 0 and 1, and a precision (the CI "
+            "half-width, such as 0.05) large enough that z^2 Se(1-Se) / precision^2 / "
+            f"prevalence and z^2 Sp(1-Sp) / precision^2 / (1 - prevalence) stay at most "
+            f"{_MAX_PATIENTS:g}."
+        )
+    return counts[0], counts[1], counts[2], counts[3]
 
 
 @dataclass(frozen=True)
@@ -235,6 +258,11 @@ def auc_power(
         assert auc is not None
         assert power is not None
         assert alpha is not None
+        if auc == 0.5:
+            raise InputValidationError(
+                "auc 0.5: the AUC of the null hypothesis cannot be detected at any sample "
+                "size; expected an AUC between 0 and 1 other than 0.5."
+            )
         v = _obuchowski_variance(auc, kappa)
         z_a, z_b = stats.norm.ppf(alpha), stats.norm.ppf(1 - power)
         n_cases = float(
@@ -278,6 +306,12 @@ def auc_power(
                 root = z_a * math.sqrt(null_var) + z_b * math.sqrt(v)
                 return float(root**2 / (x - 0.5) ** 2 - ncases)
 
+            if gap(1 - 1e-12) > 0:  # even an AUC of almost 1 needs more cases
+                raise InputValidationError(
+                    f"n_cases {ncases:g}: too few cases to reach power {power:g} at any AUC "
+                    f"below 1; at least {gap(1 - 1e-12) + ncases:.4g} cases (with "
+                    f"{kappa:g} controls per case) are needed."
+                )
             auc = float(optimize.brentq(gap, 0.5 + 1e-9, 1 - 1e-12, xtol=1e-14))
     assert n_cases is not None
     assert n_controls is not None
@@ -332,6 +366,11 @@ def auc_difference_power(
     """
     two_sided = _check_alternative(alternative)
     n_cases, n_controls = _counts(n_cases, n_controls, kappa)
+    if delta == 0:
+        raise InputValidationError(
+            "delta: expected the difference of the two AUCs to detect, not 0 (no sample "
+            "size detects no difference)."
+        )
     missing = [name for name, v in (("power", power), ("sig_level", sig_level)) if v is None]
     if n_cases is None:
         missing.append("sample size")

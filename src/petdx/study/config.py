@@ -342,12 +342,13 @@ class StudyFolder:
 
     @property
     def database_url(self) -> str:
-        """The SQLAlchemy URL with a relative SQLite path resolved against the folder."""
+        """The SQLAlchemy URL with a relative SQLite path resolved against the folder (a SQLite
+        URI filename, ``sqlite:///file:...?uri=true``, is passed on as written)."""
         url = self.config.database_url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/"):
             relative = url[len(prefix) :]
-            if relative and relative != ":memory:":
+            if relative and relative != ":memory:" and not relative.startswith("file:"):
                 return prefix + str((self.root / relative).resolve())
         return url
 

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from petdx.errors import InputValidationError
+from petdx.errors import InputValidationError, StorageError
 from petdx.study.config import StudyConfig, StudyFolder, open_study, write_config
 from petdx.study.schema import metadata, study_meta
 
@@ -80,7 +80,35 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "handle_error", _sqlite_storage_fault(parsed.database or ""))
     return engine
+
+
+#: SQLite's words for a database file the storage refuses, and what to do about each.
+_SQLITE_FAULTS = {
+    "readonly database": "the file (or its folder, where SQLite keeps the -wal and -shm "
+    "files) is read-only for this user. Make both writable, or work on a writable copy of "
+    "the study, and run again",
+    "disk is full": "the disk holding it is full. Free space and run again; the last "
+    "transaction was rolled back",
+    "unable to open database file": "the file cannot be opened (a missing folder, or no "
+    "permission to read it). Check the path in study.toml and the permissions",
+}
+
+
+def _sqlite_storage_fault(database: str) -> Any:
+    """A ``handle_error`` listener: SQLite's storage errors (``OperationalError`` such as
+    'attempt to write a readonly database') become a :class:`StorageError` naming the file."""
+
+    def listener(context: Any) -> None:
+        text = str(context.original_exception)
+        for words, fix in _SQLITE_FAULTS.items():
+            if words in text:
+                raise StorageError(
+                    f"study database {database}: {text} - {fix}."
+                ) from context.original_exception
+
+    return listener
 
 
 def _redact(url: str) -> str:

@@ -175,10 +175,23 @@ def _records(handle: Any) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
+def _other_separator(header: list[str]) -> str | None:
+    """The separator of a header read as one column although it holds ';', tab or '|'.
+
+    Decided: such a file is refused with the fix, not sniffed (``csv.Sniffer`` guesses, and a
+    wrong guess would import shifted columns); the exchange format is comma-separated.
+    """
+    if len(header) != 1:
+        return None
+    return next((s for s in (";", "\t", "|") if s in header[0]), None)
+
+
 def parse_csv(path: str | Path, table: Table) -> ParsedTable:
     """Read ``path`` as table ``table``: typed rows plus every problem.
 
-    Header problems: a required column missing, an unknown column, a column named twice.
+    Header problems: a file separated by ';' (or tab or '|') instead of commas, a required
+    column missing (the cells are still checked, but no row is kept as a record), an unknown
+    column, a column named twice.
     Row problems: wrong type, unknown code, out of range, required value missing, wrong
     number of cells, and a key (``table.key``) that repeats an earlier row.
     """
@@ -191,6 +204,18 @@ def parse_csv(path: str | Path, table: Table) -> ParsedTable:
             parsed.problem(1, None, None, "the file is empty; expected a header row")
             return parsed
         header = [h.strip() for h in first[1]]
+        separator = _other_separator(header)
+        if separator is not None:
+            parsed.problem(
+                1,
+                None,
+                first[1][0],
+                f"the header is one column holding {separator!r}: the file is separated by "
+                f"{separator!r}, and petdx reads comma-separated values (the exchange format). "
+                "Save it as CSV with commas (in a spreadsheet program: 'CSV UTF-8 (comma "
+                "delimited)') and import again",
+            )
+            return parsed
         known = set(table.field_names)
         for name in header:
             if name not in known:
@@ -203,9 +228,15 @@ def parse_csv(path: str | Path, table: Table) -> ParsedTable:
                 )
         for name in sorted({h for h in header if header.count(h) > 1}):
             parsed.problem(1, name, None, "column appears more than once")
-        for f in table.fields:
-            if f.required and f.name not in header:
-                parsed.problem(1, f.name, None, f"required column missing ({_describe(f)})")
+        missing = [f for f in table.fields if f.required and f.name not in header]
+        for f in missing:
+            parsed.problem(
+                1,
+                f.name,
+                None,
+                f"required column missing ({_describe(f)}); the header found is "
+                f"{', '.join(header)}. Add the column {f.name} (or rename the one holding it)",
+            )
         parsed.columns = tuple(h for h in header if h in known)
         seen_keys: dict[tuple[Any, ...], int] = {}
         for row_number, cells in records:
@@ -251,6 +282,6 @@ def parse_csv(path: str | Path, table: Table) -> ParsedTable:
                     ok = False
                 else:
                     seen_keys[key] = row_number
-            if ok:
+            if ok and not missing:  # cells are checked, but a row without them is no record
                 parsed.rows.append((row_number, values))
     return parsed
