@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -159,24 +160,36 @@ def _enrol_unchecked(database: StudyDatabase, patient_id: str) -> None:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_stored_patient_id_that_climbs_out_writes_nothing_outside_the_study(
-    enrolled: StudyFolder, database: StudyDatabase, tmp_path: Path, workers: int
+    enrolled: StudyFolder,
+    database: StudyDatabase,
+    tmp_path: Path,
+    workers: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     sentinel = tmp_path / "sentinel"
     sentinel.mkdir()
     climbing = "../../sentinel/PWNED"  # images/<patient> -> tmp_path/sentinel/PWNED
-    absolute = str(sentinel / "ABSOLUTE")
-    for n, pid in enumerate((climbing, absolute, "SIM\x000001")):
+    # patient_id is VARCHAR(64) in PostgreSQL: the absolute ID must fit whatever tmp_path's length
+    short_sentinel = Path(tempfile.mkdtemp(prefix="pxs", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(short_sentinel, ignore_errors=True))
+    absolute = str(short_sentinel / "ABSOLUTE")
+    assert len(absolute) <= 64
+    unsafe = [climbing, absolute]
+    if database.engine.dialect.name == "sqlite":
+        unsafe.append("SIM\x000001")  # PostgreSQL text cannot hold NUL, so no such ID is stored
+    for n, pid in enumerate(unsafe):
         _enrol_unchecked(database, pid)
         _write_visit(tmp_path / "dicom" / f"bad{n}", pid)
     _write_visit(tmp_path / "dicom" / "good", "SIM-0002")
     result = ingest(enrolled, database, tmp_path / "dicom", author=ME, workers=workers)
     assert list(sentinel.rglob("*")) == []
+    assert list(short_sentinel.rglob("*")) == []
     assert {s.patient_id for s in result.series} == {"SIM-0002"}
-    assert len(result.problems) == 6  # PET and CT of the three
+    assert len(result.problems) == 2 * len(unsafe)  # PET and CT of each
     assert all("not stored: patient_id" in p.message for p in result.problems)
     assert all("cannot name a file or folder" in p.message for p in result.problems)
     assert sum("path separator" in p.message for p in result.problems) >= 2
-    assert sum("NUL" in p.message for p in result.problems) == 2
+    assert sum("NUL" in p.message for p in result.problems) == 2 * ("SIM\x000001" in unsafe)
     outside = [p for p in tmp_path.rglob("*.dcm") if not p.is_relative_to(tmp_path / "dicom")]
     assert all(p.is_relative_to(enrolled.images / "SIM-0002") for p in outside)
     assert len(outside) == 6
