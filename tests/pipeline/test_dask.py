@@ -20,6 +20,7 @@ import pytest
 from petdx.pipeline.dask_cluster import dask_executor
 from petdx.pipeline.demo import DEMO_CONFIG
 from petdx.pipeline.run import RunSummary, run_study
+from petdx.pipeline.run_state import RunState
 from petdx.simulate import simulate_cohort
 from petdx.study.database import init_study, open_database
 from petdx.study.importing import import_csv
@@ -102,6 +103,11 @@ def test_local_cluster_gives_the_local_outputs(
     assert summary.problems == [] or all("not computed" not in p for p in summary.problems)
     assert _outputs(root) == local_run
     assert _quantified(again) == (0, done)  # a rerun after completion computes nothing
+    # per-task wall time and the worker's peak memory in the run state (issue 16, Build 3)
+    tasks = RunState.load(root).tasks
+    quantified = {unit: t for unit, t in tasks.items() if unit.startswith("quantify:")}
+    assert len(quantified) == done
+    assert all(t["seconds"] > 0 and t["peak_rss_mib"] > 50 for t in quantified.values())
 
 
 @pytest.fixture

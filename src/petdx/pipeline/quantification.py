@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import io
 import json
+import resource
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +163,11 @@ class PatientMeasurements:
     rows: tuple[dict[str, Any], ...] = field(repr=False)
     scans: tuple[ScanSummary, ...]
     problems: tuple[str, ...] = ()
+    #: Wall time of the task (s) and the peak resident memory of the process that ran it
+    #: (MiB, ``getrusage`` ru_maxrss: the worker's peak so far, an upper bound for the
+    #: task); set by :func:`quantify_patient_measured`, kept in the run state only.
+    seconds: float | None = None
+    peak_rss_mib: float | None = None
 
 
 def _load(root: Path, scan: ScanRef, normalization: str) -> tuple[ScanInput, str, SuvResult]:
@@ -355,3 +362,12 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
             )
         )
     return PatientMeasurements(job.patient_id, tuple(rows), tuple(summaries), tuple(problems))
+
+
+def quantify_patient_measured(job: PatientJob) -> PatientMeasurements:
+    """:func:`quantify_patient` with its wall time and the worker's peak memory (for the run
+    state and sizing cluster workers; the measurements themselves are unchanged)."""
+    started = time.perf_counter()
+    result = quantify_patient(job)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return replace(result, seconds=time.perf_counter() - started, peak_rss_mib=peak_kib / 1024)

@@ -5,7 +5,8 @@ Stages, each incremental (:mod:`petdx.pipeline.run_state`):
 1. **Ingest** every DICOM source folder given now or remembered from earlier runs; a folder
    whose files are unchanged (path, size, time) is not read again.
 2. **Quantify** each patient with PET scans and registered lesions
-   (:func:`petdx.pipeline.quantification.quantify_patient`) on an executor
+   (:func:`petdx.pipeline.quantification.quantify_patient`, timed: its wall time and the
+   worker's peak memory go into the run state's ``tasks``) on an executor
    (:mod:`petdx.pipeline.executors`: given, or ``workers`` spawned local processes), each
    patient's results stored as they come; a patient whose series (instance hashes), registered
    lesions and quantification settings are unchanged is skipped. Measurements are written
@@ -43,7 +44,7 @@ from petdx.pipeline.quantification import (
     QuantificationParams,
     RegistryLesion,
     ScanRef,
-    quantify_patient,
+    quantify_patient_measured,
 )
 from petdx.pipeline.run_state import RunState, content_hash, folder_signature
 from petdx.study.config import StudyFolder, open_study
@@ -265,7 +266,7 @@ def _quantify_stage(
         return
     with progress("Quantify lesions") as update:
         update(0, len(todo))
-        results = map_as_completed(executor, quantify_patient, [job for job, _ in todo])
+        results = map_as_completed(executor, quantify_patient_measured, [job for job, _ in todo])
         try:
             for n, (index, result) in enumerate(results, start=1):
                 _finish(study, database, state, result, todo[index][1], author, stage)
@@ -286,8 +287,11 @@ def _finish(
     stage.problems.extend(result.problems)
     _store(study, database, result, author)
     stage.done += 1
+    unit = f"quantify:{result.patient_id}"
+    if result.seconds is not None and result.peak_rss_mib is not None:
+        state.record_task(unit, result.seconds, result.peak_rss_mib)
     if result.rows:
-        state.mark(f"quantify:{result.patient_id}", digest)
+        state.mark(unit, digest)
 
 
 def _analysis_inputs(study: StudyFolder, database: StudyDatabase) -> str:

@@ -63,6 +63,8 @@ class RunState:
     path: Path
     sources: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    #: Per task unit: the last run's wall time (s) and its worker's peak memory (MiB).
+    tasks: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, study_root: Path) -> RunState:
@@ -75,10 +77,20 @@ class RunState:
             return cls(path)  # unreadable state: redo everything (outputs are deterministic)
         if doc.get("version") != _STATE_VERSION:
             return cls(path)
-        return cls(path, dict(doc.get("sources", {})), dict(doc.get("units", {})))
+        return cls(
+            path,
+            dict(doc.get("sources", {})),
+            dict(doc.get("units", {})),
+            dict(doc.get("tasks", {})),
+        )
 
     def save(self) -> None:
-        doc = {"version": _STATE_VERSION, "sources": self.sources, "units": self.units}
+        doc = {
+            "version": _STATE_VERSION,
+            "sources": self.sources,
+            "units": self.units,
+            "tasks": self.tasks,
+        }
         atomic_write_text(self.path, json.dumps(doc, indent=1, sort_keys=True))
 
     def is_current(self, unit: str, digest: str) -> bool:
@@ -87,6 +99,10 @@ class RunState:
     def mark(self, unit: str, digest: str) -> None:
         self.units[unit] = digest
         self.save()
+
+    def record_task(self, unit: str, seconds: float, peak_rss_mib: float) -> None:
+        """Keep a task's wall time and peak memory (saved with the next :meth:`mark`)."""
+        self.tasks[unit] = {"seconds": round(seconds, 3), "peak_rss_mib": round(peak_rss_mib, 1)}
 
     def forget(self, unit: str) -> None:
         if self.units.pop(unit, None) is not None:
