@@ -8,9 +8,10 @@
 #   poppler-utils pdftoppm rasterises the PDF report in tests
 #   fonts-dejavu-core  fonts for matplotlib and WeasyPrint
 #   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  WeasyPrint's text layout (PDF report)
+#   orthanc orthanc-dicomweb  the PACS the petdx.pacs tests start (DICOMweb plugin: QIDO-RS, WADO-RS)
 set -euo pipefail
 packages=(dicom3tools dcmtk r-base-core r-cran-proc r-cran-survival r-cran-epir postgresql chromium poppler-utils fonts-dejavu-core
-          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 orthanc orthanc-dicomweb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

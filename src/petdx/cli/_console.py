@@ -52,6 +52,7 @@ _FLAGS = {
     "seeds_mm": "--seed",
     "n_patients": "--patients",
     "time_points_min": "--time-points",
+    "patients": "--patient",
 }
 
 #: Messages, warnings and progress go to stderr so that stdout stays machine-readable.

@@ -274,6 +274,13 @@ def load_config(path: str | Path) -> StudyConfig:
     except tomllib.TOMLDecodeError as exc:
         raise InputValidationError(f"{path}: not valid TOML ({exc}). Fix the file.") from None
     where = str(path)
+    pacs = doc.get("pacs")
+    if isinstance(pacs, dict) and "password" in pacs:
+        raise InputValidationError(
+            f"{where}: [pacs] password: a password is never kept in study.toml (the file "
+            "travels with the study). Remove the key and put the password in a file named by "
+            "password_file, or in an environment variable named by password_env."
+        )
     try:
         study = doc.get("study", {})
         tracer = doc.get("tracer", {})

@@ -195,3 +195,9 @@ class StudyLayout:
     @property
     def ingest_lock(self) -> Path:
         return self.root / ".ingest.lock"
+
+    @property
+    def pacs_staging(self) -> Path:
+        """Where ``petdx pacs pull`` stages a study's retrieved (identifiable) instances until
+        they are ingested; emptied after each study and at the start of each pull."""
+        return self.root / ".petdx" / "pacs-staging"

@@ -1,0 +1,343 @@
+"""``petdx pacs pull``: the enrolled patients' PET and CT series from the PACS into the study.
+
+1. **Find** (QIDO-RS): for every hospital identifier of the identity table
+   (``patient_identity``; the enrolled patients, or those named), the series of that
+   PatientID; a series is the patient's by the rule ingest applies (IssuerOfPatientID and
+   PatientID, else PatientID alone, in the identity table). PET (PT), CT and MR series are
+   found; ``since`` keeps studies dated on or after a day (``StudyDate`` range ``D-``).
+2. **Retrieve** (WADO-RS, streamed): study by study, each series one instance at a time
+   into a temporary staging folder of the study (``.petdx/pacs-staging``), never a whole
+   study in memory. A series whose instances are all recorded already is not retrieved
+   again; a series that arrives with fewer instances than QIDO-RS announced is not ingested
+   (a problem names it).
+3. **Ingest**: the staged study goes through :func:`petdx.pipeline.ingest.ingest` as a
+   :class:`PacsStudySource` (the image-source seam), exactly as ``petdx ingest`` of a
+   folder: the same de-identified copies, SUV checks, visits and rows. The staging folder is
+   removed when the study is ingested (and at the start of the next pull after a crash).
+
+MR series are found and counted but not retrieved: ingest stores PET and CT series only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from petdx.dicom import deidentify_uid
+from petdx.dicom.discovery import DicomIndex, index_dicom_folder
+from petdx.dicom.discovery import ProgressCallback as IndexProgress
+from petdx.errors import Hint, InputValidationError
+from petdx.pacs.client import PacsConnection, PacsError, connect
+from petdx.pacs.config import PacsConfig
+from petdx.pipeline.ingest import IngestedSeries, IngestProblem, ingest
+from petdx.study.config import StudyFolder
+from petdx.study.database import StudyDatabase
+from petdx.study.queries import patient_identities, recorded_instance_uids
+from petdx.study.records import Author
+
+__all__ = ["PacsSeries", "PacsStudySource", "PullResult", "find_series", "pull"]
+
+ProgressCallback = Callable[[int, int], None]
+#: The modalities pull looks for; ingest stores the first two.
+FOUND_MODALITIES = ("PT", "CT", "MR")
+INGESTED_MODALITIES = frozenset({"PT", "CT"})
+_FIELDS = (
+    "PatientID",
+    "IssuerOfPatientID",
+    "StudyInstanceUID",
+    "StudyDate",
+    "SeriesInstanceUID",
+    "Modality",
+    "NumberOfSeriesRelatedInstances",
+)
+
+
+@dataclass(frozen=True)
+class PacsSeries:
+    """A series of an enrolled patient found in the PACS (original UIDs, site only)."""
+
+    patient_id: str  # the study pseudonym
+    study_uid: str
+    series_uid: str
+    modality: str
+    n_instances: int | None
+    study_date: str
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What a pull found, retrieved and stored. Series are named by de-identified UIDs."""
+
+    n_found: int
+    n_retrieved: int
+    n_up_to_date: int
+    n_not_ingested_mr: int
+    series: tuple[IngestedSeries, ...]
+    problems: tuple[IngestProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def n_written(self) -> int:
+        return sum(s.n_written for s in self.series)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "series_found": self.n_found,
+            "instances_retrieved": self.n_retrieved,
+            "series_already_stored": self.n_up_to_date,
+            "mr_series_not_ingested": self.n_not_ingested_mr,
+            "series": [s.to_dict() for s in self.series],
+            "n_instances_written": self.n_written,
+            "problems": [p.to_dict(with_folder=False) for p in self.problems],
+        }
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.n_found} series found in the PACS, {self.n_retrieved} instance(s) "
+            f"retrieved; {len(self.series)} series ingested ({self.n_written} instance file(s) "
+            f"written), {self.n_up_to_date} already stored, {len(self.problems)} problem(s)"
+        )
+        if self.n_not_ingested_mr:
+            text += f"; {self.n_not_ingested_mr} MR series not ingested (PET and CT only)"
+        return text
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    return str(ds.get(keyword, "") or "").strip()
+
+
+def find_series(
+    connection: PacsConnection,
+    identities: dict[tuple[str, str], str],
+    *,
+    patients: Sequence[str] = (),
+    since: date | None = None,
+) -> list[PacsSeries]:
+    """QIDO-RS: the PT, CT and MR series of the identity table's patients (or of the
+    pseudonyms ``patients``), in pseudonym, study date and UID order.
+
+    Raises
+    ------
+    InputValidationError
+        A pseudonym of ``patients`` has no hospital identifier in the identity table.
+    PacsError
+        The PACS cannot be reached, refuses the account or fails.
+    """
+    wanted = set(patients)
+    known = set(identities.values())
+    missing = sorted(wanted - known)
+    if missing:
+        raise InputValidationError(
+            f"patients {missing[0]}: no hospital identifier in the identity table for this "
+            "pseudonym. Import it with `petdx import STUDY patient_identity FILE.csv` or name "
+            "an enrolled patient.",
+            hint=Hint("patients"),
+        )
+    hospital_ids = sorted(
+        {hid for (_, hid), pseudonym in identities.items() if not wanted or pseudonym in wanted}
+    )
+    found: dict[str, PacsSeries] = {}
+    for hid in hospital_ids:
+        if not hid or any(c in hid for c in "*?\\"):
+            continue  # a QIDO-RS wildcard would match other patients
+        filters: dict[str, Any] = {"PatientID": hid}
+        if since is not None:
+            filters["StudyDate"] = f"{since:%Y%m%d}-"
+        for ds in connection.search_series(filters, _FIELDS):
+            if _text(ds, "PatientID") != hid:
+                continue
+            issuer = _text(ds, "IssuerOfPatientID")
+            pseudonym = identities.get((issuer, hid)) or identities.get(("", hid))
+            if pseudonym is None or (wanted and pseudonym not in wanted):
+                continue
+            modality = _text(ds, "Modality")
+            series_uid = _text(ds, "SeriesInstanceUID")
+            if modality not in FOUND_MODALITIES or not series_uid:
+                continue
+            count = ds.get("NumberOfSeriesRelatedInstances")
+            found[series_uid] = PacsSeries(
+                patient_id=pseudonym,
+                study_uid=_text(ds, "StudyInstanceUID"),
+                series_uid=series_uid,
+                modality=modality,
+                n_instances=None if count in (None, "") else int(count),
+                study_date=_text(ds, "StudyDate"),
+            )
+    return sorted(
+        found.values(), key=lambda s: (s.patient_id, s.study_date, s.study_uid, s.series_uid)
+    )
+
+
+@dataclass
+class PacsStudySource:
+    """One study's series retrieved from the PACS into ``staging``, as an image source.
+
+    :meth:`index` retrieves (WADO-RS, streamed, one instance written at a time) and indexes
+    the staged files; a series that fails or arrives incomplete is left out of the index and
+    named in :attr:`problems`. ``tick(n)`` is called as instances arrive."""
+
+    connection: PacsConnection
+    series: Sequence[PacsSeries]
+    staging: Path
+    tick: Callable[[int], None] = lambda n: None
+    problems: list[IngestProblem] = field(default_factory=list)
+    n_retrieved: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"PACS {self.connection.config.url}"
+
+    @property
+    def root(self) -> Path | None:
+        return self.staging
+
+    def index(self, *, progress: IndexProgress | None = None) -> DicomIndex:
+        for position, item in enumerate(self.series):
+            folder = self.staging / f"{position:04d}_{item.modality}"
+            folder.mkdir(parents=True)
+            try:
+                n = self._retrieve(item, folder)
+            except PacsError as exc:
+                shutil.rmtree(folder)
+                self.problems.append(IngestProblem(item.series_uid, self.label, str(exc)))
+                if exc.stage in ("server", "authentication"):
+                    raise
+                continue
+            if item.n_instances is not None and n != item.n_instances:
+                shutil.rmtree(folder)
+                self.problems.append(
+                    IngestProblem(
+                        item.series_uid,
+                        self.label,
+                        f"{item.modality} series: {n} instance(s) retrieved, the PACS lists "
+                        f"{item.n_instances}; not ingested. Pull again when the PACS holds "
+                        "the whole series.",
+                    )
+                )
+        return index_dicom_folder(self.staging, progress=progress)
+
+    def _retrieve(self, item: PacsSeries, folder: Path) -> int:
+        n = 0
+        for ds in self.connection.iter_series(item.study_uid, item.series_uid):
+            pydicom.dcmwrite(folder / f"{n:06d}.dcm", ds, enforce_file_format=True)
+            n += 1
+            self.n_retrieved += 1
+            self.tick(1)
+        return n
+
+
+def _fully_stored(database: StudyDatabase, secret: bytes, item: PacsSeries) -> bool:
+    if item.n_instances is None:
+        return False
+    with database.engine.connect() as connection:
+        recorded = recorded_instance_uids(connection, deidentify_uid(secret, item.series_uid))
+    return len(recorded) >= item.n_instances
+
+
+def _by_study(series: Iterable[PacsSeries]) -> list[list[PacsSeries]]:
+    groups: dict[str, list[PacsSeries]] = {}
+    for item in series:
+        groups.setdefault(item.study_uid, []).append(item)
+    return list(groups.values())
+
+
+def pull(
+    study: StudyFolder,
+    database: StudyDatabase,
+    config: PacsConfig,
+    *,
+    author: Author,
+    patients: Sequence[str] = (),
+    since: date | None = None,
+    progress: ProgressCallback | None = None,
+    connection: PacsConnection | None = None,
+) -> PullResult:
+    """Pull the enrolled patients' PET and CT series from the PACS (module docstring).
+
+    Parameters
+    ----------
+    patients
+        Pseudonyms to pull (default: every patient of the identity table).
+    since
+        Only studies dated on or after this day.
+    progress
+        Called as ``progress(done, total)`` in instances as they are retrieved.
+
+    Returns
+    -------
+    PullResult
+        Series stored and refused; the good series of a run are stored even when others
+        fail.
+
+    Raises
+    ------
+    PacsConfigError, PacsError, InputValidationError
+        The configuration or password is wrong, the PACS cannot be reached or refuses the
+        account (before anything is stored), or a named patient is unknown.
+    """
+    own = connection is None
+    pacs = connect(config) if connection is None else connection
+    staging_root = study.layout.pacs_staging
+    shutil.rmtree(staging_root, ignore_errors=True)  # a crashed pull's leftovers
+    try:
+        with database.engine.connect() as db:
+            identities = patient_identities(db)
+        found = find_series(pacs, identities, patients=patients, since=since)
+        secret = database.secret()
+        mr = [s for s in found if s.modality not in INGESTED_MODALITIES]
+        wanted = [s for s in found if s.modality in INGESTED_MODALITIES]
+        stored_already = [s for s in wanted if _fully_stored(database, secret, s)]
+        to_pull = [s for s in wanted if s not in stored_already]
+        total = sum(s.n_instances or 0 for s in to_pull)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, max(total, done))
+
+        stored: list[IngestedSeries] = []
+        problems: list[IngestProblem] = []
+        retrieved = 0
+        for group in _by_study(to_pull):
+            staging_root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix="study-", dir=staging_root))
+            source = PacsStudySource(pacs, group, staging, tick)
+            try:
+                result = ingest(study, database, source, author=author)
+            except PacsError:
+                problems.extend(source.problems)
+                break  # the server went away or refused the account: stop, keep what is stored
+            finally:
+                retrieved += source.n_retrieved
+                shutil.rmtree(staging, ignore_errors=True)
+            stored.extend(result.series)
+            problems.extend(source.problems)
+            problems.extend(IngestProblem(p.source, "PACS", p.message) for p in result.problems)
+        return PullResult(
+            n_found=len(found),
+            n_retrieved=retrieved,
+            n_up_to_date=len(stored_already),
+            n_not_ingested_mr=len(mr),
+            series=tuple(stored),
+            problems=tuple(problems),
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            if staging_root.is_dir() and not any(staging_root.iterdir()):
+                staging_root.rmdir()
+        if own:
+            pacs.close()
