@@ -11,6 +11,8 @@ that :mod:`petdx.study.layout` applies to every study path.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
 import tempfile
@@ -27,6 +29,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_path_component",
+    "exclusive_lock",
     "path_component_problem",
     "shown_value",
     "write_atomically",
@@ -160,3 +163,28 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     with atomic_output(target, suffix="".join(target.suffixes)) as tmp:
         write(tmp)
     return target
+
+
+@contextmanager
+def exclusive_lock(path: Path, busy: str) -> Iterator[None]:
+    """Hold a POSIX record lock on ``path`` (created if missing) or refuse with ``busy``.
+
+    Unlike ``flock``, forked worker processes do not inherit the lock, and it is free as soon
+    as the holding process ends (a killed run leaves no stale lock).
+
+    Raises
+    ------
+    InputValidationError
+        Another process holds the lock (the message is ``busy``).
+    """
+    with path.open("a") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise InputValidationError(busy) from None
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -321,3 +323,33 @@ def test_a_server_answering_500_is_a_clear_error(
         assert "failed with HTTP 500 (Internal error: database unavailable)" in err, err
         assert "Traceback" not in err
     _nothing_stored(study)
+
+
+def test_a_second_pull_of_the_same_study_is_refused(
+    filled_pacs: FilledPacs, tmp_path: Path
+) -> None:
+    study = _study(tmp_path / "s", _pacs(filled_pacs, tmp_path))
+    lock = study.layout.pacs_lock
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(  # another process holds the lock, as a running pull does
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        code, _, err = _run("pacs", "pull", study.root)
+        assert code == 2
+        assert "another petdx pacs pull is running" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = _run("pacs", "pull", study.root, "--patient", "SIM-0001")
+    assert code == 0, err

@@ -10,10 +10,10 @@ Two sources are local today:
 :class:`FileListSource`
     An explicit list of files (a C-STORE receiver's inbox, a PACS download).
 
-The hospital PACS over DICOMweb (issue 15) is the next source: it retrieves the study's
-instances into a local cache folder and indexes that, so the copy, de-identification and
-SUV checks downstream are the same for every source. A source only finds and reads; it
-never writes into the study.
+The hospital PACS over DICOMweb (issue 15) is :class:`petdx.pacs.PacsStudySource`: it
+retrieves a study's instances into a local staging folder and indexes that, so the copy,
+de-identification and SUV checks downstream are the same for every source. A source only
+finds and reads; it never writes into the study.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from petdx.dicom import deidentify_uid
 from petdx.dicom.discovery import DicomIndex, index_dicom_folder
 from petdx.dicom.discovery import ProgressCallback as IndexProgress
 from petdx.errors import Hint, InputValidationError
+from petdx.fileio import exclusive_lock
 from petdx.pacs.client import PacsConnection, PacsError, connect
 from petdx.pacs.config import PacsConfig
 from petdx.pipeline.ingest import IngestedSeries, IngestProblem, ingest
@@ -238,6 +239,15 @@ class PacsStudySource:
         return n
 
 
+def _pull_lock(study: StudyFolder) -> contextlib.AbstractContextManager[None]:
+    """One pull per study at a time: a second pull would remove the first one's staging."""
+    path = study.layout.pacs_lock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return exclusive_lock(
+        path, f"{study.root}: another petdx pacs pull is running on this study; wait for it."
+    )
+
+
 def _fully_stored(database: StudyDatabase, secret: bytes, item: PacsSeries) -> bool:
     if item.n_instances is None:
         return False
@@ -287,6 +297,20 @@ def pull(
         The configuration or password is wrong, the PACS cannot be reached or refuses the
         account (before anything is stored), or a named patient is unknown.
     """
+    with _pull_lock(study):
+        return _pull(study, database, config, author, patients, since, progress, connection)
+
+
+def _pull(
+    study: StudyFolder,
+    database: StudyDatabase,
+    config: PacsConfig,
+    author: Author,
+    patients: Sequence[str],
+    since: date | None,
+    progress: ProgressCallback | None,
+    connection: PacsConnection | None,
+) -> PullResult:
     own = connection is None
     pacs = connect(config) if connection is None else connection
     staging_root = study.layout.pacs_staging

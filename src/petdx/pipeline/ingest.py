@@ -53,13 +53,11 @@ file, and it runs here while the workers go on copying.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import AbstractContextManager, ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +73,7 @@ from petdx.dicom import (
 )
 from petdx.dicom.sources import ImageSource, as_image_source
 from petdx.errors import InputValidationError, PetdxError
+from petdx.fileio import exclusive_lock
 from petdx.pipeline.executors import executor_for
 from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
 from petdx.study.config import StudyFolder
@@ -185,24 +184,12 @@ class _Context:
     )
 
 
-@contextmanager
-def _study_lock(study: StudyFolder) -> Iterator[None]:
-    """One ingest per study: a POSIX record lock, which (unlike ``flock``) forked worker
-    processes do not inherit, so the lock is free as soon as the ingest process ends."""
-    path = study.layout.ingest_lock
-    with path.open("a") as handle:
-        try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                raise
-            raise InputValidationError(
-                f"{study.root}: another petdx ingest is running on this study; wait for it."
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.lockf(handle, fcntl.LOCK_UN)
+def _study_lock(study: StudyFolder) -> AbstractContextManager[None]:
+    """One ingest per study (a record lock, which forked workers do not inherit)."""
+    return exclusive_lock(
+        study.layout.ingest_lock,
+        f"{study.root}: another petdx ingest is running on this study; wait for it.",
+    )
 
 
 def _remove_stale_temporaries(images: Path) -> int:

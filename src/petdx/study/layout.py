@@ -201,3 +201,8 @@ class StudyLayout:
         """Where ``petdx pacs pull`` stages a study's retrieved (identifiable) instances until
         they are ingested; emptied after each study and at the start of each pull."""
         return self.root / ".petdx" / "pacs-staging"
+
+    @property
+    def pacs_lock(self) -> Path:
+        """Held by a running ``petdx pacs pull`` (one pull per study at a time)."""
+        return self.root / ".petdx" / "pacs-pull.lock"
