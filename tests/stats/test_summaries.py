@@ -60,6 +60,7 @@ def test_agreement_records() -> None:
         "ci_high": e.ci_high,
         "n": e.n,
         "method": e.method,
+        "warnings": [],
     }
 
     x = np.array([4.1, 5.0, 6.2, 3.3, 5.5, 4.8, 6.0, 5.1])

@@ -51,9 +51,20 @@ from scipy import stats
 
 from petdx.errors import InputValidationError
 from petdx.stats import _validate
-from petdx.stats.bootstrap import check_replicates, percentile_interval, resample_counts
+from petdx.stats.bootstrap import (
+    check_replicates,
+    dropped_message,
+    percentile_interval,
+    resample_counts,
+)
 from petdx.stats.enums import IccForm, KappaWeights, SpearmanCi
-from petdx.stats.results import Estimate, HypothesisTest, dataclass_dict, format_number
+from petdx.stats.results import (
+    Estimate,
+    HypothesisTest,
+    dataclass_dict,
+    format_number,
+    warn_undefined,
+)
 
 __all__ = [
     "BlandAltmanResult",
@@ -101,9 +112,9 @@ def cohen_kappa_table(
     w = _validate.as_enum(KappaWeights, weights, "weights")
     level = _validate.confidence(confidence_level)
     counts = np.asarray(table, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] < 2:
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] < 1:
         raise InputValidationError(
-            f"kappa: expected a square table with at least 2 categories; got {counts.shape}."
+            f"kappa: expected a square table (rater 1 x rater 2 categories); got {counts.shape}."
         )
     if (counts < 0).any():
         raise InputValidationError("kappa: counts cannot be negative.")
@@ -115,6 +126,16 @@ def cohen_kappa_table(
         else f"weighted kappa ({w.value} disagreement weights), Fleiss-Cohen-Everitt 1969 SE"
     )
     cats = tuple(categories) if categories is not None else tuple(map(str, range(len(counts))))
+    # (po - pe) / (1 - pe) is 0/0 without subjects, or with every rating in one category
+    # (po = pe = 1): NaN in R (irr::kappa2), NaN with the reason here.
+    degenerate = None
+    if n == 0:
+        degenerate = f"{name}: undefined, no subjects were rated (the table is empty)"
+    elif np.count_nonzero(counts.sum(axis=0) + counts.sum(axis=1)) < 2:
+        degenerate = f"{name}: undefined, every rating is in one category (po = pe = 1, 0/0)"
+    if degenerate is not None:
+        est = Estimate.undefined(name, method, n, degenerate, confidence_level=level)
+        return KappaResult(est, math.nan, math.nan, w, cats)
     with np.errstate(invalid="ignore", divide="ignore"):
         res = cohens_kappa(counts, wt=None if w is KappaWeights.NONE else w.value)
     kappa, variance = float(res.kappa), float(res.var_kappa)
@@ -216,13 +237,24 @@ def fleiss_kappa(
     cats = sorted(set(data.ravel()), key=str)
     coded = np.vectorize({c: i for i, c in enumerate(cats)}.__getitem__)(data)
     counts, _ = aggregate_raters(coded, n_cat=len(cats))
-    kappa = float(sm_fleiss(counts, method="fleiss"))
     reps = check_replicates(n_bootstrap)
+    method = f"Fleiss 1971; subject bootstrap percentile ({reps} replicates, seed {seed})"
+    if len(cats) < 2:
+        # Pbar = Pe = 1: (Pbar - Pe) / (1 - Pe) is 0/0, NaN in R (irr::kappam.fleiss)
+        reason = "Fleiss' kappa: undefined, every rating is in one category (0/0)"
+        return Estimate.undefined(
+            "fleiss_kappa", method, int(data.shape[0]), reason, confidence_level=level
+        )
+    kappa = float(sm_fleiss(counts, method="fleiss"))
     weights = resample_counts(np.random.default_rng(seed), counts.shape[0], reps)
     values = _fleiss_from_counts(counts.astype(np.float64), weights)
-    low, high, _ = percentile_interval(values, level)
-    method = f"Fleiss 1971; subject bootstrap percentile ({reps} replicates, seed {seed})"
-    return Estimate("fleiss_kappa", kappa, low, high, method, int(data.shape[0]), level)
+    low, high, dropped = percentile_interval(values, level)
+    warns: tuple[str, ...] = ()
+    if dropped:
+        warns = (warn_undefined("Fleiss' kappa: " + dropped_message(dropped, reps, "kappa")),)
+    return Estimate(
+        "fleiss_kappa", kappa, low, high, method, int(data.shape[0]), level, warnings=warns
+    )
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,12 @@ from scipy import stats
 from petdx.errors import InputValidationError
 from petdx.stats import _validate
 from petdx.stats._validate import FloatArray, IntArray
-from petdx.stats.delong import AucComparison, delong_components, paired_comparison
+from petdx.stats.delong import (
+    AucComparison,
+    delong_components,
+    paired_comparison,
+    zero_variance_warning,
+)
 from petdx.stats.enums import RocDirection
 from petdx.stats.results import Estimate
 
@@ -169,6 +174,7 @@ def obuchowski_auc(
         level,
         se=se,
         n_clusters=comp.n_clusters,
+        warnings=zero_variance_warning(name, comp.auc, se),
     )
 
 

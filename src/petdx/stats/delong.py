@@ -184,7 +184,23 @@ def delong_auc(
     se = math.sqrt(s10 / m + s01 / n)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     low, high = max(0.0, auc - z * se), min(1.0, auc + z * se)
-    return Estimate(name, auc, low, high, DELONG_METHOD, t.size, level, se=se)
+    warns = zero_variance_warning(name, auc, se)
+    return Estimate(name, auc, low, high, DELONG_METHOD, t.size, level, se=se, warnings=warns)
+
+
+def zero_variance_warning(name: str, auc: float, se: float) -> tuple[str, ...]:
+    """The warning of an AUC whose variance is 0 (AUC 0 or 1, or a marker that does not vary
+    across the classes): its interval is the single point, as in pROC ``ci.auc``, which warns
+    for AUC 1 that such an interval "can be misleading"."""
+    if se != 0.0:
+        return ()
+    return (
+        warn_undefined(
+            f"{name}: the variance is 0 (AUC {format_number(auc)}: perfect separation or a "
+            f"marker constant across the classes), so the interval is the single point "
+            f"{format_number(auc)} and can be misleading"
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def auc_comparison_summary(comparison: AucComparison | None) -> dict[str, Any] |
             "df": c.df,
             "p": c.p_value,
             "n_clusters": c.n_clusters,
+            "warnings": list(c.warnings),
         }
     )
 
@@ -75,6 +76,7 @@ def survival_summary(
                 "median_ci_low": k.median.ci_low,
                 "median_ci_high": k.median.ci_high,
                 "conf_type": k.conf_type.value,
+                "warnings": list(k.median.warnings),
                 "at_risk": [
                     {"time": tt, "n_at_risk": n, "survival": s}
                     for tt, n, s in zip(k.at_risk_times, k.at_risk, k.survival_at, strict=True)
@@ -92,6 +94,7 @@ def survival_summary(
             "df": logrank.df,
             "p": logrank.p_value,
             "method": logrank.method,
+            "warnings": list(logrank.warnings),
         }
     if cox is not None:
         record["cox"] = [
@@ -115,12 +118,22 @@ def survival_summary(
             "concordance": cox.concordance,
             "ties": cox.ties,
             "ph_test_method": cox.ph_test_method,
+            "warnings": list(cox.warnings),
         }
     return json_ready(record)
 
 
 def _interval(e: Estimate) -> dict[str, Any]:
     return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high}
+
+
+def _warnings(*estimates: Estimate | None) -> list[str]:
+    """The reasons an estimate is undefined or doubtful, each once, in order."""
+    seen: dict[str, None] = {}
+    for e in estimates:
+        for w in e.warnings if e is not None else ():
+            seen.setdefault(w, None)
+    return list(seen)
 
 
 def kappa_summary(result: KappaResult) -> dict[str, Any]:
@@ -137,6 +150,7 @@ def kappa_summary(result: KappaResult) -> dict[str, Any]:
             "n": e.n,
             "method": e.method,
             "categories": list(result.categories),
+            "warnings": _warnings(e),
         }
     )
 
@@ -149,6 +163,7 @@ def fleiss_summary(estimate: Estimate) -> dict[str, Any]:
             **_interval(estimate),
             "n": estimate.n,
             "method": estimate.method,
+            "warnings": _warnings(estimate),
         }
     )
 
@@ -168,6 +183,7 @@ def icc_summary(forms: Sequence[IccEstimate], *, n: int, raters: int) -> dict[st
                     "df1": f.df1,
                     "df2": f.df2,
                     "p": f.p_value,
+                    "warnings": _warnings(f.estimate),
                 }
                 for f in forms
             ],
@@ -192,6 +208,7 @@ def bland_altman_summary(result: BlandAltmanResult, *, difference: str) -> dict[
             **limits,
             "sd_difference": result.sd_difference,
             "n": result.n,
+            "warnings": _warnings(result.bias, result.lower_limit, result.upper_limit),
         }
     )
 
@@ -209,5 +226,6 @@ def spearman_summary(result: HypothesisTest) -> dict[str, Any]:
             "p": result.p_value,
             "n": result.n,
             "method": effect.method or None,
+            "warnings": list(dict.fromkeys([*result.warnings, *_warnings(effect)])),
         }
     )

@@ -512,7 +512,14 @@ def cox_regression(
     nan = math.nan
     hr_nan = Estimate("hazard_ratio", nan, nan, nan, "Wald", int(t.size), level)
     nan_terms = {name: CoxTerm(name, nan, nan, nan, nan, hr_nan) for name in aliased}
-    if not names:
+    if not names or not e.any():
+        if not e.any():
+            # no event: the partial likelihood is constant; R coxph gives coefficient NA
+            reason = warn_undefined(
+                "Cox: no events, so no hazard ratio can be estimated (R coxph gives NA)"
+            )
+            dropped = (*dropped, reason)
+            nan_terms |= {name: CoxTerm(name, nan, nan, nan, nan, hr_nan) for name in names}
         return CoxResult(
             tuple(nan_terms[n] for n in all_names),
             int(t.size),
@@ -536,6 +543,8 @@ def cox_regression(
         if issubclass(w.category, ConvergenceWarning)
     )
     summary = fitter.summary
+    if not problems:
+        problems = _separation_warnings(summary, frame[names])
     terms: list[CoxTerm] = []
     for name in all_names:
         if name in nan_terms:
@@ -576,6 +585,32 @@ def cox_regression(
         ph_time_transform=ph_time_transform,
         warnings=(*dropped, *problems),
     )
+
+
+#: A log hazard ratio across a covariate's observed range above this (a hazard ratio of
+#: e^20, about 5e8) is not an estimate but a monotone partial likelihood (Bryson & Johnson
+#: 1981): the events separate perfectly on the covariate and the coefficient is infinite.
+_SEPARATION_LOG_HR = 20.0
+
+
+def _separation_warnings(summary: Any, covariates: Any) -> tuple[str, ...]:
+    """Warnings for coefficients that run off to infinity (perfect separation) when the fit
+    stopped without a convergence warning; R coxph warns "Ran out of iterations and did not
+    converge" or "coefficient may be infinite" here."""
+    out = []
+    for name in covariates.columns:
+        coef = float(summary.loc[name, "coef"])
+        spread = float(np.ptp(covariates[name].to_numpy()))
+        if abs(coef) * spread > _SEPARATION_LOG_HR:
+            out.append(
+                warn_undefined(
+                    f"Cox: covariate {name} separates the events perfectly (log hazard ratio "
+                    f"{abs(coef) * spread:.3g} across its range), so its coefficient may be "
+                    "infinite and its interval and p-value are meaningless (R coxph warns that "
+                    "it ran out of iterations)"
+                )
+            )
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
