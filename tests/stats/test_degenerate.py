@@ -131,3 +131,17 @@ def test_degenerate_against_r_run_now(rscript: RScript) -> None:
     assert [ours.estimate, ours.ci_low, ours.ci_high] == [
         float(v) for v in r["auc_perfect"].split()[:3]
     ]
+
+
+def test_cox_collinear_covariate_is_left_out_as_r_does(rscript: RScript) -> None:
+    """y = 2 x: R coxph fits x and gives y coefficient NA (degenerate.R, cox_collinear, with
+    R's coefficient of x printed beside the NA); petdx fits x alone, to R's value, and warns."""
+    r = _r_lines(rscript)["cox_collinear"].split()
+    assert r[1] == "NA", r
+    time, event = [1, 2, 3, 4, 5, 6, 7, 8], [1, 0, 1, 1, 0, 1, 1, 0]
+    x = [0.5, 2.0, 1.0, 3.0, 0.2, 2.5, 1.5, 0.7]
+    with pytest.warns(UndefinedStatisticWarning, match="linear combination of x"):
+        res = cox_regression(time, event, {"x": x, "y": [2 * v for v in x]})
+    assert res.terms[0].term == "x"
+    assert res.terms[0].coef == pytest.approx(float(r[0]), rel=1e-6)
+    assert math.isnan(res.terms[1].coef)

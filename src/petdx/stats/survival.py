@@ -501,6 +501,19 @@ def cox_regression(
         for name in aliased
     )
     names = [name for name in all_names if name not in aliased]
+    collinear = _collinear(frame[names])
+    dropped = (
+        *dropped,
+        *(
+            warn_undefined(
+                f"Cox: covariate {name} is a linear combination of {', '.join(others)}, so it "
+                "is aliased and left out (R coxph gives coefficient NA)"
+            )
+            for name, others in collinear.items()
+        ),
+    )
+    aliased = (*aliased, *collinear)
+    names = [name for name in names if name not in collinear]
     frame = frame[names]
     frame["_time"], frame["_event"] = t, e.astype(int)
     strata_cols = None
@@ -585,6 +598,24 @@ def cox_regression(
         ph_time_transform=ph_time_transform,
         warnings=(*dropped, *problems),
     )
+
+
+def _collinear(covariates: Any) -> dict[str, list[str]]:
+    """Covariates that are linear combinations of earlier ones (in the order given), each
+    with the earlier covariates it depends on; R coxph leaves such a covariate out (NA) and
+    fits the others."""
+    kept: list[str] = []
+    out: dict[str, list[str]] = {}
+    for name in covariates.columns:
+        x = covariates[name].to_numpy(float)
+        trial = [*kept, name]
+        matrix = covariates[trial].to_numpy(float)
+        matrix = (matrix - matrix.mean(axis=0)) / matrix.std(axis=0)
+        if kept and np.linalg.matrix_rank(matrix) < len(trial):
+            out[name] = list(kept)
+        elif np.ptp(x) > 0.0:
+            kept.append(name)
+    return out
 
 
 #: A log hazard ratio across a covariate's observed range above this (a hazard ratio of

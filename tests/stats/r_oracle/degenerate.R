@@ -32,3 +32,5 @@ fleiss <- function(m) {
   (mean(Pi) - sum(pj^2)) / (1 - sum(pj^2))
 }
 say("fleiss_one_category", fleiss(matrix("a", 4, 3)))
+cox_x <- c(0.5, 2.0, 1.0, 3.0, 0.2, 2.5, 1.5, 0.7)
+say("cox_collinear", coef(coxph(Surv(1:8, c(1, 0, 1, 1, 0, 1, 1, 0)) ~ x + y, data = data.frame(x = cox_x, y = 2 * cox_x))))
