@@ -145,3 +145,23 @@ def test_cox_collinear_covariate_is_left_out_as_r_does(rscript: RScript) -> None
     assert res.terms[0].term == "x"
     assert res.terms[0].coef == pytest.approx(float(r[0]), rel=1e-6)
     assert math.isnan(res.terms[1].coef)
+
+
+def test_kappa_test_of_raters_each_using_one_category_is_undefined_warned() -> None:
+    """Rater 1 always "a", rater 2 always "b": po = pe = 0, kappa 0; the variance of kappa
+    under kappa = 0 (Fleiss, Cohen & Everitt 1969) is 0, so z = 0/0."""
+    with pytest.warns(UndefinedStatisticWarning, match="test of kappa = 0 is undefined"):
+        k = cohen_kappa(["a"] * 4, ["b"] * 4)
+    assert k.kappa.estimate == 0.0
+    assert math.isnan(k.z)
+    assert math.isnan(k.p_value)
+
+
+def test_paired_comparison_of_identical_markers_warns() -> None:
+    """pROC's roc.test (DeLong) takes 0/0 as z = 0, p = 1; petdx keeps that and says why."""
+    from petdx.stats import compare_aucs
+
+    with pytest.warns(UndefinedStatisticWarning, match="variance 0"):
+        c = compare_aucs([0, 1, 0, 1, 0, 1], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6])
+    assert (c.statistic, c.p_value, c.difference) == (0.0, 1.0, 0.0)
+    assert c.warnings

@@ -156,8 +156,22 @@ def cohen_kappa_table(
         est = Estimate.undefined(name, method, n, reason, confidence_level=level, estimate=kappa)
         return KappaResult(est, float(res.z_value), float(res.pvalue_two_sided), w, cats)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
-    est = Estimate(name, kappa, kappa - z * se, kappa + z * se, method, n, level, se=se)
-    return KappaResult(est, float(res.z_value), float(res.pvalue_two_sided), w, cats)
+    z_test, p_test = float(res.z_value), float(res.pvalue_two_sided)
+    warns: tuple[str, ...] = ()
+    if not math.isfinite(z_test):
+        # pe = 1 - sum of off-diagonal expected shares is such that the variance under
+        # kappa = 0 is 0: each rater used a single category (different ones)
+        warns = (
+            warn_undefined(
+                f"{name}: the variance under kappa = 0 is 0 (each rater used one category), "
+                "so the test of kappa = 0 is undefined (z and p NaN)"
+            ),
+        )
+        z_test, p_test = math.nan, math.nan
+    est = Estimate(
+        name, kappa, kappa - z * se, kappa + z * se, method, n, level, se=se, warnings=warns
+    )
+    return KappaResult(est, z_test, p_test, w, cats)
 
 
 def cohen_kappa(

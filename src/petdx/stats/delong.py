@@ -250,7 +250,11 @@ def _normal_comparison(
     sd = math.sqrt(var) if var > 0 else 0.0
     if sd == 0.0:
         if d == 0.0:
-            return 0.0, 1.0, 0.0, 0.0, ()
+            msg = warn_undefined(
+                "difference of AUCs is 0 with variance 0 (identical, constant or perfectly "
+                "separating markers): z = 0 and p = 1 by pROC's rule, the interval a point"
+            )
+            return 0.0, 1.0, 0.0, 0.0, (msg,)
         msg = warn_undefined("difference of AUCs has zero variance; the test is degenerate")
         return math.copysign(math.inf, d), 0.0, d, d, (msg,)
     z = d / sd
