@@ -194,22 +194,18 @@ run(
     lambda: S.clustered_mcnemar([1, 0, 1, 0], [1, 0, 1, 0], [1, 1, 2, 2]),
 )
 # sample size
-run(
-    "buderer prev 0",
-    lambda: S.buderer_sample_size(sensitivity=0.9, specificity=0.8, prevalence=0.0, precision=0.05),
-)
-run(
-    "buderer prev 1",
-    lambda: S.buderer_sample_size(sensitivity=0.9, specificity=0.8, prevalence=1.0, precision=0.05),
-)
-run(
-    "buderer se 1",
-    lambda: S.buderer_sample_size(sensitivity=1.0, specificity=0.8, prevalence=0.2, precision=0.05),
-)
-run(
-    "buderer se 0",
-    lambda: S.buderer_sample_size(sensitivity=0.0, specificity=0.8, prevalence=0.2, precision=0.05),
-)
+for label, se, sp, prev in [
+    ("buderer prev 0", 0.9, 0.8, 0.0),
+    ("buderer prev 1", 0.9, 0.8, 1.0),
+    ("buderer se 1", 1.0, 0.8, 0.2),
+    ("buderer se 0", 0.0, 0.8, 0.2),
+]:
+    run(
+        label,
+        lambda se=se, sp=sp, prev=prev: S.buderer_sample_size(
+            sensitivity=se, specificity=sp, prevalence=prev, precision=0.05
+        ),
+    )
 run("auc_power auc 0.5", lambda: S.auc_power(auc=0.5, n_cases=20, n_controls=20))
 run("auc_power auc 1", lambda: S.auc_power(auc=1.0, n_cases=20, n_controls=20))
 run("auc_power auc .5 solve n", lambda: S.auc_power(auc=0.5, power=0.8, kappa=1.0))
