@@ -21,6 +21,7 @@ from petdx.stats import (
     delong_auc,
     fleiss_kappa,
     roc_analysis,
+    spearman,
 )
 from tests.conftest import RScript
 
@@ -165,3 +166,19 @@ def test_paired_comparison_of_identical_markers_warns() -> None:
         c = compare_aucs([0, 1, 0, 1, 0, 1], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6])
     assert (c.statistic, c.p_value, c.difference) == (0.0, 1.0, 0.0)
     assert c.warnings
+
+
+def test_spearman_of_a_constant_marker_is_nan_warned(rscript: RScript) -> None:
+    """R cor.test(method = "spearman") on a constant x: rho NA, p NA, warning "the standard
+    deviation is zero" (degenerate.R, spearman_constant). petdx had only scipy's
+    ConstantInputWarning, which the CLI and the analyses do not report."""
+    r = _r_lines(rscript)["spearman_constant"]
+    assert r.startswith("NA NA"), r
+    assert "standard deviation is zero" in r
+    with pytest.warns(UndefinedStatisticWarning, match="x constant"):
+        res = spearman([1, 1, 1, 1], [1, 2, 3, 4])
+    assert math.isnan(res.statistic)
+    assert math.isnan(res.p_value)
+    assert res.effect is not None
+    assert math.isnan(res.effect.estimate)
+    assert res.warnings

@@ -556,8 +556,29 @@ def spearman(
     n = int(a.size)
     if n < 4:
         raise InputValidationError(f"Spearman: expected at least 4 pairs; got {n}.")
+    constant = [name for name, v in (("x", a), ("y", b)) if np.ptp(v) == 0.0]
+    if constant:
+        # the ranks do not vary: rho is 0/0 (R cor.test: NA, "the standard deviation is zero")
+        reason = (
+            f"Spearman: {' and '.join(constant)} constant, so the rank correlation is undefined "
+            "(0/0)"
+        )
+        effect_nan = Estimate.undefined(
+            "spearman_rho", f"{kind.value} interval", n, reason, confidence_level=level
+        )
+        return HypothesisTest(
+            "spearman",
+            math.nan,
+            math.nan,
+            "Spearman rank correlation, t approximation",
+            n,
+            "rho",
+            effect=effect_nan,
+            warnings=effect_nan.warnings,
+        )
     res = stats.spearmanr(a, b)
     rho, p = float(res.statistic), float(res.pvalue)
+    warns: tuple[str, ...] = ()
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     if kind is SpearmanCi.BOOTSTRAP:
         reps = check_replicates(n_bootstrap)
@@ -569,8 +590,10 @@ def spearman(
         rb -= rb.mean(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             values = (ra * rb).sum(1) / np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
-        low, high, _ = percentile_interval(values, level)
+        low, high, dropped = percentile_interval(values, level)
         label = f"pair bootstrap percentile ({reps} replicates, seed {seed})"
+        if dropped:
+            warns = (warn_undefined("Spearman: " + dropped_message(dropped, reps, "correlation")),)
     else:
         var = (1 + rho * rho / 2) / (n - 3) if kind is SpearmanCi.BONETT_WRIGHT else 1.06 / (n - 3)
         centre = math.atanh(min(max(rho, -0.999999999999), 0.999999999999))
@@ -581,7 +604,14 @@ def spearman(
             if kind is SpearmanCi.BONETT_WRIGHT
             else "Fisher z, Fieller et al. 1957 variance"
         )
-    effect = Estimate("spearman_rho", rho, low, high, label, n, level)
+    effect = Estimate("spearman_rho", rho, low, high, label, n, level, warnings=warns)
     return HypothesisTest(
-        "spearman", rho, p, "Spearman rank correlation, t approximation", n, "rho", effect=effect
+        "spearman",
+        rho,
+        p,
+        "Spearman rank correlation, t approximation",
+        n,
+        "rho",
+        effect=effect,
+        warnings=warns,
     )

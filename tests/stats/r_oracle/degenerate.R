@@ -34,3 +34,4 @@ fleiss <- function(m) {
 say("fleiss_one_category", fleiss(matrix("a", 4, 3)))
 cox_x <- c(0.5, 2.0, 1.0, 3.0, 0.2, 2.5, 1.5, 0.7)
 say("cox_collinear", coef(coxph(Surv(1:8, c(1, 0, 1, 1, 0, 1, 1, 0)) ~ x + y, data = data.frame(x = cox_x, y = 2 * cox_x))))
+say("spearman_constant", { r <- cor.test(c(1, 1, 1, 1), 1:4, method = "spearman"); c(r$estimate, r$p.value) })
