@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench_stats",
     "bench_simulate",
     "bench_ingest",
+    "bench_dask",
 ]
 
 
