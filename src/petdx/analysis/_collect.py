@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from petdx.analysis.results import Summary
 from petdx.errors import PetdxError, PetdxWarning
 
 __all__ = ["N_BOOTSTRAP", "SEED", "Collector", "as_bool", "iqr_summary"]
@@ -47,16 +48,16 @@ def as_bool(series: pd.Series) -> np.ndarray:
     return series.astype(bool).to_numpy()
 
 
-def iqr_summary(values: pd.Series) -> dict[str, Any]:
+def iqr_summary(values: pd.Series) -> Summary:
     """n, median, quartiles, min and max of the numeric values (n = 0 when none)."""
     v = pd.to_numeric(values, errors="coerce").dropna()
     if v.empty:
-        return {"n": 0, "median": None, "q1": None, "q3": None}
-    return {
-        "n": int(v.size),
-        "median": float(v.median()),
-        "q1": float(v.quantile(0.25)),
-        "q3": float(v.quantile(0.75)),
-        "min": float(v.min()),
-        "max": float(v.max()),
-    }
+        return Summary(0, None, None, None)
+    return Summary(
+        n=int(v.size),
+        median=float(v.median()),
+        q1=float(v.quantile(0.25)),
+        q3=float(v.quantile(0.75)),
+        min=float(v.min()),
+        max=float(v.max()),
+    )

@@ -5,13 +5,12 @@ cut-offs; the paired comparison of the index and comparator tracers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from petdx.analysis._collect import N_BOOTSTRAP, SEED, Collector, as_bool
 from petdx.analysis.datasets import AnalysisData, metric_column
+from petdx.analysis.results import AccuracyEntry, RocComparison, RocEntry, RocSection
 from petdx.stats import (
     accuracy_from_labels,
     clustered_accuracy,
@@ -25,14 +24,14 @@ __all__ = ["accuracy_section", "roc_section"]
 
 def accuracy_section(
     run: Collector, data: AnalysisData, patients: pd.DataFrame, lesions: pd.DataFrame
-) -> list[dict[str, Any]]:
+) -> tuple[AccuracyEntry, ...]:
     """Accuracy of the visual read and of SUVmax at the pre-specified cut-off, patient and
     lesion level (the results document's ``accuracy``)."""
     config = data.config
     first = data.first_time_point
     k = config.visual_score_at_least
     reader = data.primary_reader or "reader"
-    accuracy = []
+    accuracy: list[AccuracyEntry] = []
     visual_label = f"Visual read ({reader}), positive at score >= {k}"
     p = patients[patients["visual_positive"].notna()]
     result = run.run(
@@ -43,13 +42,7 @@ def accuracy_section(
     )
     if result is not None:
         accuracy.append(
-            {
-                "level": "patient",
-                "test": visual_label,
-                "column": "visual_positive",
-                "pre_specified": True,
-                "result": result.to_dict(),
-            }
+            AccuracyEntry("patient", visual_label, "visual_positive", True, result.to_dict())
         )
     les = lesions[lesions["visual_positive"].notna()]
     result = run.run(
@@ -62,13 +55,7 @@ def accuracy_section(
     )
     if result is not None:
         accuracy.append(
-            {
-                "level": "lesion",
-                "test": visual_label,
-                "column": "visual_positive",
-                "pre_specified": True,
-                "result": result.to_dict(),
-            }
+            AccuracyEntry("lesion", visual_label, "visual_positive", True, result.to_dict())
         )
     cutoff = config.suv_max_at_least
     column = metric_column("suv_max", first)
@@ -85,14 +72,7 @@ def accuracy_section(
         )
         if result is not None:
             accuracy.append(
-                {
-                    "level": "lesion",
-                    "test": label,
-                    "column": column,
-                    "cutoff": cutoff,
-                    "pre_specified": True,
-                    "result": result.to_dict(),
-                }
+                AccuracyEntry("lesion", label, column, True, result.to_dict(), cutoff=cutoff)
             )
         pcol = f"max_{column}"
         pp = patients[patients[pcol].notna()] if pcol in patients else patients.iloc[0:0]
@@ -104,16 +84,11 @@ def accuracy_section(
         )
         if result is not None:
             accuracy.append(
-                {
-                    "level": "patient",
-                    "test": f"Highest {label}",
-                    "column": pcol,
-                    "cutoff": cutoff,
-                    "pre_specified": True,
-                    "result": result.to_dict(),
-                }
+                AccuracyEntry(
+                    "patient", f"Highest {label}", pcol, True, result.to_dict(), cutoff=cutoff
+                )
             )
-    return accuracy
+    return tuple(accuracy)
 
 
 def _roc_entry(
@@ -125,7 +100,7 @@ def _roc_entry(
     truth: np.ndarray,
     score: np.ndarray,
     cluster: np.ndarray | None,
-) -> dict[str, Any] | None:
+) -> RocEntry | None:
     """One ROC of the results: the curve's AUC, the exploratory Youden cut-off with its
     bootstrap interval and, when ``names`` has a third entry, the curve's confidence band.
     ``names`` are the problems' labels (ROC, cut-off, band); ``cluster`` the patient of
@@ -155,22 +130,21 @@ def _roc_entry(
         )
     if result is None:
         return None
-    entry: dict[str, Any] = {
-        "level": level,
-        "column": column,
-        "label": label,
-        "result": result.to_dict(),
-        "cutoff": cutoff.to_dict()["cutoff"] if cutoff is not None else None,
-    }
-    if band_name is not None:
-        entry["band"] = band.to_dict() if band is not None else None
-    entry["cutoff_exploratory"] = True
-    return entry
+    return RocEntry(
+        level=level,
+        column=column,
+        label=label,
+        result=result.to_dict(),
+        cutoff=cutoff.to_dict()["cutoff"] if cutoff is not None else None,
+        banded=band_name is not None,
+        band=band.to_dict() if band is not None else None,
+        cutoff_exploratory=True,
+    )
 
 
 def roc_section(
     run: Collector, data: AnalysisData, patients: pd.DataFrame, lesions: pd.DataFrame
-) -> dict[str, Any]:
+) -> RocSection:
     """ROC curves, lesion and patient level, and the paired tracer comparison (the results
     document's ``roc``)."""
     config = data.config
@@ -252,5 +226,5 @@ def roc_section(
                 ),
             )
             if result is not None:
-                comparisons.append({"columns": [a_col, b_col], "result": result.to_dict()})
-    return {"lesion": roc_entries, "patient": patient_roc, "comparisons": comparisons}
+                comparisons.append(RocComparison((a_col, b_col), result.to_dict()))
+    return RocSection(tuple(roc_entries), tuple(patient_roc), tuple(comparisons))

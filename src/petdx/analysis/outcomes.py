@@ -1,9 +1,10 @@
 """The pre-specified analyses of the study, computed with :mod:`petdx.stats`.
 
-:func:`analyse_study` turns the analysis datasets (:mod:`petdx.analysis.datasets`) into one
-results document: every number the report shows, each as the ``to_dict()`` of a stats result
-object (estimate, interval, method, n), plus the data its figures plot. The report lays this
-document out and computes nothing. The analyses, in report order:
+:func:`analyse_study` turns the analysis datasets (:mod:`petdx.analysis.datasets`) into typed
+results (:class:`~petdx.analysis.results.AnalysisResults`, one frozen dataclass per section):
+every number the report shows, each as the ``to_dict()`` of a stats result object (estimate,
+interval, method, n), plus the data its figures plot. They are written to ``results.json`` once;
+the report reads them back and computes nothing. The analyses, in report order:
 
 1. STARD flow (screening log, index test, reference standard) and baseline characteristics;
    the interval between index test and reference standard.
@@ -31,9 +32,7 @@ Sections 2-3 are computed in :mod:`petdx.analysis.diagnostic`, 4-6 in
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +43,28 @@ from petdx import __version__
 from petdx.analysis._collect import Collector, as_bool, iqr_summary
 from petdx.analysis.datasets import AnalysisData, metric_column
 from petdx.analysis.diagnostic import accuracy_section, roc_section
+from petdx.analysis.results import (
+    AccuracyEntry,
+    AnalysisResults,
+    AnalysisSets,
+    Baseline,
+    Count,
+    ExclusionReason,
+    Flow,
+    FlowArm,
+    HeadlineRow,
+    NotPerformedReason,
+    Quantification,
+    Radiation,
+    RocSection,
+    StudyInfo,
+    Summary,
+    SurvivalEndpoint,
+    SurvivalSection,
+    results_json,
+)
 from petdx.analysis.uptake import agreement_section, pdl1_section, retention_section
 from petdx.data_dictionary import CRITERIA
-from petdx.jsonsafe import json_ready
 from petdx.stats import (
     cox_regression,
     kaplan_meier,
@@ -62,33 +80,31 @@ _CRITERION_TEXT = {c.id: c.text for c in CRITERIA}
 
 @dataclass(frozen=True)
 class StudyResults:
-    """The results document and the datasets it was computed from."""
+    """The typed results (:class:`~petdx.analysis.results.AnalysisResults`) and the datasets
+    they were computed from."""
 
-    document: dict[str, Any] = field(repr=False)
+    results: AnalysisResults = field(repr=False)
     patients: pd.DataFrame = field(repr=False)
     lesions: pd.DataFrame = field(repr=False)
     screening_rows: tuple[dict[str, Any], ...] = field(repr=False)
-    problems: tuple[str, ...] = ()
     #: The secondary analysis set (PD-L1 positivity as target), empty when not computed.
     pdl1_lesions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.results.problems
+
     def to_json(self) -> str:
-        return json.dumps(self.document, indent=1, sort_keys=True, default=_json_default)
+        """The text of ``results.json`` (:func:`~petdx.analysis.results.results_json`)."""
+        return results_json(self.results)
 
 
-def _json_default(value: Any) -> Any:
-    """Dates as ISO text; anything else json_ready left is written as its text."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _counts(values: pd.Series) -> list[dict[str, Any]]:
+def _counts(values: pd.Series) -> tuple[Count, ...]:
     counts = values.fillna("not recorded").astype(str).value_counts()
-    return [{"value": k, "n": int(n)} for k, n in sorted(counts.items())]
+    return tuple(Count(str(k), int(n)) for k, n in sorted(counts.items()))
 
 
-def _flow(data: AnalysisData) -> dict[str, Any]:
+def _flow(data: AnalysisData) -> Flow:
     patients = data.patients
     reasons: dict[str, int] = {}
     unknown: dict[str, int] = {}
@@ -108,81 +124,72 @@ def _flow(data: AnalysisData) -> dict[str, Any]:
     for label, value in (("positive", True), ("negative", False)):
         arm = performed[performed["visual_positive"] == value]
         arms.append(
-            {
-                "result": label,
-                "n": len(arm),
-                "no_reference_standard": int(arm["target"].isna().sum()),
-                "reference_inconclusive": 0,
-                "target_present": int(arm["target"].eq(True).sum()),
-                "target_absent": int(arm["target"].eq(False).sum()),
-            }
+            FlowArm(
+                result=label,
+                n=len(arm),
+                no_reference_standard=int(arm["target"].isna().sum()),
+                reference_inconclusive=0,
+                target_present=int(arm["target"].eq(True).sum()),
+                target_absent=int(arm["target"].eq(False).sum()),
+            )
         )
-    arms.append(
-        {
-            "result": "inconclusive",
-            "n": 0,
-            "no_reference_standard": 0,
-            "reference_inconclusive": 0,
-            "target_present": 0,
-            "target_absent": 0,
-        }
-    )
+    arms.append(FlowArm("inconclusive", 0, 0, 0, 0, 0))
     not_performed = enrolled[~enrolled["patient_id"].isin(performed["patient_id"])]
     no_pet = not_performed["index_scan_date"].isna().sum()
     exclusion = [
-        {"criterion": cid, "text": _CRITERION_TEXT.get(cid, cid), "n": n, "kind": "fails"}
+        ExclusionReason(cid, _CRITERION_TEXT.get(cid, cid), n, "fails")
         for cid, n in sorted(reasons.items(), key=lambda kv: -kv[1])
     ] + [
-        {"criterion": cid, "text": _CRITERION_TEXT.get(cid, cid), "n": n, "kind": "unknown"}
+        ExclusionReason(cid, _CRITERION_TEXT.get(cid, cid), n, "unknown")
         for cid, n in sorted(unknown.items(), key=lambda kv: -kv[1])
     ]
-    return {
-        "potentially_eligible": len(patients),
-        "excluded": int((~patients["enrolled"]).sum()),
-        "exclusion_reasons": exclusion,
-        "enrolled": len(enrolled),
-        "index_test_not_performed": len(not_performed),
-        "not_performed_reasons": ([{"reason": "no index PET", "n": int(no_pet)}] if no_pet else [])
-        + (
-            [{"reason": "no visual read", "n": int(len(not_performed) - no_pet)}]
-            if len(not_performed) - no_pet
-            else []
-        ),
-        "arms": arms,
-    }
+    not_performed_reasons = [NotPerformedReason("no index PET", int(no_pet))] if no_pet else []
+    if len(not_performed) - no_pet:
+        not_performed_reasons.append(
+            NotPerformedReason("no visual read", int(len(not_performed) - no_pet))
+        )
+    return Flow(
+        potentially_eligible=len(patients),
+        excluded=int((~patients["enrolled"]).sum()),
+        exclusion_reasons=tuple(exclusion),
+        enrolled=len(enrolled),
+        index_test_not_performed=len(not_performed),
+        not_performed_reasons=tuple(not_performed_reasons),
+        arms=tuple(arms),
+    )
 
 
-def _baseline(data: AnalysisData) -> dict[str, Any]:
+def _baseline(data: AnalysisData) -> Baseline:
     enrolled = data.enrolled
     scans = data.scans[data.scans["patient_id"].isin(enrolled["patient_id"])]
-    uptake = {
+    uptake: dict[str, Summary] = {
         f"{tracer} {t} min": iqr_summary(group["uptake_min"])
         for (tracer, t), group in scans.groupby(["tracer", "time_point_min"])
     }
-    activity = {
-        tracer: iqr_summary(group.drop_duplicates("visit_id")["administered_activity_mbq"])
+    activity: dict[str, Summary] = {
+        str(tracer): iqr_summary(group.drop_duplicates("visit_id")["administered_activity_mbq"])
         for tracer, group in scans.groupby("tracer")
     }
-    return {
-        "n": len(enrolled),
-        "age_years": iqr_summary(enrolled["age_years"]),
-        "sex": _counts(enrolled["sex"]),
-        "weight_kg": iqr_summary(enrolled["weight_kg"]),
-        "height_m": iqr_summary(enrolled["height_m"]),
-        "bmi_kg_m2": iqr_summary(enrolled["bmi_kg_m2"]),
-        "tumour_type": _counts(enrolled["tumour_type"]),
-        "ecog": _counts(enrolled["ecog"]),
-        "pdl1_positive_primary": _counts(
+    return Baseline(
+        n=len(enrolled),
+        age_years=iqr_summary(enrolled["age_years"]),
+        sex=_counts(enrolled["sex"]),
+        weight_kg=iqr_summary(enrolled["weight_kg"]),
+        height_m=iqr_summary(enrolled["height_m"]),
+        bmi_kg_m2=iqr_summary(enrolled["bmi_kg_m2"]),
+        tumour_type=_counts(enrolled["tumour_type"]),
+        ecog=_counts(enrolled["ecog"]),
+        pdl1_positive_primary=_counts(
             enrolled["pdl1_positive_primary"].map({True: "positive", False: "negative"})
         ),
-        "target_present": _counts(enrolled["target"].map({True: "present", False: "absent"})),
-        "lesions_non_primary": iqr_summary(enrolled["n_lesions_non_primary"]),
-        "administered_activity_mbq": activity,
-        "uptake_min": uptake,
-    }
+        target_present=_counts(enrolled["target"].map({True: "present", False: "absent"})),
+        lesions_non_primary=iqr_summary(enrolled["n_lesions_non_primary"]),
+        administered_activity_mbq=activity,
+        uptake_min=uptake,
+    )
 
 
-def _interval(data: AnalysisData, lesions: pd.DataFrame) -> dict[str, Any]:
+def _interval(data: AnalysisData, lesions: pd.DataFrame) -> dict[str, Summary]:
     out = {"all": iqr_summary(lesions["days_index_to_reference"])}
     for standard, group in lesions.groupby("standard"):
         out[str(standard)] = iqr_summary(group["days_index_to_reference"])
@@ -201,7 +208,7 @@ def hybrid_modality(attenuation_correction_methods: tuple[str, ...]) -> str:
     return "PET/CT"
 
 
-def study_radiation(data: AnalysisData, modality: str) -> dict[str, Any]:
+def study_radiation(data: AnalysisData, modality: str) -> Radiation:
     """Effective dose of the study's own scans per enrolled patient: one exposure per visit
     (several time points share one injection), each as :func:`petdx.study.exposure_dose` counts
     it for ``modality``. A PET/MR visit's dose is the radiopharmaceutical's alone; a PET/CT
@@ -212,7 +219,7 @@ def study_radiation(data: AnalysisData, modality: str) -> dict[str, Any]:
     scans = data.scans
     needed = {"patient_id", "visit_id", "tracer", "administered_activity_mbq"}
     if scans.empty or not needed <= set(scans.columns):
-        return {"modality": modality, "patients": 0}
+        return Radiation(modality, 0)
     visits = scans.drop_duplicates(["patient_id", "visit_id"])
     per_patient: dict[str, float] = {}
     for row in visits.itertuples():
@@ -230,14 +237,14 @@ def study_radiation(data: AnalysisData, modality: str) -> dict[str, Any]:
                 dose.dose_msv
             )
     values = sorted(per_patient.values())
-    return {
-        "modality": modality,
-        "patients": len(values),
-        "median_msv": float(np.median(values)) if values else None,
-        "max_msv": values[-1] if values else None,
-        "ct_included": False,
-        "lower_bound": modality != "PET/MR",
-    }
+    return Radiation(
+        modality=modality,
+        patients=len(values),
+        median_msv=float(np.median(values)) if values else None,
+        max_msv=values[-1] if values else None,
+        ct_included=False,
+        lower_bound=modality != "PET/MR",
+    )
 
 
 def analyse(data: AnalysisData) -> StudyResults:
@@ -245,88 +252,98 @@ def analyse(data: AnalysisData) -> StudyResults:
     config = data.config
     run = Collector()
     first = data.first_time_point
-    k = config.visual_score_at_least
-    doc: dict[str, Any] = {
-        "study": {
-            "name": config.name,
-            "tracer": config.tracer,
-            "comparator_tracer": config.comparator_tracer,
-            "time_points_min": list(data.index_time_points),
-            "comparator_time_points_min": list(data.comparator_time_points),
-            "target_condition": config.target_condition.value,
-            "pdl1_score": config.pdl1_score.value,
-            "pdl1_cutoff": config.pdl1_cutoff,
-            "visual_score_at_least": k,
-            "suv_max_at_least": config.suv_max_at_least,
-            "primary_reader": data.primary_reader,
-            "readers": list(data.readers),
-            "quantification": {
-                "method": config.quantification_method,
-                "voi_margin_mm": config.voi_margin_mm,
-                "seed_radius_mm": config.seed_radius_mm,
-                "align_scans": config.align_scans,
-            },
-            "petdx_version": __version__,
-            "attenuation_correction_methods": list(data.attenuation_correction_methods),
-            "hybrid_modality": hybrid_modality(data.attenuation_correction_methods),
-        }
-    }
-    doc["study"]["radiation"] = study_radiation(data, doc["study"]["hybrid_modality"])
-    doc["flow"] = _flow(data)
-    doc["baseline"] = _baseline(data)
+    modality = hybrid_modality(data.attenuation_correction_methods)
+    study = StudyInfo(
+        name=config.name,
+        tracer=config.tracer,
+        comparator_tracer=config.comparator_tracer,
+        time_points_min=tuple(data.index_time_points),
+        comparator_time_points_min=tuple(data.comparator_time_points),
+        target_condition=config.target_condition.value,
+        pdl1_score=config.pdl1_score.value,
+        pdl1_cutoff=config.pdl1_cutoff,
+        visual_score_at_least=config.visual_score_at_least,
+        suv_max_at_least=config.suv_max_at_least,
+        primary_reader=data.primary_reader,
+        readers=tuple(data.readers),
+        quantification=Quantification(
+            method=config.quantification_method,
+            voi_margin_mm=config.voi_margin_mm,
+            seed_radius_mm=config.seed_radius_mm,
+            align_scans=config.align_scans,
+        ),
+        petdx_version=__version__,
+        attenuation_correction_methods=tuple(data.attenuation_correction_methods),
+        hybrid_modality=modality,
+        radiation=study_radiation(data, modality),
+    )
+    # 1. Flow and baseline
+    flow = _flow(data)
+    baseline = _baseline(data)
 
     enrolled = data.enrolled
     patients = enrolled[enrolled["target"].notna()]
     lesions = data.lesions[
         data.lesions["enrolled"] & data.lesions["non_primary"] & data.lesions["target"].notna()
     ]
-    doc["interval_days"] = _interval(data, lesions)
-    doc["analysis_sets"] = {
-        "patients": len(patients),
-        "lesions": len(lesions),
-        "lesion_patients": int(lesions["patient_id"].nunique()),
-        "lesions_malignant": int(lesions["target"].astype(bool).sum()),
-    }
+    interval_days = _interval(data, lesions)
+    analysis_sets = AnalysisSets(
+        patients=len(patients),
+        lesions=len(lesions),
+        lesion_patients=int(lesions["patient_id"].nunique()),
+        lesions_malignant=int(lesions["target"].astype(bool).sum()),
+    )
 
     # 2. Diagnostic accuracy, 3. ROC (petdx.analysis.diagnostic)
-    doc["accuracy"] = accuracy_section(run, data, patients, lesions)
-    doc["roc"] = roc_section(run, data, patients, lesions)
+    accuracy = accuracy_section(run, data, patients, lesions)
+    roc = roc_section(run, data, patients, lesions)
 
     # 4. Uptake and PD-L1, 5. Retention, 6. Agreement (petdx.analysis.uptake)
-    doc["pdl1"], pdl1_lesions = pdl1_section(run, data)
-    doc["retention"] = retention_section(run, data)
-    doc["agreement"] = agreement_section(run, data, enrolled)
+    pdl1, pdl1_lesions = pdl1_section(run, data)
+    retention = retention_section(run, data)
+    agreement = agreement_section(run, data, enrolled)
 
     # 7. Survival
-    doc["survival"], uptake_groups = _survival(run, patients, first)
-    doc["headline"] = _headline(doc)
-    doc["problems"] = run.problems
+    survival, uptake_groups = _survival(run, patients, first)
+    results = AnalysisResults(
+        study=study,
+        flow=flow,
+        baseline=baseline,
+        interval_days=interval_days,
+        analysis_sets=analysis_sets,
+        accuracy=accuracy,
+        roc=roc,
+        pdl1=pdl1,
+        retention=retention,
+        agreement=agreement,
+        survival=survival,
+        headline=_headline(accuracy, roc),
+        problems=tuple(run.problems),
+    )
     exported = enrolled.copy()
     exported["uptake_group"] = exported["patient_id"].map(uptake_groups)
     return StudyResults(
-        document=json_ready(doc),
+        results=results,
         patients=exported.reset_index(drop=True),
         lesions=lesions.reset_index(drop=True),
         screening_rows=tuple(row for d in data.screening for row in d.log_rows()),
-        problems=tuple(run.problems),
         pdl1_lesions=pdl1_lesions,
     )
 
 
 def _survival(
     run: Collector, patients: pd.DataFrame, first: int
-) -> tuple[dict[str, Any], dict[str, str]]:
+) -> tuple[SurvivalSection, dict[str, str]]:
     """Survival by uptake group; also returns each patient's group (for the export)."""
     column = f"max_{metric_column('suv_max', first)}"
-    out: dict[str, Any] = {"grouping_column": column, "endpoints": []}
     if column not in patients:
-        return out, {}
+        return SurvivalSection(column), {}
     sub = patients[patients[column].notna() & patients["pfs_months"].notna()].copy()
     split = run.run("uptake groups", split_groups, sub[column].to_numpy(float), rule="median")
     if split is None:
-        return out, {}
+        return SurvivalSection(column), {}
     sub["uptake_group"] = list(split.labels)
-    out["grouping"] = split.to_dict()
+    endpoints = []
     for endpoint, time_col, event_col in (
         ("Progression-free survival", "pfs_months", "pfs_event"),
         ("Overall survival", "os_months", "os_event"),
@@ -364,51 +381,52 @@ def _survival(
             as_bool(sub.loc[keep, event_col]),
             {k: np.asarray(v, dtype=float)[keep] for k, v in covariates.items()},
         )
-        out["endpoints"].append(
-            {
-                "endpoint": endpoint,
-                "time_column": time_col,
-                "event_column": event_col,
-                "groups": groups,
-                "logrank": logrank.to_dict() if logrank is not None else None,
-                "cox": cox.to_dict() if cox is not None else None,
-            }
+        endpoints.append(
+            SurvivalEndpoint(
+                endpoint=endpoint,
+                time_column=time_col,
+                event_column=event_col,
+                groups=tuple(groups),
+                logrank=logrank.to_dict() if logrank is not None else None,
+                cox=cox.to_dict() if cox is not None else None,
+            )
         )
-    return out, dict(zip(sub["patient_id"], sub["uptake_group"], strict=True))
+    section = SurvivalSection(column, tuple(endpoints), split.to_dict())
+    return section, dict(zip(sub["patient_id"], sub["uptake_group"], strict=True))
 
 
-def _headline(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _headline(accuracy: tuple[AccuracyEntry, ...], roc: RocSection) -> tuple[HeadlineRow, ...]:
     """The numbers the command line prints at the end of a run."""
     rows = []
-    for entry in doc.get("accuracy", []):
-        if entry["column"] != "visual_positive":
+    for entry in accuracy:
+        if entry.column != "visual_positive":
             continue  # the primary index test; the SUV cut-off rows are in the report
-        measures = entry["result"]["measures"]
+        measures = entry.result["measures"]
         for name in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
             m = measures[name]
             rows.append(
-                {
-                    "level": entry["level"],
-                    "test": entry["test"],
-                    "measure": name,
-                    "estimate": m["estimate"],
-                    "ci_low": m["ci_low"],
-                    "ci_high": m["ci_high"],
-                    "method": m["method"],
-                }
+                HeadlineRow(
+                    entry.level,
+                    entry.test,
+                    name,
+                    m["estimate"],
+                    m["ci_low"],
+                    m["ci_high"],
+                    m["method"],
+                )
             )
-    for entry in doc.get("roc", {}).get("lesion", []):
-        if entry["column"].startswith(("suv_max_", "comparator_suv_max_")):
-            r = entry["result"]
+    for roc_entry in roc.lesion:
+        if roc_entry.column.startswith(("suv_max_", "comparator_suv_max_")):
+            r = roc_entry.result
             rows.append(
-                {
-                    "level": "lesion",
-                    "test": entry["label"],
-                    "measure": "auc",
-                    "estimate": r["auc"],
-                    "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"],
-                    "method": r["ci_method"],
-                }
+                HeadlineRow(
+                    "lesion",
+                    roc_entry.label,
+                    "auc",
+                    r["auc"],
+                    r["ci_low"],
+                    r["ci_high"],
+                    r["ci_method"],
+                )
             )
-    return rows
+    return tuple(rows)

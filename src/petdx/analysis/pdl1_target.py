@@ -12,12 +12,11 @@ pre-specified SUVmax cut-off, for PD-L1 positivity. The set is exported as
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from petdx.analysis._collect import SEED, Collector, as_bool
 from petdx.analysis.datasets import AnalysisData, metric_column
+from petdx.analysis.results import Pdl1Accuracy, Pdl1Roc, Pdl1Target
 from petdx.stats import clustered_accuracy, roc_analysis
 
 __all__ = ["pdl1_target_analysis", "pdl1_target_set"]
@@ -38,22 +37,16 @@ def pdl1_target_set(data: AnalysisData) -> pd.DataFrame:
     return lesions[chosen].reset_index(drop=True)
 
 
-def pdl1_target_analysis(
-    run: Collector, data: AnalysisData, subset: pd.DataFrame
-) -> dict[str, Any]:
+def pdl1_target_analysis(run: Collector, data: AnalysisData, subset: pd.DataFrame) -> Pdl1Target:
     """ROC and accuracy for PD-L1 positivity on ``subset`` (:func:`pdl1_target_set`)."""
     config = data.config
     label = f"PD-L1 {config.pdl1_score.value.upper()} >= {config.pdl1_cutoff:g}"
-    out: dict[str, Any] = {
-        "target": label,
-        "lesions": len(subset),
-        "patients": int(subset["patient_id"].nunique()) if len(subset) else 0,
-        "positive": int(subset["pdl1_positive"].astype(bool).sum()) if len(subset) else 0,
-        "roc": [],
-        "accuracy": [],
-    }
+    n_patients = int(subset["patient_id"].nunique()) if len(subset) else 0
+    n_positive = int(subset["pdl1_positive"].astype(bool).sum()) if len(subset) else 0
+    rocs: list[Pdl1Roc] = []
+    accuracy: list[Pdl1Accuracy] = []
     if subset.empty:
-        return out
+        return Pdl1Target(label, len(subset), n_patients, n_positive, (), ())
     truth = as_bool(subset["pdl1_positive"])
     cluster = subset["patient_id"].to_numpy()
     for t in data.index_time_points:
@@ -70,7 +63,7 @@ def pdl1_target_analysis(
             label=name,
         )
         if result is not None:
-            out["roc"].append({"column": column, "label": name, "result": result.to_dict()})
+            rocs.append(Pdl1Roc(column, name, result.to_dict()))
     tests = []
     if "visual_positive" in subset and subset["visual_positive"].notna().all():
         k = config.visual_score_at_least
@@ -91,12 +84,7 @@ def pdl1_target_analysis(
             seed=SEED,
         )
         if result is not None:
-            out["accuracy"].append(
-                {
-                    "column": column,
-                    "test": name,
-                    "cutoff": cutoff if column == first else None,
-                    "result": result.to_dict(),
-                }
+            accuracy.append(
+                Pdl1Accuracy(column, name, cutoff if column == first else None, result.to_dict())
             )
-    return out
+    return Pdl1Target(label, len(subset), n_patients, n_positive, tuple(rocs), tuple(accuracy))

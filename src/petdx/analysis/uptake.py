@@ -3,14 +3,20 @@ uptake and PD-L1, retention between the first two time points, inter-reader agre
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from petdx.analysis._collect import Collector, iqr_summary
 from petdx.analysis.datasets import AnalysisData, metric_column
 from petdx.analysis.pdl1_target import pdl1_target_analysis, pdl1_target_set
+from petdx.analysis.results import (
+    AgreementEntry,
+    Pdl1Correlation,
+    Pdl1Section,
+    RetentionGroup,
+    RetentionSection,
+    UptakeGroup,
+)
 from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.stats import cohen_kappa, spearman, wilcoxon_signed_rank
 from petdx.study.config import TargetCondition
@@ -18,14 +24,15 @@ from petdx.study.config import TargetCondition
 __all__ = ["agreement_section", "pdl1_section", "retention_section"]
 
 
-def pdl1_section(run: Collector, data: AnalysisData) -> tuple[dict[str, Any], pd.DataFrame]:
+def pdl1_section(run: Collector, data: AnalysisData) -> tuple[Pdl1Section, pd.DataFrame]:
     """SUVmax by PD-L1 status and its correlation with TPS and CPS (sampled malignant
     lesions), and PD-L1 positivity as the secondary target condition; also returns that
     secondary analysis set (empty unless the primary target is malignancy)."""
     config = data.config
     first = data.first_time_point
     column = metric_column("suv_max", first)
-    pdl1: dict[str, Any] = {"column": column}
+    groups: tuple[UptakeGroup, ...] | None = None
+    correlations: dict[str, Pdl1Correlation] = {}
     if column in data.lesions:
         sampled = data.lesions[
             data.lesions["enrolled"]
@@ -33,16 +40,16 @@ def pdl1_section(run: Collector, data: AnalysisData) -> tuple[dict[str, Any], pd
             & data.lesions["pdl1_tps_pct"].notna()
             & data.lesions[column].notna()
         ]
-        pdl1["groups"] = [
-            {
-                "label": f"{config.pdl1_score.value.upper()} >= {config.pdl1_cutoff:g}",
-                "values": sampled.loc[sampled["pdl1_positive"].eq(True), column].tolist(),
-            },
-            {
-                "label": f"{config.pdl1_score.value.upper()} < {config.pdl1_cutoff:g}",
-                "values": sampled.loc[sampled["pdl1_positive"].eq(False), column].tolist(),
-            },
-        ]
+        groups = (
+            UptakeGroup(
+                f"{config.pdl1_score.value.upper()} >= {config.pdl1_cutoff:g}",
+                tuple(sampled.loc[sampled["pdl1_positive"].eq(True), column].tolist()),
+            ),
+            UptakeGroup(
+                f"{config.pdl1_score.value.upper()} < {config.pdl1_cutoff:g}",
+                tuple(sampled.loc[sampled["pdl1_positive"].eq(False), column].tolist()),
+            ),
+        )
         for ihc in ("pdl1_tps_pct", "pdl1_cps"):
             sub = sampled[sampled[ihc].notna()]
             result = run.run(
@@ -51,85 +58,100 @@ def pdl1_section(run: Collector, data: AnalysisData) -> tuple[dict[str, Any], pd
                 sub[ihc].to_numpy(float),
                 sub[column].to_numpy(float),
             )
-            pdl1[ihc] = {
-                "x": sub[ihc].tolist(),
-                "y": sub[column].tolist(),
-                "spearman": result.to_dict() if result is not None else None,
-            }
+            correlations[ihc] = Pdl1Correlation(
+                tuple(sub[ihc].tolist()),
+                tuple(sub[column].tolist()),
+                result.to_dict() if result is not None else None,
+            )
     # The secondary target condition, when the primary one is malignancy.
     pdl1_lesions = (
         pdl1_target_set(data)
         if config.target_condition is TargetCondition.MALIGNANCY
         else pd.DataFrame()
     )
-    if config.target_condition is TargetCondition.MALIGNANCY:
-        pdl1["as_target"] = pdl1_target_analysis(run, data, pdl1_lesions)
+    as_target = (
+        pdl1_target_analysis(run, data, pdl1_lesions)
+        if config.target_condition is TargetCondition.MALIGNANCY
+        else None
+    )
+    pdl1 = Pdl1Section(
+        column,
+        groups,
+        correlations.get("pdl1_tps_pct"),
+        correlations.get("pdl1_cps"),
+        as_target,
+    )
     return pdl1, pdl1_lesions
 
 
-def retention_section(run: Collector, data: AnalysisData) -> dict[str, Any]:
+def retention_section(run: Collector, data: AnalysisData) -> RetentionSection:
     """Retention between the first two index time points per lesion class, and the liver's."""
-    retention: dict[str, Any] = {"time_points_min": list(data.index_time_points[:2]), "groups": []}
-    if len(data.index_time_points) >= 2:
-        t1, t2 = data.index_time_points[:2]
-        a, b = metric_column("suv_max", t1), metric_column("suv_max", t2)
-        both = data.lesions[
-            data.lesions["enrolled"] & data.lesions[a].notna() & data.lesions[b].notna()
-        ]
-        groups = [
-            (
-                "malignant, PD-L1 positive",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].eq(True)],
-            ),
-            (
-                "malignant, PD-L1 negative",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].eq(False)],
-            ),
-            (
-                "malignant, PD-L1 not sampled",
-                both[both["malignant"].eq(True) & both["pdl1_positive"].isna()],
-            ),
-            ("benign", both[both["malignant"].eq(False)]),
-        ]
-        for name, group in groups:
-            if group.empty:
-                continue
-            test = run.run(
-                f"Wilcoxon retention {name}",
-                wilcoxon_signed_rank,
-                group[b].to_numpy(float),
-                group[a].to_numpy(float),
-                name=f"SUVmax {t2} vs {t1} min",
+    time_points = tuple(data.index_time_points[:2])
+    if len(data.index_time_points) < 2:
+        return RetentionSection(time_points, ())
+    retention: list[RetentionGroup] = []
+    t1, t2 = data.index_time_points[:2]
+    a, b = metric_column("suv_max", t1), metric_column("suv_max", t2)
+    both = data.lesions[
+        data.lesions["enrolled"] & data.lesions[a].notna() & data.lesions[b].notna()
+    ]
+    groups = [
+        (
+            "malignant, PD-L1 positive",
+            both[both["malignant"].eq(True) & both["pdl1_positive"].eq(True)],
+        ),
+        (
+            "malignant, PD-L1 negative",
+            both[both["malignant"].eq(True) & both["pdl1_positive"].eq(False)],
+        ),
+        (
+            "malignant, PD-L1 not sampled",
+            both[both["malignant"].eq(True) & both["pdl1_positive"].isna()],
+        ),
+        ("benign", both[both["malignant"].eq(False)]),
+    ]
+    for name, group in groups:
+        if group.empty:
+            continue
+        test = run.run(
+            f"Wilcoxon retention {name}",
+            wilcoxon_signed_rank,
+            group[b].to_numpy(float),
+            group[a].to_numpy(float),
+            name=f"SUVmax {t2} vs {t1} min",
+        )
+        retention.append(
+            RetentionGroup(
+                label=name,
+                suv_max_t1=tuple(group[a].tolist()),
+                suv_max_t2=tuple(group[b].tolist()),
+                ri_suv_max_pct=tuple(group["ri_suv_max_pct"].tolist()),
+                ri_suv_peak_pct=tuple(group["ri_suv_peak_global_pct"].tolist())
+                if "ri_suv_peak_global_pct" in group
+                else (),
+                ri_suv_max_pct_summary=iqr_summary(group["ri_suv_max_pct"]),
+                wilcoxon=test.to_dict() if test is not None else None,
             )
-            retention["groups"].append(
-                {
-                    "label": name,
-                    "suv_max_t1": group[a].tolist(),
-                    "suv_max_t2": group[b].tolist(),
-                    "ri_suv_max_pct": group["ri_suv_max_pct"].tolist(),
-                    "ri_suv_peak_pct": group["ri_suv_peak_global_pct"].tolist()
-                    if "ri_suv_peak_global_pct" in group
-                    else [],
-                    "ri_suv_max_pct_summary": iqr_summary(group["ri_suv_max_pct"]),
-                    "wilcoxon": test.to_dict() if test is not None else None,
-                }
-            )
-        livers = []
-        for scans in _liver_means(data):
-            if t1 in scans and t2 in scans:
-                ri = float(retention_index_pct_values(scans[t1], scans[t2]))
-                if not np.isnan(ri):
-                    livers.append(ri)
-        retention["ri_liver_pct"] = livers
-        retention["ri_liver_pct_summary"] = iqr_summary(pd.Series(livers, dtype=float))
-    return retention
+        )
+    livers = []
+    for scans in _liver_means(data):
+        if t1 in scans and t2 in scans:
+            ri = float(retention_index_pct_values(scans[t1], scans[t2]))
+            if not np.isnan(ri):
+                livers.append(ri)
+    return RetentionSection(
+        time_points,
+        tuple(retention),
+        tuple(livers),
+        iqr_summary(pd.Series(livers, dtype=float)),
+    )
 
 
 def agreement_section(
     run: Collector, data: AnalysisData, enrolled: pd.DataFrame
-) -> list[dict[str, Any]]:
+) -> tuple[AgreementEntry, ...]:
     """Cohen's kappa (unweighted and linear) of the first two readers, lesion and patient."""
-    agreement = []
+    agreement: list[AgreementEntry] = []
     if len(data.readers) >= 2:
         r1, r2 = data.readers[:2]
         for level, frame in (
@@ -149,15 +171,9 @@ def agreement_section(
                 )
                 if result is not None:
                     agreement.append(
-                        {
-                            "level": level,
-                            "readers": [r1, r2],
-                            "weights": weights,
-                            "n": len(sub),
-                            "result": result.to_dict(),
-                        }
+                        AgreementEntry(level, (r1, r2), weights, len(sub), result.to_dict())
                     )
-    return agreement
+    return tuple(agreement)
 
 
 def _liver_means(data: AnalysisData) -> list[dict[int, float]]:

@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from petdx.analysis.results import Summary
+
 __all__ = ["fmt_estimate", "fmt_iqr", "fmt_number", "fmt_p", "fmt_percent"]
 
 DASH = "–"
@@ -45,12 +47,12 @@ def fmt_p(p: Any) -> str:
     return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
-def fmt_iqr(summary: Mapping[str, Any] | None, digits: int = 1, unit: str = "") -> str:
-    """``62.0 (55.0–70.0)`` (median and interquartile range) from ``{median, q1, q3}``."""
-    if not summary or not summary.get("n"):
+def fmt_iqr(summary: Summary | None, digits: int = 1, unit: str = "") -> str:
+    """``62.0 (55.0–70.0)`` (median and interquartile range) of a summary."""
+    if summary is None or not summary.n:
         return "—"
     suffix = f" {unit}" if unit else ""
     return (
-        f"{fmt_number(summary['median'], digits)} ({fmt_number(summary['q1'], digits)}{DASH}"
-        f"{fmt_number(summary['q3'], digits)}){suffix}"
+        f"{fmt_number(summary.median, digits)} ({fmt_number(summary.q1, digits)}{DASH}"
+        f"{fmt_number(summary.q3, digits)}){suffix}"
     )

@@ -1,6 +1,7 @@
 """``petdx report STUDY``: the study report as one self-contained HTML file and a PDF.
 
-The report lays out ``STUDY/results/results.json`` (written by the analyses) and the
+The report lays out ``STUDY/results/results.json`` (written by the analyses, read back as
+typed results by :func:`petdx.analysis.results.load_results`) and the
 per-patient projections written by ``petdx run``; it computes no statistic. HTML: Jinja2, every
 figure embedded as a PNG data URI, so the file can be mailed or archived alone. PDF:
 WeasyPrint from the same HTML. Both are written to a temporary name and renamed.
@@ -19,6 +20,7 @@ from typing import Any
 import jinja2
 
 from petdx import __version__
+from petdx.analysis.results import StudyInfo, parse_results
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_output, atomic_write_text
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
@@ -74,24 +76,23 @@ def _versions() -> list[tuple[str, str]]:
     return out
 
 
-def _methods(doc: dict[str, Any]) -> dict[str, Any]:
-    study = doc["study"]
-    quant = study["quantification"]
+def _methods(study: StudyInfo) -> dict[str, Any]:
+    quant = study.quantification
     return {
-        "tracer": study["tracer"],
-        "comparator": study["comparator_tracer"],
-        "time_points": ", ".join(f"{t}" for t in study["time_points_min"]),
-        "method": quant["method"],
-        "margin": quant["voi_margin_mm"],
-        "align": quant["align_scans"],
-        "k": study["visual_score_at_least"],
-        "reader": study["primary_reader"],
-        "readers": ", ".join(study["readers"]),
-        "cutoff": study["suv_max_at_least"],
-        "version": study["petdx_version"],
-        "modality": study.get("hybrid_modality", "PET/CT"),
-        "radiation": study.get("radiation", {}),
-        "attenuation": "; ".join(study.get("attenuation_correction_methods", [])) or "not stated",
+        "tracer": study.tracer,
+        "comparator": study.comparator_tracer,
+        "time_points": ", ".join(f"{t}" for t in study.time_points_min),
+        "method": quant.method,
+        "margin": quant.voi_margin_mm,
+        "align": quant.align_scans,
+        "k": study.visual_score_at_least,
+        "reader": study.primary_reader,
+        "readers": ", ".join(study.readers),
+        "cutoff": study.suv_max_at_least,
+        "version": study.petdx_version,
+        "modality": study.hybrid_modality,
+        "radiation": study.radiation,
+        "attenuation": "; ".join(study.attenuation_correction_methods) or "not stated",
     }
 
 
@@ -105,7 +106,7 @@ def render_html(study_root: str | Path) -> str:
             f"{results}: no analysis results yet. Run `petdx run {root}` first."
         )
     raw = results.read_bytes()
-    doc = json.loads(raw)
+    analysed = parse_results(raw, results)
     study = open_study(root)
     patients_csv = layout.results.patients_csv
     patients = []
@@ -127,11 +128,15 @@ def render_html(study_root: str | Path) -> str:
         if "analysis" in units:
             provenance.insert(2, ("Analysis inputs (content hash)", units["analysis"]))
     context = build_context(
-        doc, study_root=root, patients=patients, provenance=provenance, methods=_methods(doc)
+        analysed,
+        study_root=root,
+        patients=patients,
+        provenance=provenance,
+        methods=_methods(analysed.study),
     )
     template = _environment().get_template("report.html.j2")
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
-    return template.render(ctx=context, doc=doc, css=css, config=study.config.to_dict())
+    return template.render(ctx=context, css=css, config=study.config.to_dict())
 
 
 def write_report(study_root: str | Path, *, pdf: bool = True) -> ReportPaths:

@@ -1,5 +1,7 @@
 """The report's sections: tables (formatted strings) and figures (PNG data URIs) laid out from
-the results document of :mod:`petdx.analysis`. Nothing here computes a statistic."""
+the typed results of :mod:`petdx.analysis` (:class:`~petdx.analysis.results.AnalysisResults`,
+as :func:`~petdx.analysis.results.load_results` reads them from ``results.json``). Nothing
+here computes a statistic."""
 
 from __future__ import annotations
 
@@ -13,6 +15,20 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from petdx.analysis.results import (
+    AccuracyEntry,
+    AgreementEntry,
+    AnalysisResults,
+    Baseline,
+    Flow,
+    Pdl1Section,
+    RetentionGroup,
+    RetentionSection,
+    RocSection,
+    StudyInfo,
+    Summary,
+    SurvivalSection,
+)
 from petdx.report.figures import (
     CurveBand,
     KaplanMeierCurve,
@@ -58,7 +74,7 @@ class FigureBlock:
 class ReportContext:
     """Everything the template shows."""
 
-    study: dict[str, Any]
+    study: StudyInfo
     figures: dict[str, FigureBlock] = field(default_factory=dict)
     mips: list[FigureBlock] = field(default_factory=list)
     tables: dict[str, Any] = field(default_factory=dict)
@@ -77,22 +93,30 @@ def _add(ctx: ReportContext, key: str, fig: Figure, caption: str, alt: str, dpi:
     ctx.figures[key] = FigureBlock(f"fig-{key}", f"Figure {number}. {caption}", _uri(fig, dpi), alt)
 
 
-def _flow(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    flow = doc["flow"]
+def _flow(ctx: ReportContext, flow: Flow, study: StudyInfo) -> None:
     reasons = tuple(
-        (f"{r['text']}{' (unknown)' if r['kind'] == 'unknown' else ''}", int(r["n"]))
-        for r in flow["exclusion_reasons"]
+        (f"{r.text}{' (unknown)' if r.kind == 'unknown' else ''}", int(r.n))
+        for r in flow.exclusion_reasons
     )
-    arms = tuple(IndexTestArm(**arm) for arm in flow["arms"])
-    study = doc["study"]
+    arms = tuple(
+        IndexTestArm(
+            result=arm.result,
+            n=arm.n,
+            no_reference_standard=arm.no_reference_standard,
+            reference_inconclusive=arm.reference_inconclusive,
+            target_present=arm.target_present,
+            target_absent=arm.target_absent,
+        )
+        for arm in flow.arms
+    )
     diagram = StardFlow(
-        index_test=f"{study['tracer']} PET visual read",
+        index_test=f"{study.tracer} PET visual read",
         target_condition=_target_name(study),
-        potentially_eligible=flow["potentially_eligible"],
-        excluded=flow["excluded"],
+        potentially_eligible=flow.potentially_eligible,
+        excluded=flow.excluded,
         exclusion_reasons=reasons,
-        index_test_not_performed=flow["index_test_not_performed"],
-        not_performed_reasons=tuple((r["reason"], r["n"]) for r in flow["not_performed_reasons"]),
+        index_test_not_performed=flow.index_test_not_performed,
+        not_performed_reasons=tuple((r.reason, r.n) for r in flow.not_performed_reasons),
         arms=arms,
     )
     _add(
@@ -104,58 +128,52 @@ def _flow(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         "'(unknown)' counts patients excluded only because evidence was missing.",
         "Flow diagram of participants",
     )
-    ctx.tables["flow_reasons"] = flow["exclusion_reasons"]
+    ctx.tables["flow_reasons"] = flow.exclusion_reasons
 
 
-def _target_name(study: Mapping[str, Any]) -> str:
-    if study["target_condition"] == "malignancy":
+def _target_name(study: StudyInfo) -> str:
+    if study.target_condition == "malignancy":
         return "Nodal/distant malignancy"
-    return f"PD-L1 {study['pdl1_score'].upper()} >= {study['pdl1_cutoff']:g}"
+    return f"PD-L1 {study.pdl1_score.upper()} >= {study.pdl1_cutoff:g}"
 
 
-def _baseline(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    b = doc["baseline"]
-    rows: list[tuple[str, str]] = [("Patients enrolled", str(b["n"]))]
-    rows.append(("Age, years, median (IQR)", fmt_iqr(b["age_years"], 0)))
-    for label, key in (
-        ("Sex", "sex"),
-        ("Tumour type", "tumour_type"),
-        ("ECOG performance status", "ecog"),
-        ("PD-L1 of the primary", "pdl1_positive_primary"),
-        ("Target condition", "target_present"),
+def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summary]) -> None:
+    rows: list[tuple[str, str]] = [("Patients enrolled", str(b.n))]
+    rows.append(("Age, years, median (IQR)", fmt_iqr(b.age_years, 0)))
+    for label, counts in (
+        ("Sex", b.sex),
+        ("Tumour type", b.tumour_type),
+        ("ECOG performance status", b.ecog),
+        ("PD-L1 of the primary", b.pdl1_positive_primary),
+        ("Target condition", b.target_present),
     ):
-        for item in b[key]:
+        for item in counts:
             rows.append(
-                (
-                    f"{label}: {item['value']}",
-                    f"{item['n']} ({100 * item['n'] / max(b['n'], 1):.0f} %)",
-                )
+                (f"{label}: {item.value}", f"{item.n} ({100 * item.n / max(b.n, 1):.0f} %)")
             )
     rows += [
-        ("Weight, kg, median (IQR)", fmt_iqr(b["weight_kg"])),
-        ("Height, m, median (IQR)", fmt_iqr(b["height_m"], 2)),
-        ("BMI, kg/m², median (IQR)", fmt_iqr(b["bmi_kg_m2"])),
-        ("Non-primary lesions per patient, median (IQR)", fmt_iqr(b["lesions_non_primary"], 0)),
+        ("Weight, kg, median (IQR)", fmt_iqr(b.weight_kg)),
+        ("Height, m, median (IQR)", fmt_iqr(b.height_m, 2)),
+        ("BMI, kg/m², median (IQR)", fmt_iqr(b.bmi_kg_m2)),
+        ("Non-primary lesions per patient, median (IQR)", fmt_iqr(b.lesions_non_primary, 0)),
     ]
-    for tracer, summary in b["administered_activity_mbq"].items():
+    for tracer, summary in b.administered_activity_mbq.items():
         rows.append((f"Injected activity, {tracer}, MBq, median (IQR)", fmt_iqr(summary, 0)))
-    for label, summary in b["uptake_min"].items():
+    for label, summary in b.uptake_min.items():
         rows.append((f"Uptake time, {label}, min, median (IQR)", fmt_iqr(summary, 0)))
     ctx.tables["baseline"] = rows
-    ctx.tables["interval"] = [
-        (name, str(s.get("n", 0)), fmt_iqr(s, 0)) for name, s in doc["interval_days"].items()
-    ]
+    ctx.tables["interval"] = [(name, str(s.n), fmt_iqr(s, 0)) for name, s in interval_days.items()]
 
 
-def _accuracy(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+def _accuracy(ctx: ReportContext, accuracy: Sequence[AccuracyEntry]) -> None:
     blocks = []
-    for entry in doc["accuracy"]:
-        r = entry["result"]
+    for entry in accuracy:
+        r = entry.result
         counts = r["counts"]
         blocks.append(
             {
-                "title": f"{entry['level'].capitalize()} level — {entry['test']}",
-                "pre_specified": entry.get("pre_specified", True),
+                "title": f"{entry.level.capitalize()} level — {entry.test}",
+                "pre_specified": entry.pre_specified,
                 "counts": counts,
                 "n_clusters": r.get("n_clusters"),
                 "ci_method": r["ci_method"],
@@ -169,17 +187,16 @@ def _accuracy(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
     ctx.tables["accuracy"] = blocks
 
 
-def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    roc = doc["roc"]
+def _roc(ctx: ReportContext, roc: RocSection, study: StudyInfo) -> None:
     rows = []
-    for entry in [*roc["lesion"], *roc["patient"]]:
-        r = entry["result"]
-        cutoff = entry.get("cutoff") or r.get("cutoff") or {}
+    for entry in [*roc.lesion, *roc.patient]:
+        r = entry.result
+        cutoff = entry.cutoff or r.get("cutoff") or {}
         threshold = cutoff.get("threshold")
         rows.append(
             {
-                "level": entry["level"],
-                "label": entry["label"],
+                "level": entry.level,
+                "label": entry.label,
                 "auc": fmt_estimate(
                     {"estimate": r["auc"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
                 ),
@@ -196,33 +213,34 @@ def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
     ctx.tables["roc"] = rows
     ctx.tables["roc_comparisons"] = [
         {
-            "label": f"{c['result']['label_1']} vs {c['result']['label_2']}",
+            "label": f"{c.result['label_1']} vs {c.result['label_2']}",
             "difference": fmt_estimate(
                 {
-                    "estimate": c["result"]["difference"],
-                    "ci_low": c["result"]["ci_low"],
-                    "ci_high": c["result"]["ci_high"],
+                    "estimate": c.result["difference"],
+                    "ci_low": c.result["ci_low"],
+                    "ci_high": c.result["ci_high"],
                 },
                 3,
             ),
-            "p": fmt_p(c["result"]["p_value"]),
-            "method": c["result"]["method"],
+            "p": fmt_p(c.result["p_value"]),
+            "method": c.result["method"],
         }
-        for c in roc["comparisons"]
+        for c in roc.comparisons
     ]
     by_time: dict[str, list[RocCurve]] = {}
-    for entry in roc["lesion"]:
-        label = entry["label"]
+    first_time = f"{study.time_points_min[0]} min" if study.time_points_min else None
+    for entry in roc.lesion:
+        label = entry.label
         group = (
             "comparator"
-            if entry["column"].startswith("comparator_")
+            if entry.column.startswith("comparator_")
             else (label.split()[-2] + " min" if label.endswith("min") else "visual")
         )
-        curve = entry["result"]["curve"]
-        band = entry.get("band")
+        curve = entry.result["curve"]
+        band = entry.band
         by_time.setdefault(group, []).append(
             RocCurve(
-                f"{label} (AUC {entry['result']['auc']:.2f})",
+                f"{label} (AUC {entry.result['auc']:.2f})",
                 1.0 - np.asarray(curve["specificity"], dtype=float),
                 np.asarray(curve["sensitivity"], dtype=float),
                 band=CurveBand(
@@ -238,7 +256,7 @@ def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         if group in ("visual", "comparator"):
             continue
         visual = by_time.get("visual", [])
-        shown = (visual if group == f"{doc['study']['time_points_min'][0]} min" else []) + curves
+        shown = (visual if group == first_time else []) + curves
         _add(
             ctx,
             f"roc-{group.replace(' ', '')}",
@@ -250,7 +268,7 @@ def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
     if "comparator" in by_time:
         first = [
             c
-            for c in by_time.get(f"{doc['study']['time_points_min'][0]} min", [])
+            for c in by_time.get(first_time or "", [])
             if "SUVmax" in c.label and "liver" not in c.label
         ]
         _add(
@@ -258,18 +276,17 @@ def _roc(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             "roc-comparator",
             roc_figure(
                 first[:1] + by_time["comparator"],
-                title=f"{doc['study']['tracer']} vs {doc['study']['comparator_tracer']}",
+                title=f"{study.tracer} vs {study.comparator_tracer}",
             ),
             "SUVmax ROC curves of the index tracer and the comparator on the same lesions.",
             "ROC comparison of the two tracers",
         )
 
 
-def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    pdl1 = doc.get("pdl1", {})
-    if not pdl1.get("groups"):
+def _pdl1(ctx: ReportContext, pdl1: Pdl1Section) -> None:
+    if not pdl1.groups:
         return
-    groups = [(g["label"], g["values"]) for g in pdl1["groups"] if g["values"]]
+    groups = [(g.label, list(g.values)) for g in pdl1.groups if g.values]
     if groups:
         _add(
             ctx,
@@ -279,17 +296,16 @@ def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             "Box plot of SUVmax by PD-L1 status",
         )
     rows = []
-    for key, name in (("pdl1_tps_pct", "TPS (%)"), ("pdl1_cps", "CPS")):
-        entry = pdl1.get(key)
-        if not entry or not entry["x"]:
+    for key, name, entry in (("pdl1_tps_pct", "TPS (%)", pdl1.tps), ("pdl1_cps", "CPS", pdl1.cps)):
+        if entry is None or not entry.x:
             continue
-        rho = entry["spearman"] or {}
+        rho = entry.spearman or {}
         effect = rho.get("effect") or {}
         note = f"Spearman rho {fmt_estimate(effect)}, {fmt_p(rho.get('p_value'))}"
         rows.append(
             (
                 name,
-                str(len(entry["x"])),
+                str(len(entry.x)),
                 fmt_estimate(effect),
                 fmt_p(rho.get("p_value")),
                 effect.get("method", ""),
@@ -299,8 +315,8 @@ def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             ctx,
             f"pdl1-{key}",
             scatter_figure(
-                entry["x"],
-                entry["y"],
+                list(entry.x),
+                list(entry.y),
                 xlabel=f"PD-L1 {name}",
                 ylabel="SUVmax (g/ml)",
                 title=f"Uptake vs PD-L1 {name}",
@@ -310,47 +326,46 @@ def _pdl1(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             f"Scatter of SUVmax vs {name}",
         )
     ctx.tables["pdl1"] = rows
-    target = pdl1.get("as_target")
-    if target and (target["roc"] or target["accuracy"]):
+    target = pdl1.as_target
+    if target and (target.roc or target.accuracy):
         ctx.tables["pdl1_target"] = {
-            "target": target["target"],
-            "set": f"{target['lesions']} malignant lesions with a PD-L1 result "
-            f"({target['positive']} positive) in {target['patients']} patients",
+            "target": target.target,
+            "set": f"{target.lesions} malignant lesions with a PD-L1 result "
+            f"({target.positive} positive) in {target.patients} patients",
             "rows": [
                 (
-                    e["label"],
+                    e.label,
                     "AUC",
                     fmt_estimate(
                         {
-                            "estimate": e["result"]["auc"],
-                            "ci_low": e["result"]["ci_low"],
-                            "ci_high": e["result"]["ci_high"],
+                            "estimate": e.result["auc"],
+                            "ci_low": e.result["ci_low"],
+                            "ci_high": e.result["ci_high"],
                         }
                     ),
-                    e["result"]["ci_method"],
+                    e.result["ci_method"],
                 )
-                for e in target["roc"]
+                for e in target.roc
             ]
             + [
-                (e["test"], label, fmt_estimate(measure), measure["method"])
-                for e in target["accuracy"]
+                (a.test, label, fmt_estimate(measure), measure["method"])
+                for a in target.accuracy
                 for key, label in _MEASURES[:2]
-                if (measure := e["result"]["measures"].get(key))
+                if (measure := a.result["measures"].get(key))
             ],
         }
 
 
-def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    retention = doc.get("retention", {})
-    groups = retention.get("groups", [])
+def _retention(ctx: ReportContext, retention: RetentionSection) -> None:
+    groups = retention.groups
     if not groups:
         return
-    t1, t2 = retention["time_points_min"]
+    t1, t2 = retention.time_points_min
     _add(
         ctx,
         "retention-paired",
         paired_figure(
-            [(g["label"], g["suv_max_t1"], g["suv_max_t2"]) for g in groups],
+            [(g.label, list(g.suv_max_t1), list(g.suv_max_t2)) for g in groups],
             labels=(f"{t1} min", f"{t2} min"),
             ylabel="SUVmax (g/ml)",
             title="Lesion uptake at both time points",
@@ -359,9 +374,9 @@ def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         "(solid: rising, dashed: falling).",
         "Paired plot of SUVmax at two time points",
     )
-    box = [(g["label"], [v for v in g["ri_suv_max_pct"] if v is not None]) for g in groups]
-    if retention.get("ri_liver_pct"):
-        box.append(("liver reference", retention["ri_liver_pct"]))
+    box = [(g.label, [v for v in g.ri_suv_max_pct if v is not None]) for g in groups]
+    if retention.ri_liver_pct:
+        box.append(("liver reference", list(retention.ri_liver_pct)))
     _add(
         ctx,
         "retention-ri",
@@ -371,40 +386,34 @@ def _retention(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         "Box plot of retention index",
     )
     ctx.tables["retention"] = [
-        (
-            g["label"],
-            str(len(g["suv_max_t1"])),
-            fmt_iqr(g["ri_suv_max_pct_summary"], 1, "%"),
-            (
-                (g.get("wilcoxon") or {}).get("statistic") is not None
-                and f"V = {g['wilcoxon']['statistic']:.0f}, {fmt_p(g['wilcoxon']['p_value'])}"
-            )
-            or "—",
-        )
+        (g.label, str(len(g.suv_max_t1)), fmt_iqr(g.ri_suv_max_pct_summary, 1, "%"), _wilcoxon(g))
         for g in groups
     ]
-    if retention.get("ri_liver_pct_summary"):
+    liver = retention.ri_liver_pct_summary
+    if liver is not None:
         ctx.tables["retention"].append(
-            (
-                "liver reference",
-                str(retention["ri_liver_pct_summary"].get("n", 0)),
-                fmt_iqr(retention["ri_liver_pct_summary"], 1, "%"),
-                "—",
-            )
+            ("liver reference", str(liver.n), fmt_iqr(liver, 1, "%"), "—")
         )
 
 
-def _agreement(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
+def _wilcoxon(group: RetentionGroup) -> str:
+    test = group.wilcoxon or {}
+    if test.get("statistic") is None:
+        return "—"
+    return f"V = {test['statistic']:.0f}, {fmt_p(test['p_value'])}"
+
+
+def _agreement(ctx: ReportContext, agreement: Sequence[AgreementEntry]) -> None:
     rows = []
-    for entry in doc.get("agreement", []):
-        r = entry["result"]
+    for entry in agreement:
+        r = entry.result
         kappa = r["kappa"]
         rows.append(
             (
-                entry["level"],
-                " vs ".join(entry["readers"]),
-                entry["weights"],
-                str(entry["n"]),
+                entry.level,
+                " vs ".join(entry.readers),
+                entry.weights,
+                str(entry.n),
                 fmt_estimate(kappa),
                 kappa.get("method", ""),
             )
@@ -412,14 +421,13 @@ def _agreement(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
     ctx.tables["agreement"] = rows
 
 
-def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
-    survival = doc.get("survival", {})
+def _survival(ctx: ReportContext, survival: SurvivalSection) -> None:
     rows, cox_rows = [], []
     forest = []
-    for n, endpoint in enumerate(survival.get("endpoints", [])):
+    for n, endpoint in enumerate(survival.endpoints):
         curves = []
-        times = ()
-        for g in endpoint["groups"]:
+        times: tuple[float, ...] = ()
+        for g in endpoint.groups:
             times = tuple(g.get("at_risk_times", ()))
             curves.append(
                 KaplanMeierCurve(
@@ -438,14 +446,14 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
             )
             rows.append(
                 (
-                    endpoint["endpoint"],
+                    endpoint.endpoint,
                     g["label"],
                     str(g["n"]),
                     str(g["events"]),
                     fmt_estimate(g["median"], 1),
                 )
             )
-        logrank = endpoint.get("logrank") or {}
+        logrank = endpoint.logrank or {}
         note = f"log-rank {fmt_p(logrank.get('p_value'))}" if logrank else None
         if curves:
             _add(
@@ -453,23 +461,23 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                 f"km-{n}",
                 kaplan_meier_figure(
                     curves,
-                    title=endpoint["endpoint"],
+                    title=endpoint.endpoint,
                     time_unit="months",
-                    ylabel=f"{endpoint['endpoint']} probability",
+                    ylabel=f"{endpoint.endpoint} probability",
                     at_risk_times=times,
                     annotation=note,
                 ),
-                f"Kaplan-Meier {endpoint['endpoint'].lower()} by uptake group (highest non-primary "
+                f"Kaplan-Meier {endpoint.endpoint.lower()} by uptake group (highest non-primary "
                 "SUVmax above/below the cohort median), 95 % pointwise intervals (log transform), "
                 "numbers at risk below.",
-                f"Kaplan-Meier curves of {endpoint['endpoint']}",
+                f"Kaplan-Meier curves of {endpoint.endpoint}",
             )
-        cox = endpoint.get("cox") or {}
+        cox = endpoint.cox or {}
         for term in cox.get("terms", []):
             hr = term["hazard_ratio"]
             cox_rows.append(
                 (
-                    endpoint["endpoint"],
+                    endpoint.endpoint,
                     term["term"],
                     fmt_estimate(hr),
                     fmt_p(term["p_value"]),
@@ -477,9 +485,7 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
                 )
             )
             if hr and hr.get("ci_low") and hr.get("ci_high"):
-                short = "".join(
-                    w[0] for w in endpoint["endpoint"].replace("-", " ").split()
-                ).upper()
+                short = "".join(w[0] for w in endpoint.endpoint.replace("-", " ").split()).upper()
                 forest.append(
                     (
                         f"{term['term']} ({short})",
@@ -503,16 +509,13 @@ def _survival(ctx: ReportContext, doc: Mapping[str, Any]) -> None:
         )
 
 
-def _mips(
-    ctx: ReportContext, study_root: Path, doc: Mapping[str, Any], patients: Sequence[str]
-) -> None:
-    study = doc["study"]
-    t = study["time_points_min"][0] if study["time_points_min"] else None
+def _mips(ctx: ReportContext, study_root: Path, study: StudyInfo, patients: Sequence[str]) -> None:
+    t = study.time_points_min[0] if study.time_points_min else None
     layout = StudyLayout(study_root)
     for patient in patients:
         if t is None:
             continue
-        path = layout.scan_mip(patient, study["tracer"], int(t))
+        path = layout.scan_mip(patient, study.tracer, int(t))
         if not path.exists():
             continue
         with np.load(path) as data:
@@ -572,32 +575,30 @@ def _checklist() -> list[dict[str, str]]:
 
 
 def build_context(
-    doc: Mapping[str, Any],
+    results: AnalysisResults,
     *,
     study_root: Path,
     patients: Sequence[str],
     provenance: Sequence[tuple[str, str]],
     methods: Mapping[str, Any],
 ) -> ReportContext:
-    """Lay out every section of the report from the results document."""
-    ctx = ReportContext(
-        study=dict(doc["study"]),
-        provenance=list(provenance),
-        problems=list(doc.get("problems", [])),
-    )
-    ctx.text["target"] = _target_name(doc["study"])
+    """Lay out every section of the report from the analysis results."""
+    study = results.study
+    ctx = ReportContext(study=study, provenance=list(provenance), problems=list(results.problems))
+    ctx.text["target"] = _target_name(study)
     ctx.text["methods"] = methods
-    ctx.text["analysis_sets"] = doc["analysis_sets"]
-    ctx.text["headline"] = doc.get("headline", [])
-    ctx.text["results_json"] = json.dumps(doc["study"], indent=1)
-    _flow(ctx, doc)
-    _baseline(ctx, doc)
-    _accuracy(ctx, doc)
-    _roc(ctx, doc)
-    _pdl1(ctx, doc)
-    _retention(ctx, doc)
-    _agreement(ctx, doc)
-    _survival(ctx, doc)
-    _mips(ctx, study_root, doc, patients)
+    ctx.text["analysis_sets"] = results.analysis_sets
+    ctx.text["headline"] = results.headline
+    # as in results.json: sorted keys
+    ctx.text["results_json"] = json.dumps(study.to_dict(), indent=1, sort_keys=True)
+    _flow(ctx, results.flow, study)
+    _baseline(ctx, results.baseline, results.interval_days)
+    _accuracy(ctx, results.accuracy)
+    _roc(ctx, results.roc, study)
+    _pdl1(ctx, results.pdl1)
+    _retention(ctx, results.retention)
+    _agreement(ctx, results.agreement)
+    _survival(ctx, results.survival)
+    _mips(ctx, study_root, study, patients)
     ctx.checklist = _checklist()
     return ctx
