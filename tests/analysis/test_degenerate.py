@@ -43,7 +43,7 @@ def test_constant_marker_roc_is_computed_with_the_warning_recorded() -> None:
         None,
     )
     assert entry is not None
-    assert entry["result"]["auc"] == 0.5
+    assert entry.result["auc"] == 0.5
     assert any(p.startswith("ROC s: ") and "variance is 0" in p for p in run.problems)
 
 
