@@ -52,8 +52,11 @@ def test_relative_sqlite_url_is_resolved_in_the_folder(tmp_path: Path) -> None:
 )
 def test_bad_values_are_named(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "study.toml").write_text(text)
-    with pytest.raises(InputValidationError, match=message):
+    with pytest.raises(InputValidationError, match=message) as raised:
         load_config(tmp_path / "study.toml")
+    # the message starts with the file's path, once (it was doubled for enum fields)
+    assert str(raised.value).startswith(f"{tmp_path / 'study.toml'}: ")
+    assert str(raised.value).count(str(tmp_path)) == 1
 
 
 def test_missing_folder_and_file(tmp_path: Path) -> None:

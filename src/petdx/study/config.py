@@ -317,7 +317,10 @@ def load_config(path: str | Path) -> StudyConfig:
             scheduler=doc.get("compute", {}).get("scheduler"),
         )
     except InputValidationError as exc:
-        raise InputValidationError(str(exc).replace(CONFIG_NAME, where, 1)) from None
+        message = str(exc)
+        if message.startswith(f"{CONFIG_NAME}:"):  # the dataclass's own checks name the file
+            message = where + message[len(CONFIG_NAME) :]
+        raise InputValidationError(message, hint=exc.hint) from None
     except (TypeError, ValueError) as exc:
         raise InputValidationError(f"{where}: a value has the wrong type ({exc}).") from None
 
