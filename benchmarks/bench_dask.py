@@ -34,15 +34,12 @@ from pathlib import Path
 
 from benchmarks._timing import Timing, report
 from petdx.pipeline.dask_cluster import dask_executor
-from petdx.pipeline.demo import DEMO_CONFIG
+from petdx.pipeline.demo import new_demo_study
 from petdx.pipeline.executors import executor_for
 from petdx.pipeline.run import RunSummary, run_study
 from petdx.pipeline.run_state import RunState
 from petdx.simulate import simulate_cohort
-from petdx.study.database import init_study, open_database
-from petdx.study.importing import import_csv
 from petdx.study.records import Author
-from petdx.study.schema import IMPORTABLE
 
 N_PATIENTS = 10
 ROUNDS = int(os.environ.get("PETDX_BENCH_DASK_ROUNDS", "3"))
@@ -55,15 +52,7 @@ def _load() -> str:
 
 def _study(cohort: Path, where: Path) -> Path:
     shutil.rmtree(where, ignore_errors=True)
-    study = init_study(where, DEMO_CONFIG)
-    database = open_database(study)
-    try:
-        for kind in IMPORTABLE:
-            if (cohort / f"{kind}.csv").exists():
-                import_csv(database, kind, cohort / f"{kind}.csv", author=AUTHOR)
-    finally:
-        database.dispose()
-    return study.root
+    return new_demo_study(where, cohort, author=AUTHOR).root
 
 
 def _forget_quantification(root: Path) -> None:

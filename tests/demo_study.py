@@ -12,14 +12,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from petdx.pipeline.demo import DEMO_CONFIG
+from petdx.pipeline.demo import new_demo_study
 from petdx.pipeline.ingest import ingest
 from petdx.pipeline.run import RunSummary, run_study
 from petdx.simulate import simulate_cohort
-from petdx.study.database import init_study, open_database
-from petdx.study.importing import import_csv
+from petdx.study.database import open_database
 from petdx.study.records import Author
-from petdx.study.schema import IMPORTABLE
 
 DEMO_PATIENTS = 8
 DEMO_SEED = 3
@@ -39,13 +37,9 @@ def build_demo(root: Path) -> DemoStudy:
     simulate_cohort(
         cohort, n_patients=DEMO_PATIENTS, seed=DEMO_SEED, with_fdg=True, small=True, workers=1
     )
-    study = init_study(root / "template", DEMO_CONFIG)
+    study = new_demo_study(root / "template", cohort, author=AUTHOR)
     database = open_database(study)
     try:
-        for kind in IMPORTABLE:
-            path = cohort / f"{kind}.csv"
-            if path.exists():
-                import_csv(database, kind, path, author=AUTHOR)
         result = ingest(study, database, cohort / "dicom", author=AUTHOR)
         assert not result.problems, result.problems
     finally:

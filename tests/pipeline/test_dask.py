@@ -18,15 +18,12 @@ from pathlib import Path
 import pytest
 
 from petdx.pipeline.dask_cluster import dask_executor
-from petdx.pipeline.demo import DEMO_CONFIG
+from petdx.pipeline.demo import new_demo_study
 from petdx.pipeline.run import RunSummary, run_study
 from petdx.pipeline.run_state import RunState
 from petdx.simulate import simulate_cohort
-from petdx.study.database import init_study, open_database
-from petdx.study.importing import import_csv
 from petdx.study.layout import StudyLayout
 from petdx.study.records import Author
-from petdx.study.schema import IMPORTABLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.cohort]
 
@@ -48,15 +45,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _study(cohort: Path, where: Path) -> Path:
     """A fresh study folder (same name everywhere: outputs compare byte for byte)."""
-    study = init_study(where / "study", DEMO_CONFIG)
-    database = open_database(study)
-    try:
-        for kind in IMPORTABLE:
-            if (cohort / f"{kind}.csv").exists():
-                import_csv(database, kind, cohort / f"{kind}.csv", author=AUTHOR)
-    finally:
-        database.dispose()
-    return study.root
+    return new_demo_study(where / "study", cohort, author=AUTHOR).root
 
 
 def _outputs(root: Path) -> dict[str, bytes]:

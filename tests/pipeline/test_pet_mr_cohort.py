@@ -10,13 +10,10 @@ import pydicom
 import pytest
 
 from petdx.dicom import SeriesKind, index_dicom_folder
-from petdx.pipeline.demo import DEMO_CONFIG
+from petdx.pipeline.demo import new_demo_study
 from petdx.pipeline.run import run_study
 from petdx.simulate import simulate_cohort
-from petdx.study.database import init_study, open_database
-from petdx.study.importing import import_csv
 from petdx.study.records import Author
-from petdx.study.schema import IMPORTABLE
 from tests.dicom._dciodvfy import dciodvfy_errors
 
 pytestmark = [pytest.mark.slow]
@@ -31,14 +28,7 @@ def pet_mr_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     simulate_cohort(
         cohort, n_patients=3, seed=1, with_fdg=True, small=True, modality="pet-mr", workers=1
     )
-    study = init_study(root / "study", DEMO_CONFIG)
-    database = open_database(study)
-    try:
-        for kind in IMPORTABLE:
-            if (cohort / f"{kind}.csv").exists():
-                import_csv(database, kind, cohort / f"{kind}.csv", author=AUTHOR)
-    finally:
-        database.dispose()
+    study = new_demo_study(root / "study", cohort, author=AUTHOR)
     run_study(study.root, sources=[cohort / "dicom"], workers=1, pdf=False, author=AUTHOR)
     return root
 

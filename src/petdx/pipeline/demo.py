@@ -21,13 +21,12 @@ from petdx.errors import InputValidationError
 from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
 from petdx.simulate import simulate_cohort
 from petdx.simulate.scanner import ScannerModel
-from petdx.study.config import StudyConfig
+from petdx.study.config import StudyConfig, StudyFolder
 from petdx.study.database import init_study, open_database
-from petdx.study.importing import import_csv
+from petdx.study.importing import import_exchange_tables
 from petdx.study.records import Author
-from petdx.study.schema import IMPORTABLE
 
-__all__ = ["DEMO_CONFIG", "DemoSettings", "run_demo"]
+__all__ = ["DEMO_CONFIG", "DemoSettings", "new_demo_study", "run_demo"]
 
 #: The demo study's pre-specified settings. The SUVmax cut-off is an assumption made before
 #: any data (2x a typical 68Ga-peptide blood-pool SUV), pending the trial's pilot data.
@@ -94,6 +93,19 @@ def _check_folder_path(workspace: Path) -> None:
             return
 
 
+def new_demo_study(folder: str | Path, cohort: str | Path, *, author: Author) -> StudyFolder:
+    """A study folder with the demo's settings (:data:`DEMO_CONFIG`) holding every exchange
+    table of a simulated ``cohort`` (steps 2 and 3 of the module docstring; its DICOM is not
+    ingested). An existing study there is kept and its tables imported again (idempotent)."""
+    study = init_study(folder, DEMO_CONFIG)
+    database = open_database(study)
+    try:
+        import_exchange_tables(database, cohort, author=author)
+    finally:
+        database.dispose()
+    return study
+
+
 def run_demo(
     folder: str | os.PathLike[str],
     settings: DemoSettings | None = None,
@@ -120,16 +132,8 @@ def run_demo(
                 workers=settings.workers,
                 fork_workers=settings.fork_workers,
             )
-    study = init_study(workspace / "study", DEMO_CONFIG)
-    database = open_database(study)
     author = Author(os.environ.get("USER", "petdx-demo"), "petdx demo: simulated cohort")
-    try:
-        for kind in IMPORTABLE:
-            path = cohort / f"{kind}.csv"
-            if path.exists():
-                import_csv(database, kind, path, author=author)
-    finally:
-        database.dispose()
+    study = new_demo_study(workspace / "study", cohort, author=author)
     return run_study(
         study.root,
         sources=[cohort / "dicom"],

@@ -31,7 +31,7 @@ from petdx.study.records import Author, insert_records, update_record
 from petdx.study.schema import IMPORTABLE, exchange_table, record_key
 from petdx.study.validation import ParsedTable, RowProblem, parse_csv
 
-__all__ = ["ImportRejected", "ImportResult", "import_csv", "import_kinds"]
+__all__ = ["ImportRejected", "ImportResult", "import_csv", "import_exchange_tables", "import_kinds"]
 
 #: (earlier field, later field, what the rule says) per table, checked within a row.
 _DATE_ORDER: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -301,6 +301,26 @@ def import_csv(
             update_record(connection, kind, present, changed, author=author)
             updated += 1
     return ImportResult(kind, str(path), len(parsed.rows), inserted, updated, unchanged)
+
+
+def import_exchange_tables(
+    database: StudyDatabase, folder: str | Path, *, author: Author
+) -> dict[str, ImportResult]:
+    """Import every exchange table found in ``folder`` as ``<table>.csv`` (the layout that
+    ``petdx simulate`` and an export write), in dependency order, each in its own transaction
+    (:func:`import_csv`); tables without a file are left alone.
+
+    Returns
+    -------
+    dict[str, ImportResult]
+        The result per imported table.
+    """
+    folder = Path(folder)
+    return {
+        kind: import_csv(database, kind, folder / f"{kind}.csv", author=author)
+        for kind in IMPORTABLE
+        if (folder / f"{kind}.csv").exists()
+    }
 
 
 def _show(kind: str, name: str, value: Any) -> str:
