@@ -10,6 +10,7 @@ end. :meth:`OrthancServer.store` fills it by C-STORE with dcmtk's ``storescu``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -63,8 +64,9 @@ class OrthancServer:
         if storescu is None:
             pytest.fail("storescu (dcmtk) is not on PATH: run `make system-deps`.")
         command = [storescu, "-aec", AET, "-aet", "PETDXSCU", "127.0.0.1", str(self.dicom_port)]
+        env = {**os.environ, "TCP_NODELAY": "1"}  # DCMTK: no Nagle delay per PDU
         done = subprocess.run(
-            [*command, *map(str, files)], capture_output=True, text=True, check=False
+            [*command, *map(str, files)], capture_output=True, text=True, check=False, env=env
         )
         if done.returncode != 0:
             pytest.fail(f"storescu failed ({done.returncode}):\n{done.stderr}\n{self.tail()}")
@@ -98,6 +100,7 @@ def orthanc_server(folder: Path) -> Iterator[OrthancServer]:
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         "StableAge": 1,
         "HttpCompressionEnabled": False,
+        "SyncStorageArea": False,  # no fsync per stored file: a throwaway test server
     }
     config_file = folder / "orthanc.json"
     config_file.write_text(json.dumps(config, indent=2))

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -353,3 +356,78 @@ def test_a_second_pull_of_the_same_study_is_refused(
         holder.wait()
     code, _, err = _run("pacs", "pull", study.root, "--patient", "SIM-0001")
     assert code == 0, err
+
+
+#: The hospital identifier of the large visit of the kill -9 test (not in HOSPITAL_IDS: the
+#: other tests never find it).
+BIG_PATIENT = "MRN-1004-DD"
+_BIG_SLICES = 120
+
+
+def _files_under(folder: Path) -> int:
+    return sum(1 for _ in folder.rglob("*.dcm")) if folder.is_dir() else 0
+
+
+@pytest.fixture(scope="module")
+def big_visit(filled_pacs: FilledPacs, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PET/CT visit of ``_BIG_SLICES`` slices a series in the PACS; its hospital ID."""
+    from tests.pacs.conftest import write_visit
+
+    folder = tmp_path_factory.mktemp("big")
+    filled_pacs.server.store(write_visit(folder, BIG_PATIENT, n_slices=_BIG_SLICES, plant=True))
+    return BIG_PATIENT
+
+
+@pytest.mark.parametrize("where", ["retrieving", "ingesting"])
+def test_kill_minus_9_of_a_pull_midway_then_a_rerun_stores_as_an_uninterrupted_pull(
+    filled_pacs: FilledPacs, big_visit: str, tmp_path: Path, where: str
+) -> None:
+    """SIGKILL while a series streams into the staging folder, or while ingest writes its
+    copies; the rerun leaves the same database rows and files as a pull never killed."""
+    base = _study(tmp_path / "base", _pacs(filled_pacs, tmp_path))
+    database = open_database(base)
+    identity = [{"patient_id": "SIM-0001", "hospital_id": big_visit, "issuer": ""}]
+    import_csv(database, "patient_identity", write_csv(tmp_path / "big.csv", identity), author=ME)
+    database.dispose()
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    shutil.copytree(base.root, whole)
+    shutil.copytree(base.root, killed)
+    code, _, err = _run("pacs", "pull", whole, "--patient", "SIM-0001")
+    assert code == 0, err
+
+    study = open_study(killed)
+    watched = study.layout.pacs_staging if where == "retrieving" else study.images
+    command = [sys.executable, "-m", "petdx", "pacs", "pull", str(killed), "--patient", "SIM-0001"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_checkout_env()
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _files_under(watched) < _BIG_SLICES // 3 and process.poll() is None:
+            assert time.monotonic() < deadline, "the pull did not get going"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the pull ended before it was killed"
+    assert _files_under(study.images) < 2 * _BIG_SLICES + 2 * 3  # stopped midway
+
+    code, out, err = _run("pacs", "pull", killed, "--patient", "SIM-0001")
+    assert code == 0, err
+    assert json.loads(out)["problems"] == []
+    assert _rows(study) == _rows(open_study(whole))
+    files_whole = _stored(open_study(whole))
+    files_killed = _stored(study)
+    assert files_killed.keys() == files_whole.keys()
+    assert all(files_killed[k].read_bytes() == files_whole[k].read_bytes() for k in files_whole)
+    assert not study.layout.pacs_staging.exists()
+    code, _, err = _run("audit", "verify", killed)
+    assert code == 0, err
+
+
+def _checkout_env() -> dict[str, str]:
+    """The environment of a driver process: this checkout's petdx first."""
+    checkout = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout / "src"), str(checkout)])
+    return env
