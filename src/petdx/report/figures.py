@@ -27,6 +27,7 @@ __all__ = [
     "mip_figure",
     "paired_figure",
     "roc_figure",
+    "roc_path",
     "scatter_figure",
 ]
 
@@ -72,8 +73,32 @@ class RocCurve:
     point_label: str | None = None
 
 
+def roc_path(
+    fpr: npt.ArrayLike, tpr: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The empirical ROC curve through its operating points: sorted from (0, 0) to (1, 1).
+
+    Consecutive operating points are joined by straight segments. Where a threshold moves
+    both fractions at once (tied or ordinal scores, e.g. a 1-5 visual score) the segment is a
+    diagonal, and the area under the joined points is the Mann-Whitney AUC (Bamber 1975,
+    doi:10.1016/0022-2496(75)90001-2; Hanley and McNeil 1982, doi:10.1148/radiology.143.1.7063747).
+    A staircase drawn through the same points encloses less than that area.
+    """
+    x = np.asarray(fpr, dtype=float)
+    y = np.asarray(tpr, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x = np.concatenate(([0.0], x[keep], [1.0]))
+    y = np.concatenate(([0.0], y[keep], [1.0]))
+    order = np.lexsort((y, x))
+    return x[order], y[order]
+
+
 def roc_figure(curves: Sequence[RocCurve], *, title: str) -> Figure:
-    """ROC curves (1 - specificity on x, sensitivity on y) with optional CI bands."""
+    """ROC curves (1 - specificity on x, sensitivity on y) with optional CI bands.
+
+    Each curve joins its operating points by straight segments (:func:`roc_path`), so the
+    drawn area is the AUC the legend states, for continuous and for ordinal scores alike.
+    """
     fig = Figure(figsize=(4.6, 4.4))
     ax = _ax(fig)
     ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle=":", label="chance")
@@ -88,12 +113,9 @@ def roc_figure(curves: Sequence[RocCurve], *, title: str) -> Figure:
                 color=grey,
                 alpha=0.15,
                 linewidth=0,
-                step="post",
             )
-        ax.step(
-            curve.fpr,
-            curve.tpr,
-            where="post",
+        ax.plot(
+            *roc_path(curve.fpr, curve.tpr),
             color=grey,
             linestyle=style,
             linewidth=1.4,

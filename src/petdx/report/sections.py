@@ -42,7 +42,13 @@ from petdx.report.figures import (
     roc_figure,
     scatter_figure,
 )
-from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
+from petdx.report.formatting import (
+    fmt_estimate,
+    fmt_iqr,
+    fmt_median_survival,
+    fmt_number,
+    fmt_p,
+)
 from petdx.report.stard import STARD_2015_ITEMS, IndexTestArm, StardFlow, flow_diagram
 from petdx.study.layout import StudyLayout
 
@@ -450,7 +456,7 @@ def _survival(ctx: ReportContext, survival: SurvivalSection) -> None:
                     g["label"],
                     str(g["n"]),
                     str(g["events"]),
-                    fmt_estimate(g["median"], 1),
+                    fmt_median_survival(g["median"], 1),
                 )
             )
         logrank = endpoint.logrank or {}
