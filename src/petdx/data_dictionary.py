@@ -316,6 +316,12 @@ _TABLES: tuple[Table, ...] = (
                 minimum=1,
                 maximum=1440,
             ),
+            Field(
+                "modality",
+                FieldType.CODE,
+                "Hybrid scanner of the acquisition (empty: not stated)",
+                allowed=("PET/CT", "PET/MR"),
+            ),
             Field("injection_datetime", FieldType.DATETIME, "Tracer injection time", required=True),
             Field(
                 "administered_activity_mbq",

@@ -488,6 +488,7 @@ def _write_tables(
                     "patient_id": plan.patient_id,
                     "tracer": scan.tracer,
                     "time_point_min": scan.time_point_min,
+                    "modality": "PET/CT" if modality == "pet-ct" else "PET/MR",
                     "injection_datetime": scan.injection,
                     "administered_activity_mbq": scan.administered_activity_mbq,
                     "scan_datetime": scan.series_start,

@@ -16,7 +16,7 @@ a present column clears it. Rows missing from the file are not deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,16 +25,25 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from petdx.data_dictionary import TABLES, FieldType
+from petdx.data_dictionary import Table as DictTable
 from petdx.errors import InputValidationError
 from petdx.study.database import StudyDatabase
 from petdx.study.records import Author, insert_records, update_record
 from petdx.study.schema import IMPORTABLE, exchange_table, record_key
-from petdx.study.validation import ParsedTable, RowProblem, parse_csv
+from petdx.study.validation import RowProblem, as_date, parse_csv
 
-__all__ = ["ImportRejected", "ImportResult", "import_csv", "import_exchange_tables", "import_kinds"]
+__all__ = [
+    "DATE_ORDER",
+    "ImportRejected",
+    "ImportResult",
+    "check_rows",
+    "import_csv",
+    "import_exchange_tables",
+    "import_kinds",
+]
 
 #: (earlier field, later field, what the rule says) per table, checked within a row.
-_DATE_ORDER: dict[str, tuple[tuple[str, str, str], ...]] = {
+DATE_ORDER: dict[str, tuple[tuple[str, str, str], ...]] = {
     "screening": (
         (
             "consent_date",
@@ -110,16 +119,22 @@ def _check_kind(kind: str) -> None:
     )
 
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return None
+def check_rows(
+    connection: Connection,
+    table: DictTable,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+) -> list[RowProblem]:
+    """The checks of parsed records that need the database, as ``petdx import`` runs them
+    (and the study's forms, :mod:`petdx.study.forms`): the patient exists (or is among
+    ``rows`` of the patients table), the lesion exists and is that patient's, no date before
+    the patient's birth, and the table's date order (:data:`DATE_ORDER`).
 
-
-def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProblem]:
-    table = parsed.table
+    Parameters
+    ----------
+    rows
+        (row number, typed values) per record, as :func:`~petdx.study.validation.parse_csv`
+        gives them; the row number goes into each problem.
+    """
     problems: list[RowProblem] = []
     patients = exchange_table("patients")
     births: dict[str, date] = {
@@ -127,7 +142,7 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
         for pid, born in connection.execute(select(patients.c.patient_id, patients.c.birth_date))
     }
     if table.name == "patients":
-        births.update({v["patient_id"]: v["birth_date"] for _, v in parsed.rows})
+        births.update({v["patient_id"]: v["birth_date"] for _, v in rows})
     lesions: dict[str, str] = {}
     check_lesions = "lesion_id" in table.field_names and table.name != "lesion_registry"
     if check_lesions:
@@ -137,7 +152,7 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
             for lid, pid in connection.execute(select(registry.c.lesion_id, registry.c.patient_id))
         }
     date_fields = [f.name for f in table.fields if f.type in (FieldType.DATE, FieldType.DATETIME)]
-    for row, values in parsed.rows:
+    for row, values in rows:
         pid = values.get("patient_id")
         if pid is not None and pid not in births:
             problems.append(
@@ -177,9 +192,9 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
                 )
             )
         born = births.get(pid) if pid is not None else None
-        if born is not None and table.name != "patients":  # patients: see _DATE_ORDER
+        if born is not None and table.name != "patients":  # patients: see DATE_ORDER
             for name in date_fields:
-                when = _as_date(values.get(name))
+                when = as_date(values.get(name))
                 if name != "birth_date" and when is not None and when < born:
                     problems.append(
                         RowProblem(
@@ -189,7 +204,7 @@ def _cross_checks(connection: Connection, parsed: ParsedTable) -> list[RowProble
                             f"dated before the patient's birth ({born.isoformat()})",
                         )
                     )
-        for earlier, later, rule in _DATE_ORDER.get(table.name, ()):
+        for earlier, later, rule in DATE_ORDER.get(table.name, ()):
             first, second = values.get(earlier), values.get(later)
             if first is not None and second is not None and first > second:
                 problems.append(
@@ -265,7 +280,7 @@ def import_csv(
     problems = list(parsed.problems)
     inserted = updated = unchanged = 0
     with database.begin() as connection:
-        problems += _cross_checks(connection, parsed)
+        problems += check_rows(connection, parsed.table, parsed.rows)
         if problems:
             raise ImportRejected(path, kind, sorted(problems, key=lambda p: p.row))
         edits: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []

@@ -21,6 +21,12 @@ Internal tables that no exchange file has:
     Append-only, hash-chained record of every insert, update and delete of study data.
 ``study_meta``
     Study-wide settings: the de-identification secret and the audit chain head.
+``patient_sites``, ``form_status``, ``enrolments``, ``data_queries``, ``patient_locks``
+    The coordinators' forms (:mod:`petdx.study.forms`): the site each patient belongs to
+    (its data access group), which forms are marked complete, the enrolment decision,
+    data-quality queries and their lifecycle, a patient's lock and e-signature. Written
+    through :mod:`petdx.study.records`, so every change is audited; not exchange tables,
+    not analysis inputs.
 
 A change to this module needs a new Alembic migration (``petdx/study/migrations``); a test
 compares the migrated database with this metadata.
@@ -57,12 +63,17 @@ __all__ = [
     "IMPORTABLE",
     "PRIVATE_TABLES",
     "audit_log",
+    "data_queries",
+    "enrolments",
     "exchange_table",
+    "form_status",
     "instances",
     "key_columns",
     "measurements",
     "metadata",
     "patient_identity",
+    "patient_locks",
+    "patient_sites",
     "record_key",
     "series",
     "study_meta",
@@ -264,6 +275,83 @@ study_meta = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text(), nullable=False),
+)
+
+_ACTOR = 128
+_UTC = 32
+
+
+def _patient_key() -> Column[Any]:
+    return Column(
+        "patient_id", String(_ID_LENGTH), ForeignKey("patients.patient_id"), primary_key=True
+    )
+
+
+patient_sites = Table(
+    "patient_sites",
+    metadata,
+    _patient_key(),
+    Column("site", String(_ID_LENGTH), nullable=False, index=True),
+    comment="The site (data access group) each patient belongs to",
+)
+
+form_status = Table(
+    "form_status",
+    metadata,
+    _patient_key(),
+    Column("form", String(_ID_LENGTH), primary_key=True),
+    Column("completed_by", String(_ACTOR), nullable=False),
+    Column("completed_at_utc", String(_UTC), nullable=False),
+    comment="A patient's forms marked complete (a later change needs a reason)",
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    _patient_key(),
+    Column("enrolled_by", String(_ACTOR), nullable=False),
+    Column("enrolled_at_utc", String(_UTC), nullable=False),
+    Column("evidence", Text(), nullable=False, comment="Every criterion's verdict, JSON"),
+    comment="Enrolment of an eligible patient",
+)
+
+data_queries = Table(
+    "data_queries",
+    metadata,
+    Column("query_id", String(_ID_LENGTH), primary_key=True),
+    Column(
+        "patient_id",
+        String(_ID_LENGTH),
+        ForeignKey("patients.patient_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("form", String(_ID_LENGTH), nullable=False),
+    Column("target_key", String(512), nullable=False, comment="Record key of the field's record"),
+    Column("field", String(_ID_LENGTH), nullable=False),
+    Column("rule", String(_ID_LENGTH), comment="Data-quality rule; empty for a manual query"),
+    Column("message", Text(), nullable=False),
+    Column("status", String(16), nullable=False, comment="open, answered or closed"),
+    Column("raised_by", String(_ACTOR), nullable=False),
+    Column("raised_at_utc", String(_UTC), nullable=False),
+    Column("answer", Text()),
+    Column("answered_by", String(_ACTOR)),
+    Column("answered_at_utc", String(_UTC)),
+    Column("closed_by", String(_ACTOR)),
+    Column("closed_at_utc", String(_UTC)),
+    comment="Data-quality queries on fields: open -> answered -> closed",
+)
+
+patient_locks = Table(
+    "patient_locks",
+    metadata,
+    _patient_key(),
+    Column("locked_by", String(_ACTOR), nullable=False),
+    Column("locked_at_utc", String(_UTC), nullable=False),
+    Column("signed_by", String(_ACTOR)),
+    Column("signed_at_utc", String(_UTC)),
+    Column("signature_meaning", Text()),
+    comment="A patient's locked forms and the investigator's e-signature",
 )
 
 #: Exchange and imaging tables whose every change goes to the audit trail.

@@ -12,6 +12,9 @@ separated by ``;``; ``minimum``/``maximum`` are inclusive. Identifiers (every te
 named ``*_id`` but the hospital's own ``hospital_id``: :func:`is_identifier`) can name files and
 folders of the study, so they follow :data:`petdx.study.layout.PATH_COMPONENT`: 1 to 64
 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit, never ``..``.
+Other text holds at most :data:`MAX_TEXT_CHARS` characters and no control character (C0/C1,
+DEL) but tab, line feed and carriage return, nor a bidirectional override or isolate (which
+would make a value read differently from what it holds).
 A text cell written with a leading single quote before a formula character (``'=x``, as
 ``petdx export`` writes it for spreadsheets: :mod:`petdx.study.spreadsheet`) reads as ``=x``.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,13 +34,45 @@ from petdx.data_dictionary import Field, FieldType, Table
 from petdx.study.layout import path_component_problem
 from petdx.study.spreadsheet import from_spreadsheet_text
 
-__all__ = ["ParsedTable", "RowProblem", "is_identifier", "parse_cell", "parse_csv"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "ParsedTable",
+    "RowProblem",
+    "as_date",
+    "is_identifier",
+    "parse_cell",
+    "parse_csv",
+    "parse_values",
+]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _HIDDEN_FIELDS = {"hospital_id", "issuer"}
 _SHOWN_CHARS = 60  # a refused value is shown up to this length
+#: Longest free-text value (characters); a longer one is refused, never cut.
+MAX_TEXT_CHARS = 2000
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _text_problem(text: str) -> str | None:
+    """Why free text is refused (too long, a control or bidi character), or None."""
+    if len(text) > MAX_TEXT_CHARS:
+        return (
+            f"text of {len(text)} characters; at most {MAX_TEXT_CHARS} are kept, so shorten "
+            "it (or attach the document elsewhere and name it here)"
+        )
+    for position, char in enumerate(text, start=1):
+        code = ord(char)
+        control = (code < 0x20 or 0x7F <= code < 0xA0) and char not in _ALLOWED_CONTROLS
+        if control or char in _BIDI_CONTROLS:
+            kind = "a control character" if control else "a bidirectional-text control"
+            return (
+                f"{kind} (U+{code:04X}) at position {position}; remove it (it is invisible "
+                "and was probably pasted by accident)"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +121,15 @@ class ParsedTable:
         self.problems.append(RowProblem(row, name, value, expected))
 
 
+def as_date(value: Any) -> date | None:
+    """The day of a parsed date or date-time value (None for anything else)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
 def is_identifier(f: Field) -> bool:
     """Whether ``f`` holds a study identifier (a pseudonym that may name a file or folder)."""
     return f.type is FieldType.STRING and f.name.endswith("_id") and f.name not in _HIDDEN_FIELDS
@@ -126,6 +170,9 @@ def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
                     "folders, so use 1 to 64 letters, digits, '.', '_' or '-', starting "
                     "with a letter or digit (a pseudonym such as SIM-0001)"
                 )
+            problem = _text_problem(value)
+            if problem is not None:
+                return None, problem
         elif f.type is FieldType.INTEGER:
             if not _INTEGER.match(text):
                 raise ValueError
@@ -165,6 +212,30 @@ def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
         if f.maximum is not None and value > f.maximum:
             return None, f"above the maximum {f.maximum:g}{unit}"
     return value, None
+
+
+def parse_values(
+    table: Table, cells: Mapping[str, str]
+) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Parse one record's cells (field name -> text) by the table's rules: each cell by
+    :func:`parse_cell`, then required values. Fields not in ``cells`` are not checked.
+
+    Returns
+    -------
+    tuple
+        (typed values of the given fields, problems as (field, value found, expected)).
+    """
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str, str]] = []
+    for name, raw in cells.items():
+        f = table.field(name)
+        value, problem = parse_cell(f, raw)
+        if problem is not None:
+            problems.append((name, raw.strip(), problem))
+        elif value is None and f.required:
+            problems.append((name, "", f"required value missing ({_describe(f)})"))
+        values[name] = value
+    return values, problems
 
 
 def _records(handle: Any) -> Iterator[tuple[int, list[str]]]:
@@ -250,20 +321,13 @@ def parse_csv(path: str | Path, table: Table) -> ParsedTable:
                     f"{len(cells)} cells but the header has {len(header)} columns",
                 )
                 continue
-            values: dict[str, Any] = {}
-            ok = True
-            for name, raw in zip(header, cells, strict=True):
-                if name not in known:
-                    continue
-                f = table.field(name)
-                value, problem = parse_cell(f, raw)
-                if problem is not None:
-                    parsed.problem(row_number, name, raw.strip(), problem)
-                    ok = False
-                elif value is None and f.required:
-                    parsed.problem(row_number, name, "", f"required value missing ({_describe(f)})")
-                    ok = False
-                values[name] = value
+            row_cells = {
+                name: raw for name, raw in zip(header, cells, strict=True) if name in known
+            }
+            values, cell_problems = parse_values(table, row_cells)
+            for name, shown, problem in cell_problems:
+                parsed.problem(row_number, name, shown, problem)
+            ok = not cell_problems
             key = tuple(values.get(k) for k in table.key)
             if all(
                 v is not None
