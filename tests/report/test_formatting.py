@@ -6,11 +6,13 @@ import pytest
 
 from petdx.report.formatting import (
     MINUS,
+    fmt_count_of,
     fmt_estimate,
     fmt_median_survival,
     fmt_number,
     fmt_p,
     fmt_percent,
+    fmt_plain,
 )
 
 
@@ -51,3 +53,20 @@ def test_median_survival_shows_its_interval_and_not_reached() -> None:
         "NR (NR to NR)"
     )
     assert fmt_median_survival(None) == "—"
+
+
+def test_proportions_are_counts_then_percent_as_stard_24_asks() -> None:
+    assert fmt_count_of(32, 40) == "32/40 (80 %)"
+    assert fmt_count_of(7, 8) == "7/8 (88 %)"
+    assert fmt_count_of(0, 0) == "0/0"
+    assert fmt_count_of(None, 8) == "—"
+
+
+def test_settings_print_as_a_reader_writes_them_not_as_python_does() -> None:
+    assert fmt_plain([60, 120]) == "60, 120"
+    assert fmt_plain(True) == "yes"
+    assert fmt_plain(None) == "—"
+    assert fmt_plain(["lesion_level_accuracy"]) == "lesion_level_accuracy"
+    assert fmt_plain(3.0) == "3"
+    assert fmt_plain(0.001) == "0.001"
+    assert fmt_plain(-2.5) == f"{MINUS}2.5"

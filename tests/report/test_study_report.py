@@ -97,3 +97,30 @@ def test_report_sections_present(demo_study: DemoStudy) -> None:
     ):
         assert needle in text, needle
     assert not np.any([name in text for name in ("SYNTHETIC^", "Synthetic^")])
+
+
+def test_patient_accuracy_table_counts_match_a_recount_of_the_analysis_set(
+    demo_study: DemoStudy,
+) -> None:
+    """STARD 23-24 in journal form: the 2x2 table with totals, the prevalence and each
+    proportion as n/N (%), recounted here from the exported analysis set (pandas), not
+    taken from the results the report was written from."""
+    import re
+
+    import pandas as pd
+
+    rows = pd.read_csv(demo_study.reference / "results" / "analysis_patients.csv")
+    rows = rows[rows["enrolled"] & rows["target"].notna() & rows["visual_positive"].notna()]
+    test = rows["visual_positive"].astype(bool)
+    target = rows["target"].astype(bool)
+    tp, fp = int((test & target).sum()), int((test & ~target).sum())
+    fn, tn = int((~test & target).sum()), int((~test & ~target).sum())
+    n = tp + fp + fn + tn
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    start = text.index("Patient level — Visual read")
+    block = text[start : text.index("</table>", text.index("</table>", start) + 8)]
+    numbers = re.findall(r'<td class="num">([^<]*)</td>', block)
+    assert numbers[:9] == [str(v) for v in (tp, fp, tp + fp, fn, tn, fn + tn, tp + fn, fp + tn, n)]
+    assert f"{tp}/{tp + fn} ({round(100 * tp / (tp + fn))} %)" in block
+    assert f"Prevalence of the target condition: {tp + fn}/{n}" in block
+    assert f"{tp + tn}/{n} ({round(100 * (tp + tn) / n)} %)" in block

@@ -18,12 +18,14 @@ from petdx.analysis.results import Summary
 __all__ = [
     "MINUS",
     "NOT_REACHED",
+    "fmt_count_of",
     "fmt_estimate",
     "fmt_iqr",
     "fmt_median_survival",
     "fmt_number",
     "fmt_p",
     "fmt_percent",
+    "fmt_plain",
 ]
 
 #: The true minus sign.
@@ -51,6 +53,16 @@ def fmt_number(value: Any, digits: int = 2) -> str:
 
 def fmt_percent(value: Any, digits: int = 1) -> str:
     return f"{fmt_number(100 * value, digits)} %" if _finite(value) else "—"
+
+
+def fmt_count_of(numerator: Any, denominator: Any) -> str:
+    """``32/40 (80 %)``, a proportion as STARD item 24 asks for it (counts, then the whole
+    percentage); ``0/0`` without a percentage; an em dash when a count is missing."""
+    if not (isinstance(numerator, int) and isinstance(denominator, int)):
+        return "—"
+    if denominator == 0:
+        return f"{numerator}/{denominator}"
+    return f"{numerator}/{denominator} ({round(100 * numerator / denominator)} %)"
 
 
 def fmt_estimate(estimate: Mapping[str, Any] | None, digits: int = 2) -> str:
@@ -102,3 +114,17 @@ def fmt_iqr(summary: Summary | None, digits: int = 1, unit: str = "") -> str:
         f"{fmt_number(summary.median, digits)} ({fmt_number(summary.q1, digits)}{TO}"
         f"{fmt_number(summary.q3, digits)}){suffix}"
     )
+
+
+def fmt_plain(value: Any) -> str:
+    """A setting as a reader of the report writes it, not as Python prints it: lists joined
+    with commas, booleans yes/no, nothing as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt_plain(v) for v in value) if value else "—"
+    if isinstance(value, float):
+        return f"{value:g}".replace("-", MINUS) if math.isfinite(value) else "—"
+    return str(value)

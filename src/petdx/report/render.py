@@ -23,7 +23,7 @@ from petdx import __version__
 from petdx.analysis.results import StudyInfo, parse_results
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_output, atomic_write_text
-from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p
+from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p, fmt_plain
 from petdx.report.sections import build_context
 from petdx.study.config import open_study
 from petdx.study.layout import StudyLayout
@@ -62,7 +62,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(est=fmt_estimate, iqr=fmt_iqr, num=fmt_number, p=fmt_p)
+    env.filters.update(est=fmt_estimate, iqr=fmt_iqr, num=fmt_number, p=fmt_p, plain=fmt_plain)
     return env
 
 

@@ -43,6 +43,7 @@ from petdx.report.figures import (
     scatter_figure,
 )
 from petdx.report.formatting import (
+    fmt_count_of,
     fmt_estimate,
     fmt_iqr,
     fmt_median_survival,
@@ -171,20 +172,42 @@ def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summa
     ctx.tables["interval"] = [(name, str(s.n), fmt_iqr(s, 0)) for name, s in interval_days.items()]
 
 
+def _count_of(measure: Mapping[str, Any]) -> str:
+    """n/N (%) of a proportion (its numerator and denominator); blank for a ratio measure
+    (likelihood ratios and the odds ratio have no numerator)."""
+    numerator = measure.get("numerator")
+    return "" if numerator is None else fmt_count_of(numerator, measure.get("n"))
+
+
 def _accuracy(ctx: ReportContext, accuracy: Sequence[AccuracyEntry]) -> None:
     blocks = []
     for entry in accuracy:
         r = entry.result
         counts = r["counts"]
+        tp, fp, fn, tn = (int(counts[k]) for k in ("tp", "fp", "fn", "tn"))
         blocks.append(
             {
                 "title": f"{entry.level.capitalize()} level — {entry.test}",
                 "pre_specified": entry.pre_specified,
                 "counts": counts,
+                "totals": {
+                    "positive": tp + fp,
+                    "negative": fn + tn,
+                    "present": tp + fn,
+                    "absent": fp + tn,
+                    "n": tp + fp + fn + tn,
+                },
+                "prevalence": fmt_count_of(tp + fn, tp + fp + fn + tn),
+                "unit": "lesions" if entry.level == "lesion" else "patients",
                 "n_clusters": r.get("n_clusters"),
                 "ci_method": r["ci_method"],
                 "rows": [
-                    (label, fmt_estimate(r["measures"][key]), r["measures"][key]["method"])
+                    (
+                        label,
+                        _count_of(r["measures"][key]),
+                        fmt_estimate(r["measures"][key]),
+                        r["measures"][key]["method"],
+                    )
                     for key, label in _MEASURES
                     if key in r["measures"]
                 ],
