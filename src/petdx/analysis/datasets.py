@@ -36,6 +36,7 @@ from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.study.config import PdL1Score, StudyConfig, StudyFolder, TargetCondition
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import ScreeningDecision, screening_log
+from petdx.study.layout import StudyLayout
 from petdx.study.queries import analysis_pet_scans, measurement_rows, table_rows
 from petdx.study.schema import exchange_table
 
@@ -143,11 +144,11 @@ def _pdl1_positive(tps: Any, cps: Any, config: StudyConfig) -> Any:
 
 
 def _liver_means(
-    study: StudyFolder, patients: list[str]
+    summaries: StudyLayout, patients: list[str]
 ) -> dict[str, dict[tuple[str, int], float]]:
     out: dict[str, dict[tuple[str, int], float]] = {}
     for patient in patients:
-        path = study.layout.patient_summary(patient)
+        path = summaries.patient_summary(patient)
         if not path.exists():
             continue
         summary = json.loads(path.read_text(encoding="utf-8"))
@@ -159,11 +160,11 @@ def _liver_means(
     return out
 
 
-def _attenuation_methods(study: StudyFolder, patients: list[str]) -> tuple[str, ...]:
+def _attenuation_methods(summaries: StudyLayout, patients: list[str]) -> tuple[str, ...]:
     """The distinct AttenuationCorrectionMethod values the quantify stage recorded."""
     found: set[str] = set()
     for patient in patients:
-        path = study.layout.patient_summary(patient)
+        path = summaries.patient_summary(patient)
         if path.exists():
             summary = json.loads(path.read_text(encoding="utf-8"))
             found.update(
@@ -172,9 +173,16 @@ def _attenuation_methods(study: StudyFolder, patients: list[str]) -> tuple[str, 
     return tuple(sorted(found - {""}))
 
 
-def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisData:
-    """Build the patient- and lesion-level analysis tables (module docstring)."""
+def load_analysis_data(
+    study: StudyFolder, database: StudyDatabase, *, summaries: StudyLayout | None = None
+) -> AnalysisData:
+    """Build the patient- and lesion-level analysis tables (module docstring).
+
+    ``summaries``: where the patients' quantification summaries (``summary.json``) are read,
+    by default the study folder's ``derived/`` (a locked snapshot keeps its own copy).
+    """
     config = study.config
+    summaries = summaries or study.layout
     with database.engine.connect() as connection:
         decisions = tuple(screening_log(connection))
         patients = _frame(connection, "patients")
@@ -331,8 +339,8 @@ def load_analysis_data(study: StudyFolder, database: StudyDatabase) -> AnalysisD
         out["target"] = out["pdl1_positive_primary"]
     out = out.merge(_survival(follow_up, time_zero), on="patient_id", how="left")
     return AnalysisData(
-        liver_means=_liver_means(study, list(out["patient_id"])),
-        attenuation_correction_methods=_attenuation_methods(study, list(out["patient_id"])),
+        liver_means=_liver_means(summaries, list(out["patient_id"])),
+        attenuation_correction_methods=_attenuation_methods(summaries, list(out["patient_id"])),
         config=config,
         screening=decisions,
         patients=out.sort_values("patient_id").reset_index(drop=True),

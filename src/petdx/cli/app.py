@@ -17,6 +17,7 @@ from petdx.cli.pacs import pacs_app
 from petdx.cli.quantify import quantify_command
 from petdx.cli.run import register as register_run_commands
 from petdx.cli.simulate import register as register_simulate_commands
+from petdx.cli.snapshot import snapshot_app
 from petdx.cli.stats import stats_app
 from petdx.cli.study import register as register_study_commands
 from petdx.cli.suv import suv_command
@@ -69,6 +70,7 @@ app.command("quantify")(quantify_command)
 register_study_commands(app)  # init, import, export, ingest, audit
 app.add_typer(stats_app, name="stats")
 app.add_typer(pacs_app, name="pacs")
+app.add_typer(snapshot_app, name="snapshot")
 register_simulate_commands(app)  # simulate, simulate-nema
 register_run_commands(app)  # run, report, demo
 

@@ -348,7 +348,7 @@ def run_study(
     InputValidationError
         The study folder or a source does not exist, or the database cannot be opened.
     """
-    from petdx.analysis import analyse_study, write_analysis
+    from petdx.analysis import analyse_into
     from petdx.report import write_report
 
     study = open_study(Path(root))
@@ -394,8 +394,7 @@ def run_study(
             stage.skipped = 1
         else:
             with progress("Analyse") as update:
-                results = analyse_study(study, database)
-                write_analysis(results, study.layout.results.path)
+                results = analyse_into(study, database, study.layout.results)
                 update(1, 1)
             stage.done = 1
             stage.problems.extend(results.problems)

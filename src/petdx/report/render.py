@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -25,8 +26,8 @@ from petdx.errors import InputValidationError
 from petdx.fileio import atomic_output, atomic_write_text
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p, fmt_plain
 from petdx.report.sections import build_context
-from petdx.study.config import open_study
-from petdx.study.layout import StudyLayout
+from petdx.study.config import StudyConfig, open_study
+from petdx.study.layout import ReportFolder, ResultsFolder, StudyLayout
 
 __all__ = ["ReportPaths", "render_html", "write_report"]
 
@@ -96,60 +97,84 @@ def _methods(study: StudyInfo) -> dict[str, Any]:
     }
 
 
-def render_html(study_root: str | Path) -> str:
-    """The report HTML of a study whose analyses have run."""
+def render_html(
+    study_root: str | Path,
+    *,
+    results: ResultsFolder | None = None,
+    config: StudyConfig | None = None,
+    provenance: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The report HTML of a study whose analyses have run.
+
+    By default the study's own ``results/`` and ``study.toml``; a locked snapshot passes its
+    ``results`` folder, the configuration locked with it and its own ``provenance`` lines
+    (shown after the study folder); the per-patient projections always come from the study.
+    """
     root = Path(study_root)
     layout = StudyLayout(root)
-    results = layout.results.results_json
-    if not results.exists():
+    folder = results or layout.results
+    results_json = folder.results_json
+    if not results_json.exists():
         raise InputValidationError(
-            f"{results}: no analysis results yet. Run `petdx run {root}` first."
+            f"{results_json}: no analysis results yet. Run `petdx run {root}` first."
         )
-    raw = results.read_bytes()
-    analysed = parse_results(raw, results)
-    study = open_study(root)
-    patients_csv = layout.results.patients_csv
+    raw = results_json.read_bytes()
+    analysed = parse_results(raw, results_json)
+    config = config or open_study(root).config
+    patients_csv = folder.patients_csv
     patients = []
     if patients_csv.exists():
         import pandas as pd
 
         patients = sorted(pd.read_csv(patients_csv)["patient_id"].astype(str))
-    provenance = [
+    lines = [
         ("Study folder", root.name),
+        *provenance,
         ("Results (results.json) SHA-256", hashlib.sha256(raw).hexdigest()),
         ("Study configuration", layout.config_file.name),
-        ("Database", study.config.database_url.split("://")[0]),
+        ("Database", config.database_url.split("://")[0]),
         ("Report written (UTC)", datetime.now(UTC).isoformat(timespec="seconds")),
         *[(f"Software: {name}", version) for name, version in _versions()],
     ]
     state = layout.run_state
-    if state.exists():
+    if results is None and state.exists():
         units = json.loads(state.read_text()).get("units", {})
         if "analysis" in units:
-            provenance.insert(2, ("Analysis inputs (content hash)", units["analysis"]))
+            lines.insert(2, ("Analysis inputs (content hash)", units["analysis"]))
     context = build_context(
         analysed,
         study_root=root,
         patients=patients,
-        provenance=provenance,
+        provenance=lines,
         methods=_methods(analysed.study),
     )
     template = _environment().get_template("report.html.j2")
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
-    return template.render(ctx=context, css=css, config=study.config.to_dict())
+    return template.render(ctx=context, css=css, config=config.to_dict())
 
 
-def write_report(study_root: str | Path, *, pdf: bool = True) -> ReportPaths:
-    """Write ``report/report.html`` (and ``report/report.pdf``) of a study."""
+def write_report(
+    study_root: str | Path,
+    *,
+    pdf: bool = True,
+    results: ResultsFolder | None = None,
+    out: ReportFolder | None = None,
+    config: StudyConfig | None = None,
+    provenance: Sequence[tuple[str, str]] = (),
+) -> ReportPaths:
+    """Write ``report/report.html`` (and ``report/report.pdf``) of a study; a snapshot gives
+    its ``results``, ``config`` and ``provenance`` (:func:`render_html`) and its report
+    folder ``out``."""
     root = Path(study_root)
     layout = StudyLayout(root)
-    html = render_html(root)
-    html_path = atomic_write_text(layout.report_html, html)
+    folder = out or layout.report_files
+    html = render_html(root, results=results, config=config, provenance=provenance)
+    html_path = atomic_write_text(folder.html, html)
     pdf_path = None
     if pdf:
         import weasyprint
 
-        pdf_path = layout.report_pdf
+        pdf_path = folder.pdf
         with atomic_output(pdf_path) as tmp:
             weasyprint.HTML(string=html, base_url=str(root)).write_pdf(tmp)
     return ReportPaths(html_path, pdf_path)

@@ -13,6 +13,10 @@ inside a study folder. The layout needs only the folder's root, so code that hol
     results/                           analysis tables and results.json (petdx analyse)
     report/report.html, report.pdf     the report (petdx report)
     exports/                           exchange CSV exports (petdx export)
+    snapshots/<n>/                     locked snapshots (petdx snapshot lock): snapshot.sqlite,
+                                       manifest.json, study.toml and derived/<patient>/
+                                       summary.json as at lock time (read-only); results/,
+                                       report/ and export.zip (petdx snapshot analyse|export)
     logs/                              run logs
     .petdx/run-state.json              what each stage last did (incremental runs)
     .ingest.lock                       one ingest at a time
@@ -39,7 +43,9 @@ from petdx.fileio import PATH_COMPONENT, check_path_component, path_component_pr
 
 __all__ = [
     "PATH_COMPONENT",
+    "ReportFolder",
     "ResultsFolder",
+    "SnapshotLayout",
     "StudyLayout",
     "check_path_component",
     "path_component_problem",
@@ -83,6 +89,64 @@ class ResultsFolder:
     @property
     def pdl1_lesions_csv(self) -> Path:
         return self.path / "analysis_pdl1_lesions.csv"
+
+
+@dataclass(frozen=True)
+class ReportFolder:
+    """The files a report writes (a study's ``report/``, or a snapshot's)."""
+
+    path: Path
+
+    @property
+    def html(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def pdf(self) -> Path:
+        return self.path / "report.pdf"
+
+
+@dataclass(frozen=True)
+class SnapshotLayout:
+    """The files of one locked snapshot (``snapshots/<n>/``)."""
+
+    path: Path
+
+    @property
+    def database(self) -> Path:
+        return self.path / "snapshot.sqlite"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def config_file(self) -> Path:
+        """The study's ``study.toml`` as it was at lock time (the analyses' settings)."""
+        return self.path / "study.toml"
+
+    @property
+    def derived(self) -> StudyLayout:
+        """The snapshot's copy of ``derived/<patient>/summary.json`` is laid out as in a study
+        folder: ``layout.derived.patient_summary(patient)``."""
+        return StudyLayout(self.path)
+
+    @property
+    def results(self) -> ResultsFolder:
+        return ResultsFolder(self.path / "results")
+
+    @property
+    def report(self) -> ReportFolder:
+        return ReportFolder(self.path / "report")
+
+    @property
+    def export_zip(self) -> Path:
+        return self.path / "export.zip"
+
+    @property
+    def analysis_lock(self) -> Path:
+        """Held while the snapshot's analyses run (one run per snapshot at a time)."""
+        return self.path / ".analysis.lock"
 
 
 @dataclass(frozen=True)
@@ -152,6 +216,24 @@ class StudyLayout:
     def derived(self) -> Path:
         return self.root / "derived"
 
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def snapshots_lock(self) -> Path:
+        """Held while a snapshot is locked (numbers are given one at a time)."""
+        return self.root / ".petdx" / "snapshots.lock"
+
+    def snapshot(self, number: int) -> SnapshotLayout:
+        """``snapshots/<n>/`` (``n`` a positive whole number)."""
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 1:
+            raise InputValidationError(
+                f"snapshot {shown_value(number)} is not a snapshot number; give a whole number "
+                "of 1 or more (`petdx snapshot list STUDY` shows them)."
+            )
+        return SnapshotLayout(self.snapshots / str(int(number)))
+
     def derived_patient(self, patient_id: str) -> Path:
         check_path_component(patient_id, field="patient_id")
         return self.inside(self.derived / patient_id, field="patient_id")
@@ -182,11 +264,15 @@ class StudyLayout:
 
     @property
     def report_html(self) -> Path:
-        return self.report / "report.html"
+        return self.report_files.html
 
     @property
     def report_pdf(self) -> Path:
-        return self.report / "report.pdf"
+        return self.report_files.pdf
+
+    @property
+    def report_files(self) -> ReportFolder:
+        return ReportFolder(self.report)
 
     @property
     def run_state(self) -> Path:
