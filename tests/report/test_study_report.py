@@ -124,3 +124,23 @@ def test_patient_accuracy_table_counts_match_a_recount_of_the_analysis_set(
     assert f"{tp}/{tp + fn} ({round(100 * tp / (tp + fn))} %)" in block
     assert f"Prevalence of the target condition: {tp + fn}/{n}" in block
     assert f"{tp + tn}/{n} ({round(100 * (tp + tn) / n)} %)" in block
+
+
+def test_every_stard_checklist_link_points_to_a_section_of_the_report(
+    demo_study: DemoStudy,
+) -> None:
+    """The checklist used to name Methods paragraphs ('indeterminate results', 'missing
+    data', 'eligibility') that the report did not have."""
+    import re
+
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    checklist = text[text.index('id="checklist"') :]
+    links = re.findall(r'<a href="#([^"]+)">', checklist)
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    assert len(links) >= 15
+    assert sorted(set(links) - ids) == []
+    for anchor in ("methods-indeterminate", "methods-missing", "methods-eligibility"):
+        assert anchor in links
+    # the methods say what ran: reads are imported, petdx did not show the images
+    assert "reader view" not in text
+    assert "imported into the study database" in text

@@ -86,7 +86,7 @@ class ReportContext:
     mips: list[FigureBlock] = field(default_factory=list)
     tables: dict[str, Any] = field(default_factory=dict)
     text: dict[str, Any] = field(default_factory=dict)
-    checklist: list[dict[str, str]] = field(default_factory=list)
+    checklist: list[dict[str, str | None]] = field(default_factory=list)
     provenance: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -564,33 +564,49 @@ def _mips(ctx: ReportContext, study_root: Path, study: StudyInfo, patients: Sequ
         )
 
 
-_CHECKLIST_WHERE = {
-    "1": ("Title", "report"),
-    "6": ("Methods: eligibility (protocol criteria as encoded)", "report"),
-    "10a": ("Methods: index test", "report"),
-    "10b": ("Methods: reference standard", "report"),
-    "12a": ("Methods and Table: accuracy (pre-specified) and ROC (cut-offs exploratory)", "report"),
-    "12b": ("Methods: reference standard categories", "report"),
-    "13a": ("Methods: blinding of readers", "report"),
-    "14": ("Methods: statistics", "report"),
-    "15": ("Methods: indeterminate results", "report"),
-    "16": ("Methods: missing data", "report"),
-    "17": ("Results: inter-reader agreement (pre-specified)", "report"),
-    "19": ("Results: flow diagram", "report"),
-    "20": ("Results: baseline characteristics", "report"),
-    "21a": ("Results: baseline (target condition, lesions per patient)", "partly"),
-    "21b": ("Results: lesions without the target condition (benign lesions)", "partly"),
-    "22": ("Results: interval between index test and reference standard", "report"),
-    "23": ("Results: 2x2 tables", "report"),
-    "24": ("Results: accuracy estimates with 95 % CIs", "report"),
-    "28": ("Study: registration (fill in from the trial record)", "authors"),
+#: Where the report answers a STARD 2015 item: (text, status, anchor of the answering section or
+#: paragraph in report.html.j2). A test checks that every anchor exists in the written report.
+_CHECKLIST_WHERE: dict[str, tuple[str, str, str | None]] = {
+    "1": ("Title", "report", None),
+    "6": ("Methods: participants and eligibility", "report", "methods-eligibility"),
+    "10a": ("Methods: index test", "report", "methods-index-test"),
+    "10b": ("Methods: reference standard", "report", "methods-reference-standard"),
+    "12a": (
+        "Methods: index test (pre-specified cut-offs); ROC analysis (exploratory cut-offs)",
+        "report",
+        "methods-index-test",
+    ),
+    "12b": ("Methods: reference standard categories", "report", "methods-reference-standard"),
+    "13a": (
+        "Methods: visual reads (reads imported: the authors state what readers saw)",
+        "partly",
+        "methods-reads",
+    ),
+    "14": ("Methods: statistics", "report", "methods-statistics"),
+    "15": ("Methods: indeterminate results", "report", "methods-indeterminate"),
+    "16": ("Methods: missing data", "report", "methods-missing"),
+    "17": ("Results: inter-reader agreement (pre-specified)", "report", "agreement"),
+    "19": ("Results: flow diagram", "report", "flow"),
+    "20": ("Results: baseline characteristics", "report", "flow"),
+    "21a": ("Results: baseline (target condition, lesions per patient)", "partly", "flow"),
+    "21b": (
+        "Results: lesions without the target condition (benign lesions)",
+        "partly",
+        "retention",
+    ),
+    "22": ("Results: interval between index test and reference standard", "report", "flow"),
+    "23": ("Results: 2x2 tables", "report", "accuracy"),
+    "24": ("Results: accuracy estimates with 95 % CIs", "report", "accuracy"),
+    "28": ("Study: registration (fill in from the trial record)", "authors", None),
 }
 
 
-def _checklist() -> list[dict[str, str]]:
-    rows = []
+def _checklist() -> list[dict[str, str | None]]:
+    rows: list[dict[str, str | None]] = []
     for item in STARD_2015_ITEMS:
-        where, status = _CHECKLIST_WHERE.get(item.number, ("Needs the authors' words", "authors"))
+        where, status, anchor = _CHECKLIST_WHERE.get(
+            item.number, ("Needs the authors' words", "authors", None)
+        )
         rows.append(
             {
                 "number": item.number,
@@ -598,6 +614,7 @@ def _checklist() -> list[dict[str, str]]:
                 "text": item.text,
                 "where": where,
                 "status": status,
+                "anchor": anchor,
             }
         )
     return rows
