@@ -8,13 +8,20 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from petdx.errors import InputValidationError
-from petdx.pipeline.snapshots import analyse_snapshot
+from petdx.pipeline import snapshots as snapshot_runs
+from petdx.pipeline.snapshots import (
+    AnalysisStatus,
+    analyse_snapshot,
+    analysis_status,
+    start_analysis,
+)
 from petdx.study.config import StudyFolder, open_study
 from petdx.study.database import open_database
 from petdx.study.snapshots import lock_snapshot
@@ -101,3 +108,39 @@ def test_no_such_snapshot(demo_study: DemoStudy) -> None:
     study = open_study(demo_study.reference)
     with pytest.raises(InputValidationError, match="no snapshot 3"):
         analyse_snapshot(study, 3)
+
+
+def _wait(study: StudyFolder, number: int, seconds: float) -> AnalysisStatus:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = analysis_status(study, number)
+        if status is not None and not status.running:
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"snapshot {number}: analysis still running after {seconds} s")
+
+
+def test_background_analysis_refuses_a_second_run(demo_study: DemoStudy, tmp_path: Path) -> None:
+    study = _locked_copy(demo_study.reference, tmp_path / "study")
+    assert analysis_status(study, 1) is None
+    started = start_analysis(study, 1, actor="stat1")
+    assert started.running
+    assert started.actor == "stat1"
+    with pytest.raises(InputValidationError, match="running already"):
+        start_analysis(study, 1, actor="stat2")
+    finished = _wait(study, 1, 600)
+    assert finished.state == "done", finished
+    assert finished.finished_utc is not None
+    results = study.root / "snapshots" / "1" / "results" / "results.json"
+    assert results.read_bytes() == (demo_study.reference / "results" / "results.json").read_bytes()
+    assert (study.root / "snapshots" / "1" / "report" / "report.html").is_file()
+
+    # A run whose process is killed is reported failed, and may be started again.
+    start_analysis(study, 1, actor="stat1")
+    process = snapshot_runs._starting_paths[study.root / "snapshots" / "1" / "analysis-status.json"]
+    process.kill()
+    process.join(30)
+    killed = analysis_status(study, 1)
+    assert killed is not None
+    assert killed.state == "failed"
+    assert "ended before finishing" in (killed.message or "")

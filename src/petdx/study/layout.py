@@ -144,6 +144,15 @@ class SnapshotLayout:
         return self.path / "export.zip"
 
     @property
+    def export_deidentified_zip(self) -> Path:
+        return self.path / "export-deidentified.zip"
+
+    @property
+    def analysis_status(self) -> Path:
+        """Step and end of the last background analysis (``petdx.pipeline.snapshots``)."""
+        return self.path / "analysis-status.json"
+
+    @property
     def analysis_lock(self) -> Path:
         """Held while the snapshot's analyses run (one run per snapshot at a time)."""
         return self.path / ".analysis.lock"

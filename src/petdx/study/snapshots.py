@@ -541,9 +541,7 @@ def export_snapshot(
     """
     snapshot = study.layout.snapshot(number)
     database = snapshot_database(study, number)
-    default = snapshot.export_zip
-    if deidentify:
-        default = default.with_name("export-deidentified.zip")
+    default = snapshot.export_deidentified_zip if deidentify else snapshot.export_zip
     target = Path(out) if out is not None else default
     try:
         with tempfile.TemporaryDirectory(prefix=".export-", dir=snapshot.path) as tmp:
