@@ -20,12 +20,14 @@ from enum import StrEnum
 from petdx.ct_dose import AAPM96_K_FACTORS_MSV_PER_MGY_CM
 
 __all__ = [
+    "CODE_LABELS",
     "CRITERIA",
     "TABLES",
     "Criterion",
     "Field",
     "FieldType",
     "Table",
+    "code_label",
     "dictionary_rows",
 ]
 
@@ -134,6 +136,55 @@ CRITERIA: tuple[Criterion, ...] = (
 )
 
 _CRITERION_IDS = tuple(c.id for c in CRITERIA)
+
+#: How forms, reports and exports show a code to people, where the plain rule of
+#: :func:`code_label` (underscores to spaces, first letter capitalised) does not serve:
+#: acronyms, tracer names, antibody clones with their vendors.
+CODE_LABELS: dict[str, str] = {
+    "yes": "Yes",
+    "no": "No",
+    "unknown": "Unknown",
+    "M": "Male",
+    "F": "Female",
+    "O": "Other",
+    "ga68-dota-blp": "68Ga-DOTA-BLP",
+    "f18-fdg": "18F-FDG",
+    "nsclc": "Non-small-cell lung cancer",
+    "sclc": "Small-cell lung cancer",
+    "hnscc": "Head and neck squamous-cell carcinoma",
+    "breast_tnbc": "Triple-negative breast cancer",
+    "hepatocellular": "Hepatocellular carcinoma",
+    "renal": "Renal cell carcinoma",
+    "urothelial": "Urothelial carcinoma",
+    "gastric": "Gastric cancer",
+    "oesophageal": "Oesophageal cancer",
+    "colorectal": "Colorectal cancer",
+    "cervical": "Cervical cancer",
+    "22C3": "22C3 (Dako)",
+    "SP263": "SP263 (Ventana)",
+    "28-8": "28-8 (Dako)",
+    "SP142": "SP142 (Ventana)",
+    "follow_up_composite": "Follow-up composite",
+    "pdl1_positive_malignant": "Malignant, PD-L1 positive",
+    "pdl1_negative_malignant": "Malignant, PD-L1 negative",
+    "benign_inflammatory": "Benign (inflammatory)",
+    "nodal_and_distant": "Nodal and distant",
+}
+
+
+def code_label(code: str) -> str:
+    """The label people read for a code of the exchange format (``breast_tnbc`` ->
+    ``Triple-negative breast cancer``); a code without an entry in :data:`CODE_LABELS`
+    reads with spaces for underscores and its first letter capitalised."""
+    text = str(code)
+    if text in CODE_LABELS:
+        return CODE_LABELS[text]
+    if text.isupper() or "/" in text:
+        return text
+    spaced = text.replace("_", " ")
+    return spaced[:1].upper() + spaced[1:]
+
+
 _TRI = ("yes", "no", "unknown")
 TRACERS = ("ga68-dota-blp", "f18-fdg")
 TUMOUR_TYPES = (

@@ -144,3 +144,20 @@ def test_every_stard_checklist_link_points_to_a_section_of_the_report(
     # the methods say what ran: reads are imported, petdx did not show the images
     assert "reader view" not in text
     assert "imported into the study database" in text
+
+
+def test_tables_show_labels_from_the_data_dictionary_not_codes(demo_study: DemoStudy) -> None:
+    """Raw codes (nsclc, breast_tnbc, 'Sex: F', ga68-dota-blp) and Python values (True) read
+    as their data-dictionary labels."""
+    import re
+
+    from petdx.data_dictionary import CODE_LABELS
+
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    baseline = text[text.index("Baseline characteristics") : text.index('id="accuracy"')]
+    cells = re.findall(r"<td>([^<]*)</td>", baseline)
+    for code in ("nsclc", "breast_tnbc", "melanoma", "ga68-dota-blp", "True", "False"):
+        assert not [c for c in cells if re.search(rf"\b{re.escape(code)}\b", c)], code
+    assert "Sex: F" not in cells
+    assert any(c.startswith("Sex: ") and c[5:] in CODE_LABELS.values() for c in cells)
+    assert f"Diagnostic accuracy of <b>{CODE_LABELS['ga68-dota-blp']}</b>" in text

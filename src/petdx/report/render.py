@@ -22,6 +22,7 @@ import jinja2
 
 from petdx import __version__
 from petdx.analysis.results import StudyInfo, parse_results
+from petdx.data_dictionary import code_label
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_output, atomic_write_text
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p, fmt_plain
@@ -63,7 +64,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(est=fmt_estimate, iqr=fmt_iqr, num=fmt_number, p=fmt_p, plain=fmt_plain)
+    env.filters.update(
+        est=fmt_estimate, iqr=fmt_iqr, num=fmt_number, p=fmt_p, plain=fmt_plain, label=code_label
+    )
     return env
 
 

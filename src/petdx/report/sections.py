@@ -29,6 +29,7 @@ from petdx.analysis.results import (
     Summary,
     SurvivalSection,
 )
+from petdx.data_dictionary import code_label
 from petdx.report.figures import (
     CurveBand,
     KaplanMeierCurve,
@@ -144,6 +145,14 @@ def _target_name(study: StudyInfo) -> str:
     return f"PD-L1 {study.pdl1_score.upper()} >= {study.pdl1_cutoff:g}"
 
 
+def _value_label(value: Any) -> str:
+    """A category as people read it: a code's label from the data dictionary; booleans as
+    Yes/No (the target condition and PD-L1 status are stored as true/false)."""
+    if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+        return "Yes" if str(value).lower() == "true" else "No"
+    return code_label(str(value))
+
+
 def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summary]) -> None:
     rows: list[tuple[str, str]] = [("Patients enrolled", str(b.n))]
     rows.append(("Age, years, median (IQR)", fmt_iqr(b.age_years, 0)))
@@ -155,9 +164,7 @@ def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summa
         ("Target condition", b.target_present),
     ):
         for item in counts:
-            rows.append(
-                (f"{label}: {item.value}", f"{item.n} ({100 * item.n / max(b.n, 1):.0f} %)")
-            )
+            rows.append((f"{label}: {_value_label(item.value)}", fmt_count_of(item.n, b.n)))
     rows += [
         ("Weight, kg, median (IQR)", fmt_iqr(b.weight_kg)),
         ("Height, m, median (IQR)", fmt_iqr(b.height_m, 2)),
@@ -165,11 +172,21 @@ def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summa
         ("Non-primary lesions per patient, median (IQR)", fmt_iqr(b.lesions_non_primary, 0)),
     ]
     for tracer, summary in b.administered_activity_mbq.items():
-        rows.append((f"Injected activity, {tracer}, MBq, median (IQR)", fmt_iqr(summary, 0)))
+        rows.append(
+            (f"Injected activity, {code_label(tracer)}, MBq, median (IQR)", fmt_iqr(summary, 0))
+        )
     for label, summary in b.uptake_min.items():
-        rows.append((f"Uptake time, {label}, min, median (IQR)", fmt_iqr(summary, 0)))
+        tracer, _, time_point = label.partition(" ")
+        rows.append(
+            (
+                f"Uptake time, {code_label(tracer)} {time_point}, min, median (IQR)",
+                fmt_iqr(summary, 0),
+            )
+        )
     ctx.tables["baseline"] = rows
-    ctx.tables["interval"] = [(name, str(s.n), fmt_iqr(s, 0)) for name, s in interval_days.items()]
+    ctx.tables["interval"] = [
+        (_value_label(name), str(s.n), fmt_iqr(s, 0)) for name, s in interval_days.items()
+    ]
 
 
 def _count_of(measure: Mapping[str, Any]) -> str:

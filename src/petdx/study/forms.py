@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from petdx.data_dictionary import FieldType
+from petdx.data_dictionary import FieldType, code_label
 from petdx.data_dictionary import Table as DictTable
 from petdx.errors import InputValidationError, PetdxError
 from petdx.study.audit import AuditEntry, audit_history
@@ -92,26 +92,6 @@ __all__ = [
 DRAFT_REASON = "edit before the form was marked complete"
 
 #: Labels of codes whose spelling is not self-explanatory; others are shown as written.
-_CODE_LABELS = {
-    "yes": "Yes",
-    "no": "No",
-    "unknown": "Unknown",
-    "M": "Male",
-    "F": "Female",
-    "O": "Other",
-    "ga68-dota-blp": "68Ga-DOTA-BLP",
-    "f18-fdg": "18F-FDG",
-    "nsclc": "Non-small-cell lung cancer",
-    "sclc": "Small-cell lung cancer",
-    "hnscc": "Head and neck squamous-cell carcinoma",
-    "breast_tnbc": "Triple-negative breast cancer",
-    "22C3": "22C3 (Dako)",
-    "SP263": "SP263 (Ventana)",
-    "28-8": "28-8 (Dako)",
-    "SP142": "SP142 (Ventana)",
-    "last_contact": "Last contact",
-    "non_diagnostic": "Non-diagnostic",
-}
 
 _INPUTS = {
     FieldType.STRING: "text",
@@ -202,7 +182,7 @@ class FormSpec:
 
 
 def _label(code: str) -> str:
-    return _CODE_LABELS.get(code, code.replace("_", " "))
+    return code_label(code)
 
 
 def _help(f: Any, table: DictTable) -> str:
