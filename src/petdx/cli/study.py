@@ -163,6 +163,15 @@ def export_command(
     _echo(result.to_dict())
 
 
+def _new_log(logs: Path, stem: str) -> Path:
+    """``logs/<stem>.json``, or ``<stem>-2.json``... when a run in the same second wrote it."""
+    path, n = logs / f"{stem}.json", 1
+    while path.exists():
+        n += 1
+        path = logs / f"{stem}-{n}.json"
+    return path
+
+
 def ingest_command(
     study: StudyArg,
     path: Annotated[Path, typer.Argument(help="DICOM folder.")],
@@ -191,7 +200,7 @@ def ingest_command(
         raise _fail(exc) from None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log = {"at_utc": stamp, "actor": current_actor(user), **result.to_dict(with_folders=False)}
-    atomic_write_text(folder.logs / f"ingest-{stamp}.json", json.dumps(log, indent=2))
+    atomic_write_text(_new_log(folder.logs, f"ingest-{stamp}"), json.dumps(log, indent=2))
     err_console.print(escape(str(result)))
     for problem in result.problems:
         err_console.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)

@@ -145,6 +145,8 @@ def _print_problems(index: Any, rows: list[dict[str, Any]], path: Path) -> None:
         summary += f", {len(others)} other series ignored ({', '.join(kinds)})"
     if index.non_dicom:
         summary += f", {len(index.non_dicom)} non-DICOM file(s) skipped"
+    n_problems = sum(1 for row in rows if row["error"]) + len(index.unreadable)
+    summary += f", {n_problems} problem(s)"
     err_console.print(summary)
     for row in rows:
         for warning in row["warnings"]:

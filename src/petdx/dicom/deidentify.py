@@ -12,8 +12,19 @@ What happens to each attribute, at every nesting level:
   (0018,1000) -> ``D``: it is Type 1 in the Enhanced General Equipment module of the Enhanced
   and Legacy Converted Enhanced IODs, where ``X/Z/D`` asks for the dummy that keeps the object
   valid (PS3.15 E.1.1). PatientName and PatientID become
-  the study pseudonym. Attributes not in the table are kept, as the profile specifies.
-  Curves and overlay comments/data (repeating groups 50xx, 60xx) are removed.
+  the study pseudonym. Curves (repeating group 50xx) and overlay comments and data
+  (60xx,4000), (60xx,3000) are removed, as the table lists them.
+* **Text not in the table** (petdx's rule, stricter than the profile, which keeps unlisted
+  attributes): a public attribute not listed in Table E.1-1 whose VR holds free text (AE,
+  LO, LT, PN, SH, ST, UC, UR, UT) or is unknown (UN, not in the dictionary) is removed,
+  unless it is in :data:`KEPT_TEXT`, the documented list of what SUV, geometry and
+  quantification read (vendor, radiopharmaceutical, coded entries, reconstruction and
+  correction methods, position reference). This removes, among others, OverlayDescription
+  (60xx,0022), OverlayLabel (60xx,1500) and the other overlay and curve texts of the
+  repeating groups, ContentDescription (0070,0081) and ImageID (0054,0400), and any text a
+  newer edition of the standard adds. ContentLabel (0070,0080), a free-form label of VR CS,
+  is removed too (:data:`REMOVED_CODE_STRINGS`). Code strings (CS), numbers, dates, times
+  and UIDs not in the table are kept: they hold coded values, not names.
 * **UIDs** are replaced by ``2.25.<n>`` where ``n`` is a UUID derived from a study secret
   and the original UID (HMAC-SHA256, :func:`deidentify_uid`). The mapping
   is therefore consistent across series, runs and machines of the same study, so references
@@ -28,13 +39,18 @@ What happens to each attribute, at every nesting level:
   and lateral dimensions, smoking and pregnancy status, sex neutered. Free-text
   characteristics (ethnic group, allergies, medical alerts, additional history) are removed
   as in the basic profile.
-* **Retain Safe Private**: private elements are removed except the vendor SUV elements in
-  :data:`SAFE_PRIVATE` (Philips (7053,xx00/xx09); GE GEMS_PETD_01 dose and time elements),
-  each checked to hold a number or a date-time, with their private creator.
+* **Retain Safe Private**: private elements (creators included) are removed except the
+  vendor SUV elements in :data:`SAFE_PRIVATE` (Philips (7053,xx00/xx09); GE GEMS_PETD_01
+  dose and time elements), each checked to hold a number or a date-time, with their
+  private creator.
 * PatientIdentityRemoved (0012,0062) ``YES``, LongitudinalTemporalInformationModified
   (0028,0303) ``MODIFIED``, DeidentificationMethod (0012,0063) and
   DeidentificationMethodCodeSequence (0012,0064) with the CID 7050 codes of the profile and
   options are added.
+* **File**: the 128-byte preamble is written as zeros and the File Meta Information keeps
+  only its version, the SOP class and instance UIDs and the transfer syntax (the source's
+  application entity titles, implementation name and private information go; the writer
+  adds its own implementation UID and name).
 * Objects with BurnedInAnnotation ``YES`` are refused: pixel data are not cleaned.
 
 Why petdx applies the table itself: ``dicom-anonymizer``'s own engine keeps a process-wide
@@ -55,6 +71,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,8 +98,11 @@ from petdx.dicom._fastread import element_value
 from petdx.errors import InvalidSeriesError
 
 __all__ = [
+    "KEPT_TEXT",
     "PROFILE_TABLE_EDITION",
+    "REMOVED_CODE_STRINGS",
     "SAFE_PRIVATE",
+    "TEXT_VRS",
     "DeidentificationSettings",
     "DeidentifiedFileEncoder",
     "ProfileAction",
@@ -90,6 +110,7 @@ __all__ = [
     "deidentify_dataset",
     "deidentify_uid",
     "patient_date_offset_days",
+    "redact_uids",
 ]
 
 #: Edition of PS3.15 Table E.1-1 used (a module of dicom-anonymizer).
@@ -145,6 +166,38 @@ _PSEUDONYM_TAGS = frozenset(Tag(t) for t in ("PatientID", "PatientName"))
 #: Enhanced PET/CT/MR. A dummy keeps those objects valid; the step is per tag (the encoder
 #: caches it), so every object gets the dummy.
 _DUMMY_FOR_CONFORMANCE = frozenset(Tag(t) for t in ("DeviceSerialNumber",))
+
+#: VRs whose values are free text (or unknown: UN): an attribute of one of these VRs that
+#: Table E.1-1 does not list is removed unless it is in :data:`KEPT_TEXT`.
+TEXT_VRS = frozenset(("AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT", "UN"))
+
+#: Text attributes not in Table E.1-1 that are kept on purpose, each for what reads it.
+KEPT_TEXT: dict[str, str] = {
+    "Manufacturer": "scanner vendor: vendor SUV rules and cross-checks (petdx.suv.vendor)",
+    "ManufacturerModelName": "scanner model: vendor SUV rules, reported with the SUV",
+    "SoftwareVersions": "scanner software: vendor SUV rules depend on the version",
+    "Radiopharmaceutical": "radionuclide and tracer when the code sequence lacks them",
+    "RadiopharmaceuticalRoute": "route of administration (quantification provenance)",
+    "CodeValue": "coded entries (radionuclide, radiopharmaceutical, anatomy, units)",
+    "CodingSchemeDesignator": "coded entries",
+    "CodingSchemeVersion": "coded entries",
+    "CodeMeaning": "coded entries: the radionuclide when its code is not known",
+    "LongCodeValue": "coded entries",
+    "URNCodeValue": "coded entries",
+    "RescaleType": "units of Enhanced PET pixel values (SUV needs them)",
+    "AttenuationCorrectionMethod": "quantification provenance, reported with the SUV",
+    "ScatterCorrectionMethod": "quantification provenance",
+    "ReconstructionMethod": "quantification provenance (harmonisation)",
+    "ConvolutionKernel": "CT reconstruction kernel (quantification provenance)",
+    "PositionReferenceIndicator": "geometry: the Frame of Reference module (Type 2)",
+    "StackID": "geometry: the stack of an Enhanced object's frames (InStackPositionNumber)",
+}
+
+#: Code strings (CS) that are free-form labels, removed like the text above.
+REMOVED_CODE_STRINGS: tuple[str, ...] = ("ContentLabel",)
+
+_KEPT_TEXT_TAGS = frozenset(Tag(k) for k in KEPT_TEXT)
+_REMOVED_CODE_STRING_TAGS = frozenset(Tag(k) for k in REMOVED_CODE_STRINGS)
 
 
 @dataclass(frozen=True)
@@ -216,6 +269,23 @@ def deidentify_uid(secret: bytes, uid: str) -> str:
     """
     digest = hmac.new(secret, uid.strip().encode("ascii", "replace"), hashlib.sha256).digest()
     return f"2.25.{uuid.UUID(bytes=digest[:16], version=4).int}"
+
+
+#: A DICOM UID in free text (four components or more, so version numbers are left alone).
+_UID_IN_TEXT = re.compile(r"(?<![\w.])[0-2](?:\.\d+){3,}(?![\w.])")
+
+
+def redact_uids(text: str, secret: bytes | None, keep: frozenset[str] = frozenset()) -> str:
+    """``text`` with every UID in it (except those in ``keep``, already de-identified)
+    replaced by its de-identified UID (``secret`` given) or by ``[UID]``."""
+
+    def replace(match: re.Match[str]) -> str:
+        uid = match.group(0)
+        if uid in keep:
+            return uid
+        return deidentify_uid(secret, uid) if secret is not None else "[UID]"
+
+    return _UID_IN_TEXT.sub(replace, text)
 
 
 def patient_date_offset_days(secret: bytes, pseudonym: str) -> int:
@@ -375,7 +445,8 @@ _ACTION_STEP = {
 def _step(tag: BaseTag, vr: str) -> _Step:
     """The step for a public element: pseudonym tags, then the attributes never retained,
     then the Modified Dates option (DA, DT shifted; TM kept), then Retain Patient
-    Characteristics, then the basic-profile table (unlisted attributes are kept)."""
+    Characteristics, then the basic-profile table; an unlisted attribute is kept unless it
+    holds free text (:data:`TEXT_VRS`) and is not in :data:`KEPT_TEXT`."""
     if tag in _PSEUDONYM_TAGS:
         return _Step.PSEUDONYM
     if tag in _DUMMY_FOR_CONFORMANCE:
@@ -389,10 +460,19 @@ def _step(tag: BaseTag, vr: str) -> _Step:
     elif vr == "TM" or tag in _PATIENT_CHARACTERISTICS:
         return _Step.KEEP
     else:
-        action = profile_action(tag) or ProfileAction.KEEP
+        action = profile_action(tag) or _unlisted_action(tag, vr)
     if action is ProfileAction.KEEP:
         return _Step.DESCEND if vr == "SQ" else _Step.KEEP
     return _ACTION_STEP[action]
+
+
+def _unlisted_action(tag: BaseTag, vr: str) -> ProfileAction:
+    """petdx's action for a public attribute that Table E.1-1 does not list."""
+    if tag in _REMOVED_CODE_STRING_TAGS:
+        return ProfileAction.REMOVE
+    if vr in TEXT_VRS and tag not in _KEPT_TEXT_TAGS:
+        return ProfileAction.REMOVE
+    return ProfileAction.KEEP
 
 
 def _process(ds: Dataset, settings: DeidentificationSettings, offset_days: int) -> None:
@@ -496,10 +576,28 @@ def deidentify_dataset(ds: Dataset, settings: DeidentificationSettings) -> Datas
     if meta is not None:
         if "SOPInstanceUID" in ds:
             meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle"):
-            if keyword in meta:
-                delattr(meta, keyword)
+        _strip_file_meta(meta)
     return ds
+
+
+#: File Meta Information elements kept (PS3.10 7.1): the rest (application entity titles,
+#: the source's implementation name, private information) may name the site; the writer
+#: adds its own implementation class UID and version name.
+_META_KEPT = frozenset(
+    Tag(t)
+    for t in (
+        "FileMetaInformationGroupLength",
+        "FileMetaInformationVersion",
+        "MediaStorageSOPClassUID",
+        "MediaStorageSOPInstanceUID",
+        "TransferSyntaxUID",
+    )
+)
+
+
+def _strip_file_meta(meta: Dataset) -> None:
+    for tag in [t for t in meta.keys() if t not in _META_KEPT]:  # noqa: SIM118
+        del meta[tag]
 
 
 #: Elements that pydicom's file writer reads through their converted value (``dcmwrite``
@@ -726,7 +824,8 @@ class DeidentifiedFileEncoder:
         ``dcmwrite(enforce_file_format=True)`` leave them: the SOP instance UID replaced,
         the application entity titles removed, the SOP class taken from the data set, the
         missing required elements added (``validate_file_meta``), and the group length
-        computed as ``write_file_meta_info`` does. All but the SOP instance UID and the
+        computed as ``write_file_meta_info`` does; only the elements of ``_META_KEPT`` are
+        taken from the source. All but the SOP instance UID and the
         group length are the same for every file of a series, so they are encoded once."""
         sop_class = _value(header, _SOP_CLASS_TAG)
         sop_instance = _replace_uid(_value(header, _SOP_INSTANCE_TAG), self.settings.secret)
@@ -735,6 +834,8 @@ class DeidentifiedFileEncoder:
         items = []
         for tag in list(source_meta.keys()):
             if tag in (_GROUP_LENGTH_TAG, _MEDIA_SOP_INSTANCE_TAG):  # rewritten below
+                continue
+            if tag not in _META_KEPT:
                 continue
             elem = source_meta.get_item(tag)
             value = _value(source_meta, tag)
@@ -745,9 +846,7 @@ class DeidentifiedFileEncoder:
         constant = self._meta_memo.get(key)
         if constant is None:
             meta = cast(FileMetaDataset, copy.deepcopy(source_meta))
-            for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle"):
-                if keyword in meta:
-                    delattr(meta, keyword)
+            _strip_file_meta(meta)
             if meta.get("MediaStorageSOPClassUID", None) != sop_class:
                 meta.MediaStorageSOPClassUID = sop_class
             meta.MediaStorageSOPInstanceUID = sop_instance

@@ -468,11 +468,26 @@ def read_header(path: Path) -> Dataset:
     return read_dicom(path)[0]
 
 
-def _iter_files(root: Path) -> list[Path]:
+def _iter_files(root: Path, problems: list[FileProblem] | None = None) -> list[Path]:
+    """The files under ``root``, sorted; a folder that cannot be listed goes to
+    ``problems`` (never skipped in silence)."""
     if root.is_file():
         return [root]
     files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else root
+        if problems is None:
+            raise exc
+        problems.append(
+            FileProblem(
+                folder,
+                f"{folder}: folder cannot be read ({exc.strerror or exc}); its files were not "
+                "looked at. Give petdx read access to it and run again.",
+            )
+        )
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames.sort()
         files.extend(Path(dirpath) / name for name in sorted(filenames))
     return files
@@ -585,7 +600,8 @@ def index_dicom_folder(
     -------
     DicomIndex
         Series keyed by SeriesInstanceUID; ``non_dicom`` lists files without a DICOM
-        marker; ``unreadable`` lists DICOM files that could not be parsed or grouped.
+        marker; ``unreadable`` lists the folders that could not be listed, then the DICOM
+        files that could not be parsed or grouped.
 
     Raises
     ------
@@ -597,4 +613,7 @@ def index_dicom_folder(
         raise InputValidationError(
             f"{root_path}: no such file or folder. Give the folder holding the DICOM files."
         )
-    return index_dicom_files(_iter_files(root_path), workers=workers, progress=progress)
+    folders: list[FileProblem] = []
+    index = index_dicom_files(_iter_files(root_path, folders), workers=workers, progress=progress)
+    index.unreadable[:0] = folders
+    return index

@@ -24,7 +24,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -350,7 +350,7 @@ def _pull(
                 shutil.rmtree(staging, ignore_errors=True)
             stored.extend(result.series)
             problems.extend(source.problems)
-            problems.extend(IngestProblem(p.source, "PACS", p.message) for p in result.problems)
+            problems.extend(replace(p, folder="PACS") for p in result.problems)
         return PullResult(
             n_found=len(found),
             n_retrieved=retrieved,

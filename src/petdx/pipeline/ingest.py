@@ -54,6 +54,7 @@ file, and it runs here while the workers go on copying.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -71,6 +72,7 @@ from petdx.dicom import (
     SeriesKind,
     deidentify_uid,
 )
+from petdx.dicom.deidentify import redact_uids
 from petdx.dicom.sources import ImageSource, as_image_source
 from petdx.errors import InputValidationError, PetdxError
 from petdx.fileio import exclusive_lock
@@ -87,7 +89,7 @@ from petdx.study.queries import (
 )
 from petdx.study.records import Author, get_record, insert_record, update_record
 
-__all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest"]
+__all__ = ["IngestProblem", "IngestResult", "IngestedSeries", "ingest", "log_handle"]
 
 ProgressCallback = Callable[[int, int], None]
 #: Below this many files the default is to copy in this process (see ``ingest``).
@@ -113,23 +115,48 @@ class IngestedSeries:
         return dict(self.__dict__)
 
 
+def log_handle(secret: bytes, what: str) -> str:
+    """A stable name for a refused series or file that identifies nothing: a keyed hash
+    (HMAC-SHA256 with the study secret, 16 hex digits) of its original UID or path."""
+    digest = hmac.new(secret, b"ingest-log|" + what.encode("utf-8", "replace"), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class IngestProblem:
-    """A series or file that was not ingested. ``source`` is the original series UID (or a
-    file); ``folder`` where it was found (shown to the user, not written to logs)."""
+    """A series or file that was not ingested.
+
+    ``source`` (the original series UID, or a file) and ``folder`` (where it was found)
+    are for the operator's console only. What is written to disk (:meth:`to_dict` without
+    folders: logs, the JSON output) names it by ``handle`` - the de-identified series UID
+    and pseudonym when the patient is known, else a keyed hash (:func:`log_handle`) - and
+    its ``position`` in the run, with ``log_message``: the message without source paths or
+    original UIDs."""
 
     source: str
     folder: str
     message: str
+    handle: str = ""
+    position: int | None = None
+    log_message: str = ""
 
     def __str__(self) -> str:
         return f"{self.source} in {self.folder}: {self.message}"
 
     def to_dict(self, *, with_folder: bool = True) -> dict[str, Any]:
-        out = {"source": self.source, "message": self.message}
         if with_folder:
-            out["folder"] = self.folder
-        return out
+            return {"source": self.source, "folder": self.folder, "message": self.message}
+        return {
+            "handle": self.handle or "unnamed",
+            "position": self.position,
+            "message": self.log_message or self._redacted(),
+        }
+
+    def _redacted(self) -> str:
+        text = self.message
+        for known in sorted({self.source, self.folder} - {""}, key=len, reverse=True):
+            text = text.replace(known, "[source]")
+        return redact_uids(text, None)
 
 
 @dataclass(frozen=True)
@@ -457,7 +484,8 @@ def ingest(
 
         stored: list[IngestedSeries] = []
         problems = [
-            IngestProblem(str(p.path.name), str(p.path.parent), p.message) for p in index.unreadable
+            _file_problem(ctx, p.path, p.message, root, position)
+            for position, p in enumerate(index.unreadable)
         ]
         patients = [_pseudonym(ctx, entry.first_header) for entry in entries]
         tasks: list[CopyTask | None] = []
@@ -481,18 +509,24 @@ def ingest(
             where = _relative(entry.folder, root)
             if position in unsafe:
                 problems.append(
-                    IngestProblem(
-                        entry.series_instance_uid,
+                    _series_problem(
+                        ctx,
+                        entry,
                         where,
+                        position,
+                        None,
                         f"{entry.kind.value} series: not stored: {unsafe[position]}",
                     )
                 )
                 continue
             if patient_id is None or task is None or outcome is None:
                 problems.append(
-                    IngestProblem(
-                        entry.series_instance_uid,
+                    _series_problem(
+                        ctx,
+                        entry,
                         where,
+                        position,
+                        None,
                         f"{entry.kind.value} series: its PatientID is neither in the identity "
                         "table nor a study pseudonym. Import the mapping with `petdx import "
                         "STUDY patient_identity FILE.csv` (columns patient_id, hospital_id, "
@@ -513,7 +547,7 @@ def ingest(
                 with database.begin() as connection:
                     _record(connection, ctx, plan, task, outcome.rows)
             except PetdxError as exc:
-                problems.append(IngestProblem(entry.series_instance_uid, where, str(exc)))
+                problems.append(_series_problem(ctx, entry, where, position, patient_id, str(exc)))
                 continue
             stored.append(
                 IngestedSeries(
@@ -531,12 +565,20 @@ def ingest(
         nothing_read = None
         if not entries and index.n_inputs:
             nothing_read = index.skipped_summary()
+            advice = "Give the folder holding the PET/CT series' DICOM files."
+            counts = (
+                f"{len(index.non_dicom)} not DICOM, {len(index.unreadable)} unreadable, "
+                f"{len(index.ignored)} ignored, {len(index.series)} series of other kinds"
+            )
             problems.append(
                 IngestProblem(
                     source.label,
                     source.label,
                     f"no PET or CT series could be read from {index.n_inputs} file(s): "
-                    f"{nothing_read}. Give the folder holding the PET/CT series' DICOM files.",
+                    f"{nothing_read}. {advice}",
+                    handle="input",
+                    log_message=f"no PET or CT series could be read from {index.n_inputs} "
+                    f"file(s) ({counts}). {advice}",
                 )
             )
     return IngestResult(tuple(stored), tuple(problems), skipped, nothing_read)
@@ -558,6 +600,68 @@ def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int
         folder=folder,
         recorded=recorded,
         position=position,
+    )
+
+
+def _scrubbed(
+    ctx: _Context, message: str, identifying: set[str], keep: frozenset[str] = frozenset()
+) -> str:
+    """``message`` without the given paths and names and with de-identified UIDs (those in
+    ``keep`` are de-identified already)."""
+    text = message
+    for known in sorted(identifying - {"", "."}, key=len, reverse=True):
+        text = text.replace(known, "[source]")
+    return redact_uids(text, ctx.secret, keep)
+
+
+def _paths_of(path: Path, root: Path | None) -> set[str]:
+    """How messages name a file or folder: its absolute path, its path below the source
+    (when it has a folder in it) and its name (four characters or more, so that a short
+    name such as ``PT`` does not blank words of the message)."""
+    names = {str(path)}
+    relative = _relative(path, root)
+    if os.sep in relative:
+        names.add(relative)
+    if len(path.name) >= 4:
+        names.add(path.name)
+    return names
+
+
+def _series_problem(
+    ctx: _Context,
+    entry: SeriesEntry,
+    where: str,
+    position: int,
+    patient_id: str | None,
+    message: str,
+) -> IngestProblem:
+    """A refused series: the console names its UID and folder, the log its handle."""
+    uid = entry.series_instance_uid
+    if patient_id is not None:
+        handle = f"{patient_id} {entry.kind.value} series {deidentify_uid(ctx.secret, uid)}"
+    else:
+        handle = f"{entry.kind.value} series {log_handle(ctx.secret, uid)}"
+    identifying = _paths_of(entry.folder, ctx.root) | ({where} if os.sep in where else set())
+    for instance in entry.instances:
+        identifying |= _paths_of(instance.path, ctx.root)
+    keep = frozenset((deidentify_uid(ctx.secret, uid),))
+    return IngestProblem(
+        uid, where, message, handle, position, _scrubbed(ctx, message, identifying, keep)
+    )
+
+
+def _file_problem(
+    ctx: _Context, path: Path, message: str, root: Path | None, position: int
+) -> IngestProblem:
+    """An unreadable file or folder: the console names it, the log its keyed hash and its
+    position among the unreadable files and folders of the run."""
+    return IngestProblem(
+        path.name,
+        str(path.parent),
+        message,
+        f"{'folder' if path.is_dir() else 'file'} {log_handle(ctx.secret, str(path))}",
+        position,
+        _scrubbed(ctx, message, _paths_of(path, root) | _paths_of(path.parent, root)),
     )
 
 

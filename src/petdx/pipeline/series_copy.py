@@ -15,7 +15,7 @@ import hashlib
 import os
 from collections.abc import Generator, Iterable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from petdx.dicom import (
     index_dicom_files,
     read_series_volume,
 )
-from petdx.dicom.deidentify import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import DeidentifiedFileEncoder, redact_uids
 from petdx.dicom.discovery import read_dicom
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_bytes
@@ -138,14 +138,31 @@ def _factors_by_frame(
     return out
 
 
+def _deidentified_text(entry: SeriesEntry, secret: bytes, text: str) -> str:
+    """An SUV error or warning as the study stores it: files named by instance number,
+    UIDs de-identified (the label is already the de-identified series UID)."""
+    for instance in entry.instances:
+        number = instance.header.get("InstanceNumber", "?")
+        text = text.replace(str(instance.path), f"instance {number}")
+    keep = frozenset((deidentify_uid(secret, entry.series_instance_uid),))
+    return redact_uids(text, secret, keep)
+
+
 def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[PetSuv, _Factors | None]:
-    """SUV of the original (refusing a series whose geometry or pixels are unusable)."""
+    """SUV of the original (refusing a series whose geometry or pixels are unusable).
+
+    Its messages (stored in the study: ``series.suv_error``, ``suv_warnings``) name the
+    series by its de-identified UID, never by its description, UID or files."""
     image = read_series_volume(entry)
+    label = f"PT series {deidentify_uid(secret, entry.series_instance_uid)}"
     try:  # compute_suv in two steps, to keep the inputs for the acquisition start
-        inputs = suv_inputs_from_frames(image.frames, entry.label())
+        inputs = suv_inputs_from_frames(image.frames, label)
         result = suv_factors_from_inputs(inputs, entry.series_instance_uid)
     except PetdxError as exc:
-        return PetSuv(None, str(exc), None), None
+        return PetSuv(None, _deidentified_text(entry, secret, str(exc)), None), None
+    result = replace(
+        result, warnings=tuple(_deidentified_text(entry, secret, w) for w in result.warnings)
+    )
     start = earliest_acquisition(inputs)
     return PetSuv(result, None, start), _factors_by_frame(image.frames, result.factors, secret)
 

@@ -28,9 +28,12 @@ log's evidence — is moved by that patient's offset, the one de-identified inge
 the patient's images (1 to 10 years back, from the study secret and the pseudonym;
 :func:`petdx.dicom.patient_date_offset_days`). Intervals in days are exact, so uptake
 times, follow-up times and eligibility windows are unchanged, tables and images agree, and
-the de-identified export still imports into a study. Ages in completed years can differ
-by one only when the offset moves a birthday across 29 February. Dates written in free text
-in any other format are not recognised: keep them out of free-text fields.
+the de-identified export still imports into a study. The scans table's series UIDs are the
+de-identified UIDs of the stored images and its ``dicom_folder`` the series' folder in the
+study's ``images/`` (empty for a series not ingested), never the source folder. Ages in
+completed years can differ by one only when the offset moves a birthday across 29
+February. Dates written in free text in any other format are not recognised: keep them out
+of free-text fields.
 """
 
 from __future__ import annotations
@@ -242,6 +245,25 @@ def redcap_dictionary_rows(tables: Sequence[DictTable]) -> list[dict[str, str]]:
     return rows
 
 
+def _scans_deidentified(
+    rows: list[dict[str, Any]], secret: bytes, folders: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The scans rows with the de-identified series UIDs of the stored images, and as
+    ``dicom_folder`` the de-identified series' folder in the study (empty when the series
+    is not ingested): never the source folder."""
+    from petdx.dicom.deidentify import deidentify_uid
+
+    out = []
+    for row in rows:
+        row = dict(row)
+        for column in ("pet_series_uid", "ct_series_uid"):
+            if row.get(column):
+                row[column] = deidentify_uid(secret, str(row[column]))
+        row["dicom_folder"] = folders.get(str(row.get("pet_series_uid") or ""))
+        out.append(row)
+    return out
+
+
 def export_study(
     study: StudyFolder,
     database: StudyDatabase,
@@ -272,8 +294,14 @@ def export_study(
         return _dates_shifted(rows, secret) if secret is not None else rows
 
     with database.engine.connect() as connection:
+        folders = {
+            str(r["series_uid"]): str(r["folder"])
+            for r in _rows(connection, series, ["series_uid", "folder"])
+        }
         for table in exported:
             rows = _rows(connection, exchange_table(table.name), table.field_names)
+            if secret is not None and table.name == "scans":
+                rows = _scans_deidentified(rows, secret, folders)
             files += _write(folder, table.name, table.field_names, released(rows))
             counts[table.name] = len(rows)
         for internal in (visits, series, measurements):
