@@ -67,8 +67,19 @@ def test_a_database_without_schema_is_refused(tmp_path) -> None:
     from petdx.study.config import StudyConfig, open_study, write_config
 
     write_config(tmp_path, StudyConfig())
+    (tmp_path / "study.sqlite").touch()
     with pytest.raises(InputValidationError, match=r"schema revision none.*petdx init"):
         open_database(open_study(tmp_path))
+
+
+def test_a_missing_sqlite_database_is_refused_and_not_created(tmp_path) -> None:
+    """Opening a study whose SQLite file is gone used to create an empty file (issue 20)."""
+    from petdx.study.config import StudyConfig, open_study, write_config
+
+    write_config(tmp_path, StudyConfig())
+    with pytest.raises(InputValidationError, match=r"study.sqlite .*does not exist.*petdx init"):
+        open_database(open_study(tmp_path))
+    assert not (tmp_path / "study.sqlite").exists()
 
 
 def test_migrations_downgrade_and_upgrade_again(database: StudyDatabase) -> None:

@@ -44,6 +44,12 @@ def _fail(exc: PetdxError) -> typer.Exit:
     return typer.Exit(ExitCode.BAD_INPUT)
 
 
+def _shown_url(url: str) -> str:
+    from petdx.study.database import _redact
+
+    return _redact(url)
+
+
 def init_command(
     study: StudyArg,
     db: Annotated[
@@ -79,6 +85,15 @@ def init_command(
         existing = (study / "study.toml").exists()
         if existing:
             config = load_config(study / "study.toml")
+            if db is not None and db != config.database_url:
+                err_console.print(
+                    f"[red]error:[/] {escape(str(study / 'study.toml'))} exists and names the "
+                    f"database {escape(_shown_url(config.database_url))}; --db "
+                    f"{escape(_shown_url(db))} was not applied. Edit [database] url in "
+                    "study.toml, or remove the file if this folder holds no study yet.",
+                    highlight=False,
+                )
+                raise typer.Exit(ExitCode.BAD_INPUT)
         else:
             profile = load_tracer_profile(tracer)
             config = StudyConfig(
@@ -210,15 +225,13 @@ def ingest_command(
 
 @audit_app.command("verify")
 def audit_verify_command(study: StudyArg) -> None:
-    """Recompute the audit hash chain; name every altered or removed row."""
-    from petdx.study.audit import verify_audit_trail
+    """Check the audit trail: the keyed chain, the key, the anchor, and every data table
+    against the trail; name the first bad row or table (exit 2)."""
     from petdx.study.config import open_study
-    from petdx.study.database import open_database
+    from petdx.study.integrity import verify_study
 
     try:
-        database = open_database(open_study(study))
-        with database.engine.connect() as connection:
-            verification = verify_audit_trail(connection)
+        verification = verify_study(open_study(study))
     except PetdxError as exc:
         raise _fail(exc) from None
     err_console.print(escape(str(verification)), highlight=False)

@@ -1,13 +1,18 @@
-"""The audit trail: every insert, update and delete of study data, hash-chained.
+"""The audit trail: every insert, update and delete of study data, in a keyed hash chain.
 
 Each row records who, when (UTC), what (action, table, record key, patient), the old and new
-values (JSON, changed fields only for an update) and the reason. ``row_hash`` is the SHA-256
-of the previous row's hash and this row's content in canonical JSON, so altering, removing or
-reordering any row breaks the chain from that row on; the newest row's sequence number and
-hash are also kept in ``study_meta`` (the chain head), so removing the newest rows is found
-too. The database refuses UPDATE and DELETE on ``audit_log`` (triggers, see the initial
-migration); :func:`verify_audit_trail` finds what someone with administrator rights could
-still do by hand.
+values (JSON, changed fields only for an update) and the reason. ``row_hash`` is the
+HMAC-SHA256, under the study's audit key (:mod:`petdx.study.seal`, kept outside the
+database), of the previous row's hash and this row's content in canonical JSON, so altering,
+removing, adding or reordering any row breaks the chain from that row on and cannot be
+re-chained without the key; the newest row's sequence number and hash are kept in
+``study_meta`` (the chain head) and, after every commit, in the anchor file outside the
+database, so removing the newest rows, wiping the trail or replacing the database is found
+too. Rows written before an existing study received its key (``keyed_from``) keep their
+plain SHA-256 chain and are sealed by a ``seal`` row, the first keyed row. The database
+refuses UPDATE and DELETE on ``audit_log`` (triggers, see the initial migration);
+:func:`verify_audit_trail` and :func:`petdx.study.integrity.verify_study` find what someone
+with administrator rights could still do by hand.
 
 Identity values (``patient_identity.hospital_id`` and ``issuer``) are never written to the
 trail: they appear as ``"<redacted sha256:...>"`` (a salted hash, so a change is still
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -34,7 +40,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from petdx.errors import InputValidationError
 from petdx.study.schema import audit_log, study_meta
+from petdx.study.seal import AuditKey, note_head, seal_for
 
 __all__ = [
     "GENESIS_HASH",
@@ -59,6 +67,8 @@ class AuditAction(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+    #: The first keyed row of a study that had rows before it received its audit key.
+    SEAL = "seal"
 
 
 def current_actor(user: str | None = None) -> str:
@@ -88,7 +98,9 @@ def _canonical(values: Mapping[str, Any] | None) -> str | None:
     )
 
 
-def _row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def _row_hash(prev_hash: str, row: Mapping[str, Any], key: AuditKey | None = None) -> str:
+    """HMAC-SHA256 under ``key`` of the previous hash and the row's content (plain SHA-256
+    without a key, or for the rows before ``key.keyed_from``)."""
     content = [
         row["seq"],
         row["at_utc"],
@@ -102,6 +114,8 @@ def _row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
         row["reason"],
     ]
     payload = prev_hash + json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    if key is not None and int(row["seq"]) >= key.keyed_from:
+        return hmac.new(key.secret, payload.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -161,6 +175,13 @@ def append_audit_many(
     the chain head, one multi-row insert)."""
     if not changes:
         return
+    seal = seal_for(connection)
+    if seal is None:
+        raise InputValidationError(
+            "the audit trail is written only through a database opened with "
+            "petdx.study.database.open_database(study) or init_study, which holds the study's "
+            "audit key; this connection has none."
+        )
     seq, prev_hash = _head(connection)
     needs_salt = any(c.table_name in _REDACTED_FIELDS for c in changes)
     salt = _salt(connection) if needs_salt else ""
@@ -182,9 +203,10 @@ def append_audit_many(
             "reason": reason,
             "prev_hash": prev_hash,
         }
-        row["row_hash"] = prev_hash = _row_hash(prev_hash, row)
+        row["row_hash"] = prev_hash = _row_hash(prev_hash, row, seal.key)
         rows.append(row)
     connection.execute(audit_log.insert(), rows)
+    note_head(connection, seq, prev_hash)
     head = f"{seq}:{prev_hash}"
     updated = connection.execute(
         study_meta.update().where(study_meta.c.key == _HEAD_KEY).values(value=head)
@@ -274,22 +296,38 @@ def audit_history(
 
 @dataclass(frozen=True)
 class AuditProblem:
-    """A break in the audit chain, at row ``seq``."""
+    """A break in the audit chain at row ``seq``, or (``table`` given) a record of a data
+    table that differs from what the trail says (``seq``: the trail row that last wrote it,
+    0 when none did)."""
 
     seq: int
     message: str
+    table: str | None = None
 
     def __str__(self) -> str:
+        if self.table is not None:
+            return f"table {self.table}: {self.message}"
+        if self.seq == 0:
+            return self.message
         return f"audit row {self.seq}: {self.message}"
 
 
 @dataclass(frozen=True)
 class AuditVerification:
-    """Result of :func:`verify_audit_trail`."""
+    """Result of :func:`verify_audit_trail` (and :func:`petdx.study.integrity.verify_study`).
+
+    ``head_seq`` and ``head_hash`` are the chain head found (print them for the investigator's
+    records: a later verification can be checked against them); ``keyed`` is whether the key
+    was at hand; ``anchor_entries`` the anchor lines checked; ``records_checked`` the data
+    records compared with the trail."""
 
     n_rows: int
     head_seq: int
     problems: tuple[AuditProblem, ...]
+    head_hash: str = GENESIS_HASH
+    keyed: bool = False
+    anchor_entries: int = 0
+    records_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -300,14 +338,27 @@ class AuditVerification:
             "ok": self.ok,
             "n_rows": self.n_rows,
             "head_seq": self.head_seq,
-            "problems": [{"seq": p.seq, "message": p.message} for p in self.problems],
+            "head_hash": self.head_hash,
+            "keyed": self.keyed,
+            "anchor_entries": self.anchor_entries,
+            "records_checked": self.records_checked,
+            "problems": [
+                {"seq": p.seq, "table": p.table, "message": p.message} for p in self.problems
+            ],
         }
 
     def __str__(self) -> str:
+        head = f"head row {self.head_seq} {self.head_hash}"
         if self.ok:
-            return f"audit trail intact: {self.n_rows} rows, chain verified to row {self.head_seq}"
+            return (
+                f"audit trail intact: {self.n_rows} rows, chain verified to row "
+                f"{self.head_seq} ({'keyed' if self.keyed else 'not keyed'}; "
+                f"{self.anchor_entries} anchor entries, {self.records_checked} data records "
+                f"match the trail); {head}"
+            )
         lines = [f"audit trail BROKEN ({len(self.problems)} problem(s) in {self.n_rows} rows):"]
-        lines += [f"  {p}" for p in self.problems]
+        lines.append(f"  first: {self.problems[0]}")
+        lines += [f"  {p}" for p in self.problems[1:]]
         return "\n".join(lines)
 
 
@@ -316,36 +367,45 @@ def _describe(row: Mapping[str, Any]) -> str:
     return f"({row['at_utc']} {row['actor']} {what})"
 
 
-def verify_audit_trail(connection: Connection) -> AuditVerification:
-    """Recompute the hash chain and compare it with the rows and the chain head.
+def audit_rows(connection: Connection) -> list[Any]:
+    """Every row of the trail in sequence order (mappings)."""
+    return list(connection.execute(select(audit_log).order_by(audit_log.c.seq)).mappings())
 
-    Finds a row whose content was altered (its hash no longer matches), a removed row (a gap
-    in the sequence numbers, or the next row's ``prev_hash`` not matching), rows removed from
-    the end (the chain head names a row that is missing) and rows added without the chain.
-    """
-    problems: list[AuditProblem] = []
-    rows: list[Any] = list(
-        connection.execute(select(audit_log).order_by(audit_log.c.seq)).mappings()
-    )
-    head_row = connection.execute(
+
+def stored_head(connection: Connection) -> tuple[int, str] | None:
+    """The chain head kept in ``study_meta``, or None."""
+    row = connection.execute(
         select(study_meta.c.value).where(study_meta.c.key == _HEAD_KEY)
     ).first()
-    head_seq, head_hash = (0, GENESIS_HASH)
-    if head_row is not None:
-        seq_text, head_hash = str(head_row[0]).split(":", 1)
-        head_seq = int(seq_text)
+    if row is None:
+        return None
+    seq_text, digest = str(row[0]).split(":", 1)
+    return int(seq_text), digest
+
+
+def chain_problems(
+    rows: Sequence[Mapping[str, Any]],
+    head: tuple[int, str] | None,
+    key: AuditKey | None,
+) -> list[AuditProblem]:
+    """Recompute the chain (keyed from ``key.keyed_from`` on) and compare it with the rows
+    and the stored head."""
+    problems: list[AuditProblem] = []
+    head_seq, head_hash = head or (0, GENESIS_HASH)
     expected_seq, prev_hash = 1, GENESIS_HASH
     for row in rows:
         seq = int(row["seq"])
         if seq != expected_seq:
-            missing = (
-                f"row {expected_seq}"
-                if seq == expected_seq + 1
-                else f"rows {expected_seq}-{seq - 1}"
-            )
-            problems.append(
-                AuditProblem(expected_seq, f"{missing} removed (the sequence jumps to {seq})")
-            )
+            if seq > expected_seq:
+                missing = (
+                    f"row {expected_seq}"
+                    if seq == expected_seq + 1
+                    else f"rows {expected_seq}-{seq - 1}"
+                )
+                text = f"{missing} removed (the sequence jumps to {seq})"
+            else:
+                text = f"row {seq} is out of order (expected row {expected_seq})"
+            problems.append(AuditProblem(expected_seq, text))
         if row["prev_hash"] != prev_hash:
             problems.append(
                 AuditProblem(
@@ -354,12 +414,14 @@ def verify_audit_trail(connection: Connection) -> AuditVerification:
                     "a row before it was removed, altered or inserted out of order",
                 )
             )
-        recomputed = _row_hash(row["prev_hash"], row)
-        if recomputed != row["row_hash"]:
+        recomputed = _row_hash(row["prev_hash"], row, key)
+        if not hmac.compare_digest(recomputed, str(row["row_hash"])):
+            keyed = key is not None and seq >= key.keyed_from
             problems.append(
                 AuditProblem(
                     seq,
-                    f"{_describe(row)} was altered: its content no longer matches its hash",
+                    f"{_describe(row)} was altered: its content no longer matches its "
+                    + ("keyed hash (HMAC under the study's audit key)" if keyed else "hash"),
                 )
             )
         prev_hash = row["row_hash"]
@@ -382,5 +444,31 @@ def verify_audit_trail(connection: Connection) -> AuditVerification:
         )
     elif rows and head_hash != rows[-1]["row_hash"]:
         problems.append(AuditProblem(last_seq, "the chain head hash does not match the last row"))
+    return problems
+
+
+def verify_audit_trail(connection: Connection, key: AuditKey | None = None) -> AuditVerification:
+    """Recompute the hash chain and compare it with the rows and the chain head.
+
+    Finds a row whose content was altered (its hash no longer matches), a removed row (a gap
+    in the sequence numbers, or the next row's ``prev_hash`` not matching), rows removed from
+    the end (the chain head names a row that is missing) and rows added without the chain.
+    With the study's key (``key``, else the key bound to the connection's engine) the chain
+    is checked as keyed, so a chain recomputed without the key is found too; the anchor, the
+    key file and the data tables are checked by :func:`petdx.study.integrity.verify_study`.
+    """
+    if key is None:
+        seal = seal_for(connection)
+        key = seal.key if seal is not None else None
+    rows = audit_rows(connection)
+    head = stored_head(connection)
+    problems = chain_problems(rows, head, key)
     count = connection.execute(select(func.count()).select_from(audit_log)).scalar_one()
-    return AuditVerification(n_rows=int(count), head_seq=head_seq, problems=tuple(problems))
+    head_seq, head_hash = head or (0, GENESIS_HASH)
+    return AuditVerification(
+        n_rows=int(count),
+        head_seq=head_seq,
+        problems=tuple(problems),
+        head_hash=head_hash,
+        keyed=key is not None,
+    )

@@ -8,6 +8,8 @@ A study folder holds::
       study.sqlite    the database (unless study.toml points to PostgreSQL)
       images/         de-identified DICOM copies written by ``petdx ingest``
       logs/           run logs (pseudonyms only)
+      audit.key       the audit trail's key (0600; ``[audit] key_file`` moves it)
+      audit.anchor    the audit trail's external anchor (``[audit] anchor_file`` moves it)
 
 Positivity rules are stated with their comparison: a read is positive when its visual score
 is ``>= visual_score_at_least``; a lesion is SUV-positive when SUVmax ``>= suv_max_at_least``;
@@ -17,6 +19,7 @@ the PD-L1 target condition is positive when the chosen score (TPS in %, or CPS) 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -112,6 +115,10 @@ class StudyConfig:
         ``[compute] scheduler``: the Dask scheduler (``tcp://HOST:PORT``) ``petdx run`` uses
         when ``--scheduler`` is not given; None = local processes
         (:mod:`petdx.pipeline.dask_cluster`).
+    audit_key_file, audit_anchor_file
+        ``[audit] key_file`` and ``anchor_file``: where the audit trail's key and anchor are
+        kept (:mod:`petdx.study.seal`); relative paths are relative to the study folder;
+        None = ``audit.key`` and ``audit.anchor`` in the study folder.
     """
 
     name: str = "petdx study"
@@ -131,6 +138,8 @@ class StudyConfig:
     align_scans: bool = True
     primary_reader: str | None = None
     scheduler: str | None = None
+    audit_key_file: str | None = None
+    audit_anchor_file: str | None = None
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -144,6 +153,8 @@ class StudyConfig:
         does not: it is left out, so results and their input hash do not depend on it)."""
         out = asdict(self)
         out.pop("scheduler")
+        out.pop("audit_key_file")
+        out.pop("audit_anchor_file")
         out["target_condition"] = self.target_condition.value
         out["pdl1_score"] = self.pdl1_score.value
         out["time_points_min"] = list(self.time_points_min)
@@ -178,6 +189,9 @@ class StudyConfig:
             doc["reads"]["primary_reader"] = self.primary_reader
         if self.scheduler:
             doc["compute"] = {"scheduler": self.scheduler}
+        audit = {"key_file": self.audit_key_file, "anchor_file": self.audit_anchor_file}
+        if any(audit.values()):
+            doc["audit"] = {k: v for k, v in audit.items() if v}
         if self.comparator_tracer:
             doc["tracer"]["comparator"] = self.comparator_tracer
         if self.suv_max_at_least is not None:
@@ -219,6 +233,11 @@ def _check_config(config: StudyConfig) -> None:
             f"{where}: visual_score_at_least is {config.visual_score_at_least}; expected an "
             "integer from 1 to 5 (the read scale)."
         )
+    if not math.isfinite(config.pdl1_cutoff):
+        raise InputValidationError(
+            f"{where}: pdl1_cutoff is {config.pdl1_cutoff}; expected a finite number (the "
+            f"{config.pdl1_score.value.upper()} score at which PD-L1 is positive, e.g. 1 or 50)."
+        )
     if config.pdl1_cutoff < 0 or (config.pdl1_score is PdL1Score.TPS and config.pdl1_cutoff > 100):
         raise InputValidationError(
             f"{where}: pdl1_cutoff {config.pdl1_cutoff} is outside the range of the "
@@ -238,7 +257,9 @@ def _check_config(config: StudyConfig) -> None:
             f"{where}: quantification.seed_radius_mm is {config.seed_radius_mm}; expected a "
             "radius in mm between 2 and 100 (the sphere around each lesion's centre)."
         )
-    if config.suv_max_at_least is not None and config.suv_max_at_least <= 0:
+    if config.suv_max_at_least is not None and not (
+        math.isfinite(config.suv_max_at_least) and config.suv_max_at_least > 0
+    ):
         raise InputValidationError(
             f"{where}: suv_max_at_least is {config.suv_max_at_least}; expected a positive "
             "SUVmax (g/ml) or no value."
@@ -253,6 +274,14 @@ def _enum(cls: type[StrEnum], value: Any, where: str, name: str) -> Any:
         raise InputValidationError(
             f"{where}: {name} is '{value}'; expected one of {allowed}."
         ) from None
+
+
+def _optional_path(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"[audit] paths are strings, got {value!r}")
+    return value
 
 
 def load_config(path: str | Path) -> StudyConfig:
@@ -315,6 +344,8 @@ def load_config(path: str | Path) -> StudyConfig:
             align_scans=bool(quant.get("align_scans", True)),
             primary_reader=doc.get("reads", {}).get("primary_reader"),
             scheduler=doc.get("compute", {}).get("scheduler"),
+            audit_key_file=_optional_path(doc.get("audit", {}).get("key_file")),
+            audit_anchor_file=_optional_path(doc.get("audit", {}).get("anchor_file")),
         )
     except InputValidationError as exc:
         message = str(exc)
@@ -349,6 +380,22 @@ class StudyFolder:
     @property
     def logs(self) -> Path:
         return self.layout.logs
+
+    def _audit_path(self, configured: str | None, default: Path) -> Path:
+        if not configured:
+            return default
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key file (``[audit] key_file``, default ``audit.key`` in the folder)."""
+        return self._audit_path(self.config.audit_key_file, self.layout.audit_key)
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        """The audit anchor file (``[audit] anchor_file``, default ``audit.anchor``)."""
+        return self._audit_path(self.config.audit_anchor_file, self.layout.audit_anchor)
 
     @property
     def database_url(self) -> str:

@@ -31,11 +31,27 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from petdx.errors import InputValidationError, StorageError
+from petdx.study.audit import (
+    GENESIS_HASH,
+    AuditAction,
+    append_audit,
+    current_actor,
+    stored_head,
+)
 from petdx.study.config import StudyConfig, StudyFolder, open_study, write_config
-from petdx.study.schema import metadata, study_meta
+from petdx.study.schema import audit_log, metadata, study_meta
+from petdx.study.seal import (
+    AnchorFile,
+    AuditKey,
+    AuditSeal,
+    bind_seal,
+    create_key,
+    load_key,
+    note_head,
+)
 
 __all__ = [
     "StudyDatabase",
@@ -45,6 +61,8 @@ __all__ = [
 ]
 
 _SECRET_KEY = "deidentification_secret"
+#: ``study_meta`` key of the audit key's identifier (:attr:`petdx.study.seal.AuditKey.key_id`).
+AUDIT_KEY_ID = "audit_key_id"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -169,9 +187,17 @@ class StudyDatabase:
         InputValidationError
             The database is not at the newest migration.
         """
-        with self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-            head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        try:
+            with self.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+                head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        except OperationalError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            raise InputValidationError(
+                f"study database {url}: {exc.orig}. Check that the database is reachable."
+            ) from exc
+        except DatabaseError as exc:
+            raise _unreadable(self.engine, exc) from exc
         if current != head:
             url = self.engine.url.render_as_string(hide_password=True)
             raise InputValidationError(
@@ -194,6 +220,28 @@ class StudyDatabase:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _unreadable(engine: Engine, exc: DatabaseError) -> InputValidationError:
+    url = engine.url.render_as_string(hide_password=True)
+    return InputValidationError(
+        f"study database {url}: not a readable study database ({exc.orig}); the file is "
+        "damaged or is not a database. Restore it from the study's backup and run `petdx "
+        "audit verify` on the study."
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases, memory and URI filenames)."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or name in ("", ":memory:")
+        or name.startswith("file:")
+    ):
+        return None
+    return Path(name)
 
 
 def _ensure_secret(connection: Connection) -> None:
@@ -230,39 +278,191 @@ def content_hash(connection: Connection) -> str:
     return digest.hexdigest()
 
 
+def stored_key_id(connection: Connection) -> str | None:
+    """The identifier of the audit key that sealed this database, or None."""
+    value = connection.execute(
+        select(study_meta.c.value).where(study_meta.c.key == AUDIT_KEY_ID)
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _audit_rows(connection: Connection) -> int:
+    value = connection.execute(select(audit_log.c.seq).order_by(audit_log.c.seq.desc())).first()
+    return 0 if value is None else int(value[0])
+
+
+def _restore_hint(study: StudyFolder) -> str:
+    return (
+        f"Restore the study's database from its backup. To start a new study in this folder "
+        f"instead, move {study.audit_key_path} and {study.audit_anchor_path} away first."
+    )
+
+
+def _ensure_audit_key(connection: Connection, study: StudyFolder, created: list[Path]) -> None:
+    """Give the study its audit key (a new study, or an existing one from before keys), or
+    check that the key file belongs to this database."""
+    key = load_key(study.audit_key_path)
+    key_id = stored_key_id(connection)
+    if key is None and key_id is not None:
+        raise InputValidationError(
+            f"{study.root}: the audit key file {study.audit_key_path} is missing, but the "
+            f"database's audit trail is sealed with key {key_id}. Restore the key file from "
+            "its backup (without it the trail cannot be verified or extended)."
+        )
+    if key is not None:
+        if key_id is None:
+            raise InputValidationError(
+                f"{study.root}: the audit key {study.audit_key_path} (created "
+                f"{key.created_utc}) belongs to a study database that is not this one: this "
+                "database was never sealed with it (it was replaced or created again). "
+                + _restore_hint(study)
+            )
+        if key_id != key.key_id:
+            raise InputValidationError(
+                f"{study.root}: the audit key {study.audit_key_path} is key {key.key_id}, but "
+                f"the database was sealed with key {key_id}. Use the study's own key file. "
+                + _restore_hint(study)
+            )
+        _bind(connection.engine, study, key)
+        return
+    n_rows = _audit_rows(connection)
+    key = create_key(study.audit_key_path, keyed_from=n_rows + 1)
+    created.append(study.audit_key_path)
+    connection.execute(study_meta.insert().values(key=AUDIT_KEY_ID, value=key.key_id))
+    _bind(connection.engine, study, key)
+    if not n_rows:
+        note_head(connection, 0, GENESIS_HASH)  # the anchor's first line, after the commit
+    else:
+        head = stored_head(connection)
+        append_audit(
+            connection,
+            action=AuditAction.SEAL,
+            table_name="audit_log",
+            record_key=f"rows 1-{n_rows}",
+            patient_id=None,
+            old=None,
+            new={"sealed_rows": n_rows, "sealed_head": head[1] if head else None},
+            actor=current_actor(),
+            reason="audit key created: the rows written before it are sealed by this row",
+        )
+
+
+def _bind(engine: Engine, study: StudyFolder, key: AuditKey) -> None:
+    bind_seal(engine, AuditSeal(key, AnchorFile(study.audit_anchor_path)))
+
+
 def init_study(
     root: str | Path,
     config: StudyConfig | None = None,
 ) -> StudyFolder:
-    """Create (or upgrade) a study folder: ``study.toml``, the database and ``images/``.
+    """Create (or upgrade) a study folder: ``study.toml``, the database, the audit key and
+    anchor, ``images/`` and ``logs/``.
 
     An existing ``study.toml`` is kept (its database is upgraded to the newest schema); a new
-    one is written from ``config`` (defaults: 68Ga-DOTA-BLP, SQLite in the folder).
+    one is written from ``config`` (defaults: 68Ga-DOTA-BLP, SQLite in the folder). A study
+    from before audit keys receives its key here, and a ``seal`` row seals its earlier rows.
+    When the database cannot be set up, what this call created (``study.toml``, the key, a
+    new SQLite file) is removed again, so a retry starts afresh.
 
     Raises
     ------
     InputValidationError
-        The folder exists as a file, or the database cannot be reached.
+        The folder exists as a file, the database cannot be reached, or the study's audit key
+        does not belong to the database (a replaced or re-created database).
     """
     root_path = Path(root)
     if root_path.exists() and not root_path.is_dir():
         raise InputValidationError(f"{root_path}: exists and is not a folder; choose a new path.")
+    created: list[Path] = []
+    if not root_path.exists():
+        created.append(root_path)
     root_path.mkdir(parents=True, exist_ok=True)
-    if not (root_path / "study.toml").exists():
-        write_config(root_path, config or StudyConfig())
-    study = open_study(root_path)
-    study.images.mkdir(exist_ok=True)
-    study.logs.mkdir(exist_ok=True)
-    database = StudyDatabase.from_url(study.database_url)
     try:
-        database.upgrade()
-    finally:
-        database.dispose()
+        if not (root_path / "study.toml").exists():
+            write_config(root_path, config or StudyConfig())
+            created.append(root_path / "study.toml")
+        study = open_study(root_path)
+        for folder in (study.images, study.logs):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
+        db_file = sqlite_file(study.database_url)
+        if db_file is not None and not db_file.exists():
+            created += [db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")]
+        database = StudyDatabase.from_url(study.database_url)
+        try:
+            with database.begin() as connection:
+                command.upgrade(_alembic_config(connection), "head")
+                _ensure_secret(connection)
+                _ensure_audit_key(connection, study, created)
+        finally:
+            database.dispose()
+    except BaseException:
+        _remove_created(created)
+        raise
     return study
 
 
+def _remove_created(created: list[Path]) -> None:
+    for path in reversed(created):
+        try:
+            if path.is_dir():
+                path.rmdir()  # only when empty
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def open_database(study: StudyFolder) -> StudyDatabase:
-    """The database of an initialised study, checked to be at the newest schema."""
+    """The database of an initialised study, checked to be at the newest schema and sealed
+    with the study's audit key (which is bound to it: audited writes are keyed and
+    anchored).
+
+    Raises
+    ------
+    InputValidationError
+        The database is missing, unreadable or at another schema; the audit key is missing,
+        readable by others, or not the database's.
+    """
+    db_file = sqlite_file(study.database_url)
+    if db_file is not None and not db_file.exists():
+        if study.audit_key_path.exists() or study.audit_anchor_path.exists():
+            fix = (
+                f"The study's audit key and anchor say it had one: restore it from the study's "
+                f"backup (`petdx audit verify {study.root}` shows what the anchor recorded)."
+            )
+        else:
+            fix = f"Run `petdx init {study.root}` to create it."
+        raise InputValidationError(
+            f"study database {db_file} (named by study.toml) does not exist. {fix}"
+        )
     database = StudyDatabase.from_url(study.database_url)
-    database.check_current()
+    try:
+        database.check_current()
+        key = load_key(study.audit_key_path)
+        with database.engine.connect() as connection:
+            key_id = stored_key_id(connection)
+        if key is None:
+            if key_id is None:
+                raise InputValidationError(
+                    f"{study.root}: the study has no audit key yet (created before petdx kept "
+                    f"one). Run `petdx init {study.root}` once: it creates the key "
+                    f"{study.audit_key_path} and seals the trail (docs/study.md, 'Audit trail')."
+                )
+            raise InputValidationError(
+                f"{study.root}: the audit key file {study.audit_key_path} is missing; the "
+                f"database's trail is sealed with key {key_id}. Restore the key file from its "
+                f"backup; `petdx audit verify {study.root}` reports the study's state."
+            )
+        if key_id != key.key_id:
+            raise InputValidationError(
+                f"{study.root}: the audit key {study.audit_key_path} (key {key.key_id}) is not "
+                f"the key that sealed this database ({key_id or 'none'}): the database or the "
+                f"key was replaced. Run `petdx audit verify {study.root}`."
+            )
+    except BaseException:
+        database.dispose()
+        raise
+    _bind(database.engine, study, key)
     return database

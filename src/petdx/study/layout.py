@@ -18,6 +18,7 @@ inside a study folder. The layout needs only the folder's root, so code that hol
                                        summary.json as at lock time (read-only); results/,
                                        report/ and export.zip (petdx snapshot analyse|export)
     logs/                              run logs
+    audit.key, audit.anchor            the audit trail's key and anchor (petdx.study.seal)
     .petdx/run-state.json              what each stage last did (incremental runs)
     .ingest.lock                       one ingest at a time
 
@@ -282,6 +283,16 @@ class StudyLayout:
     @property
     def report_files(self) -> ReportFolder:
         return ReportFolder(self.report)
+
+    @property
+    def audit_key(self) -> Path:
+        """The audit trail's key (default place; ``[audit] key_file`` may move it)."""
+        return self.root / "audit.key"
+
+    @property
+    def audit_anchor(self) -> Path:
+        """The audit trail's anchor file (default place; ``[audit] anchor_file``)."""
+        return self.root / "audit.anchor"
 
     @property
     def run_state(self) -> Path:
