@@ -552,3 +552,31 @@ def test_the_demo_study_after_import_ingest_and_run_verifies_intact(demo_study: 
     assert n_measurements > 0
     assert n_series > 0
     assert int(str(payload["records_checked"])) > n_measurements + n_series
+
+
+def test_a_table_the_web_forms_write_is_replayed_too(root: Path) -> None:
+    """Tables outside AUDITED_TABLES that the trail writes (issue 13's enrolments) are
+    compared with the trail like the exchange tables."""
+    database = open_database(open_study(root))
+    try:
+        with database.begin() as connection:
+            values = {
+                "patient_id": "SIM-0001",
+                "enrolled_by": "coordinator",
+                "enrolled_at_utc": "2025-05-03T09:00:00Z",
+                "evidence": "{}",
+            }
+            insert_record(connection, "enrolments", values, author=Author("coordinator"))
+    finally:
+        database.dispose()
+    code, _, err = _verify(root)
+    assert code == 0, err
+    with _editor(root) as db:
+        db.execute(text("UPDATE enrolments SET enrolled_by = 'mallory'"))
+    code, payload, _ = _verify(root)
+    assert code == 2
+    first = _first(payload)
+    assert first["table"] == "enrolments"
+    assert "enrolled_by is 'mallory' in the table, 'coordinator' in the trail" in str(
+        first["message"]
+    )

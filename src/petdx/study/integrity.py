@@ -11,12 +11,13 @@ the first bad row or table):
    removed, added and reordered rows, and a head that does not match;
 4. the anchor (:mod:`petdx.study.seal`): every line names a row the trail has, with the same
    hash; a line beyond the trail's end is truncation (or a wiped or replaced trail); a
-   missing anchor while the trail has keyed rows is a problem; the trail may be ahead of the
+   missing anchor while the study is sealed is a problem; the trail may be ahead of the
    anchor (a crash between commit and anchor write);
 5. the data tables, recomputed from the trail (:func:`table_problems`): every record of every
-   audited table must equal what its inserts, updates and deletes in the trail say; each
-   record that differs, is missing, or was added outside petdx is named with its table, key
-   and fields.
+   audited table (:data:`~petdx.study.schema.AUDITED_TABLES`, and every other table the trail
+   writes, such as the web forms' enrolments, queries and locks) must equal what its inserts,
+   updates and deletes in the trail say; each record that differs, is missing, or was added
+   outside petdx is named with its table, key and fields.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from petdx.study.audit import (
 )
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase, sqlite_file, stored_key_id
-from petdx.study.schema import AUDITED_TABLES, record_key
+from petdx.study.schema import AUDITED_TABLES, metadata, record_key
 from petdx.study.seal import AnchorFile, AuditKey, load_key
 
 __all__ = ["table_problems", "verify_study"]
@@ -53,6 +54,8 @@ __all__ = ["table_problems", "verify_study"]
 _NOT_IN_TRAIL = {"record_key", "measurement_id"}
 #: At most this many differing records are named per table (the count is always given).
 _MAX_PER_TABLE = 20
+#: Tables the trail does not describe record by record.
+_NOT_REPLAYED = {"audit_log", "study_meta", "instances"}
 
 
 def _same(stored: Any, recorded: Any) -> bool:
@@ -95,7 +98,11 @@ def table_problems(
     """Replay the trail's inserts, updates and deletes and compare the result with every
     record of every audited table. Returns the problems and the number of records checked."""
     salt = _salt(connection)
-    expected: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {t: {} for t in AUDITED_TABLES}
+    tables = dict(AUDITED_TABLES)
+    for name in sorted({str(row["table_name"]) for row in rows}):  # e.g. the web forms' tables
+        if name in metadata.tables and name not in _NOT_REPLAYED:
+            tables[name] = metadata.tables[name]
+    expected: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {t: {} for t in tables}
     problems: list[AuditProblem] = []
     for row in rows:
         table = row["table_name"]
@@ -113,7 +120,7 @@ def table_problems(
         elif row["action"] == AuditAction.DELETE:
             expected[table].pop(key, None)
     checked = 0
-    for name, table in AUDITED_TABLES.items():
+    for name, table in tables.items():
         recorded = expected[name]
         found: list[AuditProblem] = []
         for mapping in connection.execute(select(table)).mappings():
