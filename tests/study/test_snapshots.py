@@ -24,6 +24,7 @@ from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.exporting import export_study
 from petdx.study.importing import import_csv
+from petdx.study.integrity import verify_study
 from petdx.study.records import Author
 from petdx.study.snapshots import (
     export_snapshot,
@@ -86,6 +87,8 @@ def test_lock_copies_everything_audited_and_read_only(
         "primary analysis",
     )
     assert len(history) == audit_rows + 1
+    full = verify_study(study)  # key, chain, anchor and the replay of every table
+    assert full.ok, full.problems
 
     # The snapshot opens with the study's code, holds the content locked, refuses writes.
     snap = snapshot_database(study, 1)

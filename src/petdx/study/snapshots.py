@@ -431,8 +431,7 @@ def open_snapshot(study: StudyFolder, number: int) -> SnapshotManifest:
         known = ", ".join(str(n) for n in _numbers(study)) or "none yet"
         raise InputValidationError(
             f"{study.root}: no snapshot {number} (snapshots: {known}). Choose one of them, or "
-            "lock one first.",
-            hint=Hint("number", tuple(str(n) for n in _numbers(study))),
+            "lock one first."
         )
     return _manifest_at(snapshot)
 
