@@ -21,6 +21,7 @@ from petdx.cli.snapshot import snapshot_app
 from petdx.cli.stats import stats_app
 from petdx.cli.study import register as register_study_commands
 from petdx.cli.suv import suv_command
+from petdx.cli.web import register as register_web_commands
 
 __all__ = ["app", "main"]
 
@@ -73,6 +74,7 @@ app.add_typer(pacs_app, name="pacs")
 app.add_typer(snapshot_app, name="snapshot")
 register_simulate_commands(app)  # simulate, simulate-nema
 register_run_commands(app)  # run, report, demo
+register_web_commands(app)  # serve, users
 
 
 def main() -> None:

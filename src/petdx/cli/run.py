@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from petdx.cli._console import ExitCode, err_console, error_text, out_console, progress_bar
@@ -17,6 +18,7 @@ from petdx.study.config import open_study
 from petdx.study.layout import StudyLayout
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, not at start-up
+    from petdx.pipeline.demo import DemoAccount
     from petdx.pipeline.run import RunSummary
 
 __all__ = ["register"]
@@ -149,7 +151,8 @@ def demo_command(
 ) -> None:
     """Simulate the default 68Ga-DOTA-BLP cohort, run the whole study on it and write the
     report (the main job of `make demo`)."""
-    from petdx.pipeline.demo import DemoSettings, run_demo
+    from petdx.pipeline.demo import DemoSettings, create_demo_accounts, run_demo
+    from petdx.study.audit import current_actor
 
     try:
         summary = run_demo(
@@ -157,10 +160,35 @@ def demo_command(
             DemoSettings(patients, seed, small, workers, pdf, fork_workers=True),
             progress=_progress,
         )
+        study = Path(summary.study)
+        made = create_demo_accounts(study, actor=current_actor(None))
     except PetdxError as exc:
         err_console.print(f"[red]error:[/] {error_text(exc)}")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
     _finish(summary, as_json)
+    _print_demo_accounts(study, made)
+
+
+def _print_demo_accounts(study: Path, made: list[DemoAccount]) -> None:
+    """How to open the web application, and the new accounts' passwords (shown this once;
+    on stderr, so that ``--json`` output stays one document)."""
+    err_console.print(
+        f"\nWeb application: petdx serve {escape(str(study))}  then open http://127.0.0.1:8000/",
+        highlight=False,
+    )
+    if not made:
+        err_console.print(
+            "The demo accounts exist already (their passwords were shown when they were "
+            "made; add others with `petdx users add`).",
+            highlight=False,
+        )
+        return
+    table = Table(title="Demo accounts (passwords shown once, not stored: note them now)")
+    for name in ("Name", "Role", "Site", "Password"):
+        table.add_column(name)
+    for account in made:
+        table.add_row(account.name, account.role.value, account.site, account.password)
+    err_console.print(table)
 
 
 def register(app: typer.Typer) -> None:

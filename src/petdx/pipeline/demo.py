@@ -5,6 +5,8 @@
 2. Create the study ``DIR/study`` (SQLite) with the demo's pre-specified settings.
 3. Import every exchange table the simulator wrote (not its ground truth).
 4. ``petdx run``: ingest the DICOM, quantify, analyse, write the report.
+5. One web-application account per role (:func:`create_demo_accounts`), with generated
+   passwords that the command prints once (only their Argon2id hashes are stored).
 
 Every step is idempotent, so running the demo again only redoes what changed.
 """
@@ -12,6 +14,7 @@ Every step is idempotent, so running the demo again only redoes what changed.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,12 +24,25 @@ from petdx.errors import InputValidationError
 from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
 from petdx.simulate import simulate_cohort
 from petdx.simulate.scanner import ScannerModel
+from petdx.study.accounts import create_account, list_accounts
 from petdx.study.config import StudyConfig, StudyFolder
 from petdx.study.database import init_study, open_database
 from petdx.study.importing import import_exchange_tables
 from petdx.study.records import Author
+from petdx.study.roles import Role
 
-__all__ = ["DEMO_CONFIG", "DemoSettings", "new_demo_study", "run_demo"]
+__all__ = [
+    "DEMO_CONFIG",
+    "DEMO_SITE",
+    "DemoAccount",
+    "DemoSettings",
+    "create_demo_accounts",
+    "new_demo_study",
+    "run_demo",
+]
+
+#: The site of the demo's accounts (the simulated cohort has one centre).
+DEMO_SITE = "demo-site"
 
 #: The demo study's pre-specified settings. The SUVmax cut-off is an assumption made before
 #: any data (2x a typical 68Ga-peptide blood-pool SUV), pending the trial's pilot data.
@@ -143,3 +159,37 @@ def run_demo(
         progress=progress,
         fork_ingest_workers=settings.fork_workers,
     )
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo account and its generated password (shown once, never stored)."""
+
+    name: str
+    role: Role
+    site: str
+    password: str
+
+
+def create_demo_accounts(study_root: str | Path, *, actor: str) -> list[DemoAccount]:
+    """One account per role on the demo study (named after the role, at :data:`DEMO_SITE`),
+    each with a generated password (``secrets``, 16 random bytes as URL-safe text). Roles
+    that have an account already are left alone (their passwords were shown when they were
+    made); the new accounts are returned with their passwords, to be shown once."""
+    from petdx.study.config import open_study
+
+    database = open_database(open_study(study_root))
+    try:
+        taken = {account.role for account in list_accounts(database)}
+        made = []
+        for role in Role:
+            if role in taken:
+                continue
+            password = secrets.token_urlsafe(16)
+            create_account(
+                database, role.value, role=role, site=DEMO_SITE, password=password, actor=actor
+            )
+            made.append(DemoAccount(role.value, role, DEMO_SITE, password))
+        return made
+    finally:
+        database.dispose()

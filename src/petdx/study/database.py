@@ -63,6 +63,8 @@ __all__ = [
 _SECRET_KEY = "deidentification_secret"
 #: ``study_meta`` key of the audit key's identifier (:attr:`petdx.study.seal.AuditKey.key_id`).
 AUDIT_KEY_ID = "audit_key_id"
+#: Execution option of :meth:`StudyDatabase.begin_write`'s connections (SQLite BEGIN IMMEDIATE).
+_IMMEDIATE = "petdx_begin_immediate"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -76,7 +78,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # a writer that reads first (the audit chain head) takes the write lock at BEGIN
+    # (IMMEDIATE), so concurrent writers wait for each other (busy timeout) instead of failing
+    # when a read lock cannot be upgraded (SQLITE_BUSY_SNAPSHOT)
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -163,15 +169,32 @@ class StudyDatabase:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A connection in a transaction, committed on success, rolled back on error."""
+        with self._transaction(immediate=False) as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as connection:
-                yield connection
+            with self.engine.connect() as connection:
+                if immediate:  # read by _sqlite_begin; the connection stays this engine's
+                    connection.execution_options(**{_IMMEDIATE: True})
+                with connection.begin():
+                    yield connection
         except OperationalError as exc:
             url = self.engine.url.render_as_string(hide_password=True)
             raise InputValidationError(
                 f"study database {url}: {exc.orig}. Check that the database is reachable and "
                 "not locked by another petdx process."
             ) from exc
+
+    @contextmanager
+    def begin_write(self) -> Iterator[Connection]:
+        """Like :meth:`begin`, for a transaction that will write: on SQLite it takes the write
+        lock at its start (``BEGIN IMMEDIATE``), so that concurrent writers (the web
+        application's requests) queue on the busy timeout instead of failing; on PostgreSQL
+        it is :meth:`begin`."""
+        with self._transaction(immediate=self.dialect == "sqlite") as connection:
+            yield connection
 
     def upgrade(self) -> None:
         """Create or upgrade the schema to the newest migration (Alembic ``upgrade head``)."""

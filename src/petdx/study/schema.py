@@ -27,6 +27,11 @@ Internal tables that no exchange file has:
     data-quality queries and their lifecycle, a patient's lock and e-signature. Written
     through :mod:`petdx.study.records`, so every change is audited; not exchange tables,
     not analysis inputs.
+``accounts``, ``web_sessions``
+    The people who sign in to the web application (:mod:`petdx.study.accounts`): name, role,
+    site, Argon2id password hash, failed-login counter; server-side sessions, of which only
+    the SHA-256 of the cookie's token is stored. Never exported; the hash never reaches the
+    audit trail.
 
 A change to this module needs a new Alembic migration (``petdx/study/migrations``); a test
 compares the migrated database with this metadata.
@@ -62,6 +67,7 @@ __all__ = [
     "IDENTITY_TABLE",
     "IMPORTABLE",
     "PRIVATE_TABLES",
+    "accounts",
     "audit_log",
     "data_queries",
     "enrolments",
@@ -78,6 +84,7 @@ __all__ = [
     "series",
     "study_meta",
     "visits",
+    "web_sessions",
 ]
 
 _NAMING = {
@@ -354,12 +361,40 @@ patient_locks = Table(
     comment="A patient's locked forms and the investigator's e-signature",
 )
 
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("name", String(_ID_LENGTH), primary_key=True, comment="Sign-in name (audit actor)"),
+    Column("role", String(32), nullable=False, comment="petdx.study.roles.Role"),
+    Column("site", String(_ID_LENGTH), nullable=False, comment="Site (data access group)"),
+    Column("password_hash", String(255), nullable=False, comment="Argon2id (PHC string)"),
+    Column("disabled", Boolean(), nullable=False),
+    Column("created_utc", String(32), nullable=False),
+    Column("failed_logins", Integer(), nullable=False, comment="Since the last success"),
+    Column("locked_until", Float(precision=53), comment="Unix time; sign-in refused before"),
+    comment="Accounts of the web application",
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True, comment="SHA-256 of the cookie token"),
+    Column("session_id", String(32), nullable=False, unique=True, comment="Public id (audit)"),
+    Column("account", String(_ID_LENGTH), ForeignKey("accounts.name"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float(precision=53), nullable=False, comment="Unix time"),
+    Column("last_seen_at", Float(precision=53), nullable=False, comment="Unix time"),
+    comment="Server-side sessions of the web application",
+)
+
 #: Exchange and imaging tables whose every change goes to the audit trail.
 AUDITED_TABLES: dict[str, Table] = {**_exchange, "visits": visits, "series": series}
 AUDITED_TABLES["measurements"] = measurements
 
 #: Tables that never leave the system and never reach a reader.
-PRIVATE_TABLES = frozenset({"patient_identity", "study_meta", "audit_log"})
+PRIVATE_TABLES = frozenset(
+    {"patient_identity", "study_meta", "audit_log", "accounts", "web_sessions"}
+)
 
 
 def key_columns(table_name: str) -> tuple[str, ...]:

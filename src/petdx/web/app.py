@@ -1,0 +1,115 @@
+"""``create_app(study_root)``: the study's web application (FastAPI).
+
+The application opens the study's database (SQLite or PostgreSQL, as ``study.toml`` says),
+puts :class:`~petdx.web.security.AccessMiddleware` in front of every request (policy table,
+sessions, security headers) and :func:`~petdx.web.security.csrf_protect` on every route, and
+serves the vendored static files under ``/static``. Parts of the application add their
+router to :data:`ROUTERS` and their rows to :data:`petdx.web.policy.POLICY`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from petdx.study.accounts import load_account_settings
+from petdx.study.config import open_study
+from petdx.study.database import open_database
+from petdx.web.routes import admin, auth, home
+from petdx.web.security import AccessMiddleware, csrf_protect
+from petdx.web.templating import WebState, render
+
+__all__ = ["ROUTERS", "create_app"]
+
+#: Every router of the application (each part of the application adds its own).
+ROUTERS: tuple[APIRouter, ...] = (auth.router, home.router, admin.router)
+
+
+def _check_routes(routes: list[BaseRoute]) -> None:
+    """Every route that changes state is a FastAPI route (so :func:`csrf_protect` runs)."""
+    for route in routes:
+        if isinstance(route, Mount):
+            continue
+        methods = getattr(route, "methods", None) or set()
+        if not isinstance(route, APIRoute) and methods - {"GET", "HEAD", "OPTIONS"}:
+            raise RuntimeError(f"route {route!r} changes state but is not an APIRoute")
+
+
+def create_app(study_root: str | Path, *, clock: Callable[[], float] | None = None) -> FastAPI:
+    """The web application of the study at ``study_root``.
+
+    ``clock`` (Unix seconds; default :func:`time.time`) dates sessions and sign-in lockouts;
+    tests pass their own.
+
+    Raises
+    ------
+    InputValidationError
+        Not a study folder, its database unreachable or at another schema, or a bad ``[web]``
+        setting.
+    """
+    study = open_study(study_root)
+    settings = load_account_settings(study)
+    database = open_database(study)
+    clock = clock or time.time
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title=f"petdx: {study.config.name}",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(csrf_protect)],
+        lifespan=lifespan,
+    )
+    app.state.web = WebState(study=study, database=database, settings=settings)
+    app.state.clock = clock
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(files("petdx.web") / "static")),
+        name="static",
+    )
+    _check_routes(app.router.routes)
+    app.add_middleware(
+        AccessMiddleware,
+        routes=lambda: app.router.routes,
+        database=database,
+        settings=settings,
+        clock=clock,
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if "text/html" in request.headers.get("accept", "") and getattr(
+            request.state, "session", None
+        ):
+            return render(
+                request,
+                "error.html",
+                {"status": exc.status_code, "detail": exc.detail},
+                status_code=exc.status_code,
+            )
+        return PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        return PlainTextResponse(f"The request was not understood ({fields}).", 422)
+
+    return app

@@ -1,0 +1,71 @@
+"""The web application's one policy table: which role may use which route.
+
+Every request is decided here, by :func:`decide`, called once per request by the access
+middleware (:mod:`petdx.web.security`) with the name of the route the request matches:
+
+* a public route (:data:`PUBLIC`: the sign-in page and the static files) answers anyone;
+* without a live session, every other request is sent to the sign-in page (HTML) or refused
+  with 401;
+* a route that has no row in :data:`POLICY` is refused (403) to every role: a new route is
+  closed until someone decides who may use it;
+* otherwise the route answers the roles of its row and refuses (403) the others.
+
+Routes are named by their FastAPI ``name`` (one name per path and method). Helpers adding
+routes add their rows here; :data:`PAGES` gives the pages listed on each role's home page.
+
+The table decides who may reach a route, not what a route may show: the study layer
+(:mod:`petdx.study`) still applies its own rules (a coordinator sees the hospital identifiers
+of their own site only; a locked form takes no write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from petdx.study.roles import Role
+
+__all__ = ["ALL_ROLES", "PAGES", "POLICY", "PUBLIC", "Decision", "decide"]
+
+ALL_ROLES = frozenset(Role)
+
+#: Routes that answer without a session.
+PUBLIC = frozenset({"login_page", "login", "static"})
+
+#: route name -> the roles that may use it. A route not listed is refused to everyone.
+POLICY: Mapping[str, frozenset[Role]] = {
+    # petdx.web.routes.auth, home
+    "logout": ALL_ROLES,
+    "home": ALL_ROLES,
+    # petdx.web.routes.admin
+    "admin_accounts": frozenset({Role.ADMIN}),
+    "admin_disable_account": frozenset({Role.ADMIN}),
+}
+
+#: Pages listed on the home page of the roles that may open them: route name -> label.
+PAGES: Mapping[str, str] = {
+    "admin_accounts": "Accounts: who may sign in, their roles and sites",
+}
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    #: no session: to the sign-in page (or 401)
+    SIGN_IN = "sign_in"
+    #: 403
+    REFUSE = "refuse"
+
+
+def decide(route: str | None, role: Role | None) -> Decision:
+    """What to do with a request to ``route`` (None: no route matches) by ``role`` (None: no
+    live session)."""
+    if route in PUBLIC:
+        return Decision.ALLOW
+    if role is None:
+        return Decision.SIGN_IN
+    if route is None:  # no such page: the application answers 404
+        return Decision.ALLOW
+    allowed = POLICY.get(route)
+    if allowed is None or role not in allowed:
+        return Decision.REFUSE
+    return Decision.ALLOW

@@ -1,0 +1,1 @@
+"""The routes of the web application, one module per part (docs/web.md)."""
