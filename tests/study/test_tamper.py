@@ -580,3 +580,32 @@ def test_a_table_the_web_forms_write_is_replayed_too(root: Path) -> None:
     assert "enrolled_by is 'mallory' in the table, 'coordinator' in the trail" in str(
         first["message"]
     )
+
+
+def test_a_head_kept_by_the_investigator_finds_a_consistent_rewrite(root: Path) -> None:
+    """The anchor and the trail truncated together (someone who can write both): the head
+    the investigator printed earlier still shows it."""
+    code, payload, err = _verify(root)
+    kept = f"{payload['head_seq']}:{payload['head_hash']}"
+    assert f"head row {payload['head_seq']} {payload['head_hash']}" in err
+    code, _, err = _run("audit", "verify", str(root), "--head", kept)
+    assert code == 0, err
+    anchor = open_study(root).audit_anchor_path
+    anchor.write_text("".join(anchor.read_text().splitlines(keepends=True)[:-1]))
+    with _editor(root) as db:
+        rows = _rows(db)
+        db.execute(text("DELETE FROM audit_log WHERE seq = 9"))
+        db.execute(text("UPDATE patients SET weight_kg = 81 WHERE patient_id = 'SIM-0002'"))
+        db.execute(
+            text("UPDATE study_meta SET value = :v WHERE key = 'audit_head'"),
+            {"v": f"8:{rows[7]['row_hash']}"},
+        )
+    code, _, err = _verify(root)
+    assert code == 0, err  # a lagging anchor hides the last transaction's removal ...
+    code, out, err = _run("audit", "verify", str(root), "--head", kept)
+    assert code == 2  # ... the kept head does not
+    assert json.loads(out)["problems"][0]["seq"] == 9
+    assert "recorded head row 9 is no longer in the trail" in err
+    code, _, err = _run("audit", "verify", str(root), "--head", "9:abc")
+    assert code == 2
+    assert "expected SEQ:HASH" in err

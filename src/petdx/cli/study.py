@@ -224,14 +224,25 @@ def ingest_command(
 
 
 @audit_app.command("verify")
-def audit_verify_command(study: StudyArg) -> None:
+def audit_verify_command(
+    study: StudyArg,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="A head kept from an earlier verify, SEQ:HASH (repeat): that row must still "
+            "have that hash.",
+        ),
+    ] = None,
+) -> None:
     """Check the audit trail: the keyed chain, the key, the anchor, and every data table
     against the trail; name the first bad row or table (exit 2)."""
     from petdx.study.config import open_study
-    from petdx.study.integrity import verify_study
+    from petdx.study.integrity import parse_head, verify_study
 
     try:
-        verification = verify_study(open_study(study))
+        recorded = [parse_head(text) for text in head or ()]
+        verification = verify_study(open_study(study), recorded_heads=recorded)
     except PetdxError as exc:
         raise _fail(exc) from None
     err_console.print(escape(str(verification)), highlight=False)

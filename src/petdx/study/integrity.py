@@ -48,7 +48,7 @@ from petdx.study.database import StudyDatabase, sqlite_file, stored_key_id
 from petdx.study.schema import AUDITED_TABLES, metadata, record_key
 from petdx.study.seal import AnchorFile, AuditKey, load_key
 
-__all__ = ["table_problems", "verify_study"]
+__all__ = ["parse_head", "table_problems", "verify_study"]
 
 #: Columns a table holds that the trail does not: derived keys and surrogate identifiers.
 _NOT_IN_TRAIL = {"record_key", "measurement_id"}
@@ -237,8 +237,47 @@ def _anchor_problems(
     return problems, len(entries)
 
 
-def verify_study(study: StudyFolder) -> AuditVerification:
-    """Every check of the module docstring; raises only when the database cannot be read.
+def _recorded_head_problems(
+    rows: Sequence[Mapping[str, Any]], recorded: Sequence[tuple[int, str]]
+) -> list[AuditProblem]:
+    """Heads the investigator kept (``verify``'s last line): each row must still be there
+    with the same hash."""
+    hashes = {int(r["seq"]): str(r["row_hash"]) for r in rows}
+    problems = []
+    for seq, digest in recorded:
+        if seq not in hashes:
+            problems.append(
+                AuditProblem(seq, f"the recorded head row {seq} is no longer in the trail")
+            )
+        elif hashes[seq] != digest:
+            problems.append(
+                AuditProblem(
+                    seq,
+                    f"differs from the recorded head ({digest[:16]}...): the trail was "
+                    "rewritten from this row back",
+                )
+            )
+    return problems
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (as ``verify`` prints it: ``head row SEQ HASH`` also accepted)."""
+    cleaned = text.strip().removeprefix("head row").strip().replace(" ", ":", 1)
+    seq_text, _, digest = cleaned.partition(":")
+    digest = digest.strip().lower()
+    if not seq_text.strip().isdigit() or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+        raise InputValidationError(
+            f"recorded head {text!r}: expected SEQ:HASH, the row number and the 64-digit hex "
+            "hash of a line `petdx audit verify` printed (head row SEQ HASH)."
+        )
+    return int(seq_text), digest
+
+
+def verify_study(
+    study: StudyFolder, *, recorded_heads: Sequence[tuple[int, str]] = ()
+) -> AuditVerification:
+    """Every check of the module docstring, and each of ``recorded_heads`` (row, hash) that
+    the investigator kept; raises only when the database cannot be read.
 
     Raises
     ------
@@ -299,6 +338,7 @@ def verify_study(study: StudyFolder) -> AuditVerification:
             problems += chain_problems(rows, head, key)
             anchored, n_anchor = _anchor_problems(anchor, rows, key, key_id)
             problems += anchored
+            problems += _recorded_head_problems(rows, recorded_heads)
             tables, checked = table_problems(connection, rows)
             problems += tables
     finally:
