@@ -609,3 +609,37 @@ def test_a_head_kept_by_the_investigator_finds_a_consistent_rewrite(root: Path) 
     code, _, err = _run("audit", "verify", str(root), "--head", "9:abc")
     assert code == 2
     assert "expected SEQ:HASH" in err
+
+
+def test_web_accounts_and_sessions_raise_no_alarm_and_a_role_raised_by_sql_is_found(
+    root: Path,
+) -> None:
+    """Accounts' trail rows hold the role, site and state (not the password hash or the
+    sign-in counters); sessions are audited events. Neither is a false alarm; an account
+    whose role an administrator raised in SQL is named."""
+    from petdx.study.accounts import create_account, end_session, start_session
+
+    database = open_database(open_study(root))
+    try:
+        account = create_account(
+            database,
+            "rita",
+            role="reader",
+            site="site-a",
+            password="a long enough passphrase 42",
+            actor="admin",
+        )
+        token, _ = start_session(database, account)
+        end_session(database, token)
+        start_session(database, account)
+    finally:
+        database.dispose()
+    code, _, err = _verify(root)
+    assert code == 0, err
+    with _editor(root) as db:
+        db.execute(text("UPDATE accounts SET role = 'admin' WHERE name = 'rita'"))
+    code, payload, _ = _verify(root)
+    assert code == 2
+    first = _first(payload)
+    assert first["table"] == "accounts"
+    assert "role is 'admin' in the table, 'reader' in the trail" in str(first["message"])
