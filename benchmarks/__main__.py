@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench_simulate",
     "bench_ingest",
     "bench_dask",
+    "bench_web",
 ]
 
 

@@ -15,11 +15,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,8 +34,8 @@ from petdx.study.config import StudyConfig, StudyFolder
 from petdx.study.database import init_study, open_database
 from petdx.study.roles import Role
 from petdx.web import create_app
-from tests.pacs.orthanc import free_port
 from tests.study.postgres import PostgresServer, postgres_server
+from tests.web.server import LiveServer, start_server, stop_server
 
 #: The password of every test account (test-only).
 PASSWORD = "correct horse battery staple"
@@ -171,57 +167,6 @@ def client_as(app: FastAPI) -> Iterator[Callable[[Role], WebClient]]:
 def anonymous(app: FastAPI) -> Iterator[WebClient]:
     with WebClient(app, follow_redirects=False) as client:
         yield client
-
-
-@dataclass
-class LiveServer:
-    """``petdx serve`` running in a subprocess."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def kill(self) -> None:
-        """SIGKILL (no clean-up by the server)."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-
-def start_server(study: Path, log: Path, *, timeout_s: float = 60.0) -> LiveServer:
-    """Start ``petdx serve`` on a free port and wait until it answers."""
-    port = free_port()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(_REPO / "src"), str(_REPO), env.get("PYTHONPATH", "")])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "petdx", "serve", str(study), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"petdx serve exited ({process.returncode}): {log.read_text()}")
-        try:
-            if httpx.get(url + "/login", timeout=2).status_code == 200:
-                return LiveServer(url, process, log)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    process.wait(10)
-    raise RuntimeError(f"petdx serve did not answer within {timeout_s} s: {log.read_text()}")
-
-
-def stop_server(server: LiveServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
 
 
 @pytest.fixture
