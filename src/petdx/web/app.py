@@ -26,14 +26,21 @@ from starlette.staticfiles import StaticFiles
 from petdx.study.accounts import load_account_settings
 from petdx.study.config import open_study
 from petdx.study.database import open_database
-from petdx.web.routes import admin, auth, home
+from petdx.web.routes import admin, auth, coordinator, home, quality, signoff
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import WebState, render
 
 __all__ = ["ROUTERS", "create_app"]
 
 #: Every router of the application (each part of the application adds its own).
-ROUTERS: tuple[APIRouter, ...] = (auth.router, home.router, admin.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    home.router,
+    admin.router,
+    coordinator.router,
+    quality.router,
+    signoff.router,
+)
 
 
 def _check_routes(routes: list[BaseRoute]) -> None:

@@ -32,6 +32,12 @@ ALL_ROLES = frozenset(Role)
 #: Routes that answer without a session.
 PUBLIC = frozenset({"login_page", "login", "static"})
 
+_COORDINATOR = frozenset({Role.COORDINATOR})
+_DATA_MANAGER = frozenset({Role.DATA_MANAGER})
+_INVESTIGATOR = frozenset({Role.INVESTIGATOR})
+#: who works on a site's patients (a coordinator and an investigator: their own site's)
+_SITE_STAFF = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.INVESTIGATOR})
+
 #: route name -> the roles that may use it. A route not listed is refused to everyone.
 POLICY: Mapping[str, frozenset[Role]] = {
     # petdx.web.routes.auth, home
@@ -40,11 +46,36 @@ POLICY: Mapping[str, frozenset[Role]] = {
     # petdx.web.routes.admin
     "admin_accounts": frozenset({Role.ADMIN}),
     "admin_disable_account": frozenset({Role.ADMIN}),
+    # petdx.web.routes.coordinator: the site's patients and their forms
+    "patients": _SITE_STAFF,
+    "patient_new": _COORDINATOR,
+    "patient_create": _COORDINATOR,
+    "patient_overview": _SITE_STAFF,
+    "patient_enrol": _COORDINATOR,
+    "form_page": _SITE_STAFF,
+    "form_save": _COORDINATOR,
+    "form_check": _COORDINATOR,
+    "form_complete": _COORDINATOR,
+    "field_history": _SITE_STAFF,
+    # petdx.web.routes.quality: data-quality queries
+    "queries": frozenset({Role.DATA_MANAGER, Role.COORDINATOR}),
+    "query_raise": _DATA_MANAGER,
+    "quality_run": frozenset({Role.DATA_MANAGER, Role.COORDINATOR}),
+    "query_answer": _COORDINATOR,
+    "query_close": _DATA_MANAGER,
+    "query_reopen": _DATA_MANAGER,
+    # petdx.web.routes.signoff: lock and e-signature
+    "patient_lock": _DATA_MANAGER,
+    "patient_unlock": _DATA_MANAGER,
+    "sign_page": _INVESTIGATOR,
+    "patient_sign": _INVESTIGATOR,
 }
 
 #: Pages listed on the home page of the roles that may open them: route name -> label.
 PAGES: Mapping[str, str] = {
     "admin_accounts": "Accounts: who may sign in, their roles and sites",
+    "patients": "Patients: screening, enrolment and the forms of each patient",
+    "queries": "Queries: data-quality queries per site, form and status",
 }
 
 
