@@ -17,6 +17,7 @@ from petdx.study.forms import (
     FORMS,
     AccessRefused,
     FormRejected,
+    assign_unsited_patients,
     field_history,
     hospital_identifiers,
     list_patients,
@@ -292,3 +293,16 @@ def test_live_eligibility_reads_the_unsaved_values(database: StudyDatabase) -> N
         assert [e.exposure_id for e in dose.dose.exposures] == ["SIM-0001-X1"]
         # nothing was stored by any of it
         assert get_record(c, "exposures", {"exposure_id": "SIM-0001-X1"}) is None
+
+
+def test_imported_patients_without_a_site_can_be_assigned_one(
+    database: StudyDatabase, tmp_path: Path
+) -> None:
+    import_csv(database, "patients", write_csv(tmp_path / "p.csv", PATIENTS), author=ME)
+    with database.begin() as c:
+        assert list_patients(c, site="demo-site") == []
+        assert patient_site(c, "SIM-0001") is None
+        assert assign_unsited_patients(c, "demo-site", author=ME) == len(PATIENTS)
+        assert assign_unsited_patients(c, "demo-site", author=ME) == 0
+        assert [p.site for p in list_patients(c)] == ["demo-site"] * len(PATIENTS)
+        assert audit_history(c, table_name="patient_sites")[0].actor == "coord-a"

@@ -27,6 +27,7 @@ from petdx.simulate.scanner import ScannerModel
 from petdx.study.accounts import create_account, list_accounts
 from petdx.study.config import StudyConfig, StudyFolder
 from petdx.study.database import init_study, open_database
+from petdx.study.forms import assign_unsited_patients
 from petdx.study.importing import import_exchange_tables
 from petdx.study.records import Author
 from petdx.study.roles import Role
@@ -190,6 +191,9 @@ def create_demo_accounts(study_root: str | Path, *, actor: str) -> list[DemoAcco
                 database, role.value, role=role, site=DEMO_SITE, password=password, actor=actor
             )
             made.append(DemoAccount(role.value, role, DEMO_SITE, password))
+        # the simulated cohort is one centre: its patients belong to the accounts' site
+        with database.begin_write() as connection:
+            assign_unsited_patients(connection, DEMO_SITE, author=Author(actor))
         return made
     finally:
         database.dispose()

@@ -69,6 +69,7 @@ __all__ = [
     "LiveEligibility",
     "PatientSummary",
     "SaveResult",
+    "assign_unsited_patients",
     "check_patient_access",
     "field_history",
     "form_records",
@@ -586,6 +587,18 @@ def set_patient_site(connection: Connection, patient_id: str, site: str, *, auth
         update_record(
             connection, "patient_sites", {"patient_id": patient_id}, {"site": site}, author=author
         )
+
+
+def assign_unsited_patients(connection: Connection, site: str, *, author: Author) -> int:
+    """Assign every patient without a site (imported by CSV) to ``site``, audited; returns
+    how many. For a single-centre study such as the demo: its coordinators then see them."""
+    patients = exchange_table("patients")
+    sited = select(patient_sites.c.patient_id)
+    query = select(patients.c.patient_id).where(patients.c.patient_id.not_in(sited))
+    unsited = [str(pid) for (pid,) in connection.execute(query.order_by(patients.c.patient_id))]
+    for pid in unsited:
+        set_patient_site(connection, pid, site, author=author)
+    return len(unsited)
 
 
 def _visible(role: Role, account_site: str | None, patient_site_: str | None) -> bool:
