@@ -21,6 +21,7 @@ from petdx.study.records import Author, insert_record
 from petdx.study.roles import Role
 from petdx.study.signoff import lock_state
 from petdx.web.policy import POLICY
+from petdx.web.routes.coordinator import REFUSED
 from tests.study.cohort import PATIENTS, SCREENING
 from tests.study.test_forms import BAD_INPUTS
 from tests.web.conftest import BOTH_DATABASES, PASSWORD, WebClient, csrf_of, sign_in
@@ -133,7 +134,7 @@ def test_bad_input_gives_a_field_message_and_stores_nothing(
         if form != "screening":
             data["mode"] = "create"
         response = _post(coordinator, url, data)
-        assert response.status_code == 422, (form, name, text)
+        assert response.status_code == REFUSED, (form, name, text)
         message = re.search(rf'id="f-{name}-err"[^>]*>(.*?)</p>', response.text, re.S)
         assert message is not None, (form, name, text)
         assert words in html.unescape(message.group(1)), (name, message.group(1))
@@ -153,7 +154,7 @@ def test_markup_in_any_field_comes_back_escaped(client_as: Client) -> None:
         assert script not in page
         assert "&lt;script&gt;" in page
     bad = _post(coordinator, "/patients/new", {**P1, "patient_id": script})
-    assert bad.status_code == 422
+    assert bad.status_code == REFUSED
     assert script not in bad.text
 
 
@@ -174,7 +175,7 @@ def test_enrolment_refused_over_the_radiation_budget(client_as: Client) -> None:
     page = coordinator.get("/patients/SIM-0001/forms/exposures").text
     assert "<strong>55.00 mSv</strong> of 50 mSv" in page
     refused = _post(coordinator, "/patients/SIM-0001/enrol", {})
-    assert refused.status_code == 422
+    assert refused.status_code == REFUSED
     assert "fails radiation_under_50msv: 55.00 mSv" in refused.text
     assert "not enrolled" in coordinator.get("/patients/SIM-0001").text
     fix = {
@@ -198,7 +199,7 @@ def test_complete_then_a_change_needs_a_reason_and_history_shows_it(client_as: C
     assert 'name="reason"' in page
     assert 'href="/patients/SIM-0001/forms/patients/history/weight_kg"' in page
     refused = _post(coordinator, "/patients/SIM-0001/forms/patients", {**P1, "weight_kg": "64"})
-    assert refused.status_code == 422
+    assert refused.status_code == REFUSED
     assert 'id="f-reason"' in refused.text
     assert "give the reason for the change" in refused.text
     ok = _post(
@@ -241,11 +242,11 @@ def test_query_answer_close_lock_sign_unlock(app: FastAPI, client_as: Client) ->
     assert _post(manager, "/patients/SIM-0001/lock", {}).status_code == 303
     before = _db(app).content_hash()
     locked = _post(coordinator, "/patients/SIM-0001/forms/patients", {**P1, "weight_kg": "70"})
-    assert locked.status_code == 422
+    assert locked.status_code == REFUSED
     assert "locked" in locked.text
     assert _db(app).content_hash() == before
     wrong = _post(investigator, "/patients/SIM-0001/sign", {"password": "not it"})
-    assert wrong.status_code == 422
+    assert wrong.status_code == REFUSED
     with _db(app).engine.connect() as c:  # (the failed password is counted: throttling)
         state = lock_state(c, "SIM-0001")
     assert state is not None

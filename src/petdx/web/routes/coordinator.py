@@ -48,6 +48,7 @@ from petdx.web.security import current_session
 from petdx.web.templating import render, web_state
 
 __all__ = [
+    "REFUSED",
     "STUDY_WIDE",
     "account",
     "act",
@@ -68,6 +69,10 @@ router = APIRouter(prefix="/patients")
 LIVE_FORMS = ("patients", "screening", "exposures")
 #: Roles that see every site's patients (the others: their own site's).
 STUDY_WIDE = (Role.DATA_MANAGER, Role.ADMIN, Role.STATISTICIAN)
+#: Status of a page that shows a refused request (its messages) again: 200, because a
+#: browser reports every 4xx page it loads as a console error, and the refusal is an answer
+#: (the page's messages say what was refused; nothing was stored).
+REFUSED = 200
 #: Fields of a posted form that are the page's own, not the record's.
 _PAGE_FIELDS = ("csrf_token", "reason", "record", "mode")
 
@@ -242,7 +247,7 @@ async def create_patient(request: Request) -> Response:
                 values,
                 messages=exc.messages,
                 creating=True,
-                status_code=422,
+                status_code=REFUSED,
             )
     url = request.app.url_path_for("patient_overview", patient_id=values["patient_id"])
     return RedirectResponse(str(url), 303)
@@ -288,14 +293,14 @@ def act(
     anchor: str = "",
 ) -> Response:
     """Run a state change on the patient in one write transaction: back to the overview
-    (303), or the overview with the library's refusal (422) when it refuses."""
+    (303), or the overview with the library's refusal (:data:`REFUSED`) when it refuses."""
     who = account(request)
     try:
         with writing(request) as c:
             require_patient(c, patient_id, who)
             action(c)
     except (InputValidationError, AccessRefused) as exc:
-        return overview_page(request, patient_id, refusal=str(exc), status_code=422)
+        return overview_page(request, patient_id, refusal=str(exc), status_code=REFUSED)
     return to_overview(request, patient_id, anchor)
 
 
@@ -365,7 +370,7 @@ async def form_save(request: Request, patient_id: str, form: str) -> Response:
                 values,
                 messages=exc.messages,
                 creating=creating,
-                status_code=422,
+                status_code=REFUSED,
             )
     with reading(request) as c:
         shown, fresh = _record_values(c, spec, patient_id, None)
@@ -407,7 +412,7 @@ def form_complete(request: Request, patient_id: str, form: str) -> Response:
                 values,
                 messages=exc.messages,
                 creating=creating,
-                status_code=422,
+                status_code=REFUSED,
             )
     url = request.app.url_path_for("form_page", patient_id=patient_id, form=form)
     return RedirectResponse(str(url), 303)

@@ -24,6 +24,7 @@ from petdx.study.data_quality import (
 )
 from petdx.study.forms import FORMS
 from petdx.web.routes.coordinator import (
+    REFUSED,
     STUDY_WIDE,
     account,
     act,
@@ -95,7 +96,7 @@ async def raise_page(request: Request, patient_id: str) -> Response:
     spec = FORMS.get(target[0]) if len(target) == 3 else None
     if spec is None:
         return overview_page(
-            request, patient_id, refusal="Choose the field the query is about.", status_code=422
+            request, patient_id, refusal="Choose the field the query is about.", status_code=REFUSED
         )
     form, record, field = target
     key = {spec.key[0]: record}

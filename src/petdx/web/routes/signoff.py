@@ -13,6 +13,7 @@ from petdx.study.accounts import check_password
 from petdx.study.forms import AccessRefused
 from petdx.study.signoff import SIGNATURE_MEANING, lock_patient, sign_patient, unlock_patient
 from petdx.web.routes.coordinator import (
+    REFUSED,
     account,
     act,
     overview_context,
@@ -79,12 +80,12 @@ async def sign(request: Request, patient_id: str) -> Response:
     )
     if not verified:
         return _sign_page(
-            request, patient_id, "The password is not right: nothing was signed.", 422
+            request, patient_id, "The password is not right: nothing was signed.", REFUSED
         )
     try:
         with writing(request) as c:
             require_patient(c, patient_id, who)
             sign_patient(c, patient_id, actor=who.name, role=who.role, password_verified=True)
     except (InputValidationError, AccessRefused) as exc:
-        return _sign_page(request, patient_id, str(exc), 422)
+        return _sign_page(request, patient_id, str(exc), REFUSED)
     return to_overview(request, patient_id)
