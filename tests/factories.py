@@ -113,6 +113,17 @@ def ct_series(n_slices: int = 4, *, rows: int = 8, cols: int = 8) -> list[Datase
     return slices
 
 
+def pet_ct_visit(n_slices: int = 3) -> tuple[list[Dataset], list[Dataset]]:
+    """A PET series and its CT (the same study and frame of reference)."""
+    pet, ct = pet_series(n_slices), ct_series(n_slices)
+    for ds in ct:
+        ds.StudyInstanceUID, ds.FrameOfReferenceUID = (
+            pet[0].StudyInstanceUID,
+            pet[0].FrameOfReferenceUID,
+        )
+    return pet, ct
+
+
 def save_series(datasets: Sequence[Dataset], folder: Path, prefix: str = "slice") -> list[Path]:
     """Write each dataset as a DICOM Part 10 file; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.importing import import_csv
 from petdx.study.records import Author
-from tests.factories import ct_series, pet_series, save_series
+from tests.factories import pet_ct_visit, pet_series, save_series
 from tests.study.cohort import PATIENTS, write_csv
 
 ME = Author("tech")
@@ -28,12 +28,7 @@ FILE = "DOE_JANE_0001.dcm"
 
 def _visit(folder: Path, patient_id: str) -> list[str]:
     """One PET and its CT under ``folder``; every UID of their files."""
-    pet, ct = pet_series(3), ct_series(3)
-    for ds in ct:
-        ds.StudyInstanceUID, ds.FrameOfReferenceUID = (
-            pet[0].StudyInstanceUID,
-            pet[0].FrameOfReferenceUID,
-        )
+    pet, ct = pet_ct_visit()
     for ds in pet + ct:
         ds.PatientID = patient_id
     save_series(pet, folder / "PT", prefix="DOE_JANE_pet")

@@ -46,6 +46,22 @@ DAYS_PER_MONTH = 30.4375
 _METRICS = ("suv_max", "suv_peak_global", "suv_mean", "volume_ml", "tbr_liver")
 
 
+#: What the analyses lack when a table holds no rows (``petdx run`` says so in its notes).
+MISSING_INPUTS: dict[str, str] = {
+    "screening": "no screening records: no patient is enrolled, every analysis is empty",
+    "reads": "no visual reads: the visual-read accuracy, ROC of the scores, the reader "
+    "agreement and the flow by read result are empty",
+    "reference_standard": "no reference standard: accuracy and ROC have no lesion or "
+    "patient with a known target condition",
+    "pathology": "no pathology: the PD-L1 analyses are empty",
+    "follow_up": "no follow-up: the survival analyses are empty",
+    "lesion_registry": "no registered lesions: nothing is quantified, the lesion-level "
+    "analyses are empty",
+    "pet": "no PET series with SUV: nothing is quantified, the uptake analyses are empty",
+    "measurements": "no lesion measurements yet: the uptake (SUV) analyses are empty",
+}
+
+
 def metric_column(metric: str, time_point_min: int, *, comparator: bool = False) -> str:
     """Column name of a lesion metric, e.g. ``suv_max_60min``, ``comparator_suv_max_60min``."""
     return f"{'comparator_' if comparator else ''}{metric}_{time_point_min}min"
@@ -68,6 +84,9 @@ class AnalysisData:
     liver_means: dict[str, dict[tuple[str, int], float]] = field(default_factory=dict)
     #: The AttenuationCorrectionMethod (0054,1101) values of the quantified PET scans.
     attenuation_correction_methods: tuple[str, ...] = ()
+    #: The inputs the study does not hold yet (:data:`MISSING_INPUTS`), each with what the
+    #: analyses lack without it; the analyses run on what there is.
+    missing: tuple[str, ...] = ()
 
     @property
     def enrolled(self) -> pd.DataFrame:
@@ -195,6 +214,17 @@ def load_analysis_data(
         pet = pd.DataFrame([r.as_dict() for r in analysis_pet_scans(connection)])
         values = pd.DataFrame([r.as_dict() for r in measurement_rows(connection)])
 
+    present = {
+        "screening": screening,
+        "reads": reads,
+        "reference_standard": reference,
+        "pathology": pathology,
+        "follow_up": follow_up,
+        "lesion_registry": registry,
+        "pet": pet if pet.empty else pet[pet["suv_error"].isna()],
+        "measurements": values,
+    }
+    missing = tuple(name for name, frame in present.items() if frame.empty)
     eligible = {d.patient_id: d.eligible for d in decisions}
     out = patients.merge(screening[["patient_id", "planned_scan_date", "consent_date"]], "left")
     out["enrolled"] = out["patient_id"].map(eligible).fillna(False).astype(bool)
@@ -282,11 +312,14 @@ def load_analysis_data(
         lesions[f"visual_score_{suffix}"] = lesions["lesion_id"].map(lesion_scores)
         out[f"visual_score_{suffix}"] = out["patient_id"].map(patient_scores)
     k = config.visual_score_at_least
-    if primary_reader is not None:
-        key = f"visual_score_{primary_reader.lower()}"
-        for frame in (lesions, out):
+    for frame in (lesions, out):
+        if primary_reader is not None:
+            key = f"visual_score_{primary_reader.lower()}"
             frame["visual_score"] = frame[key]
             frame["visual_positive"] = frame[key].ge(k).astype("boolean").mask(frame[key].isna())
+        else:  # no reads yet: every visual result is missing (the analyses say so)
+            frame["visual_score"] = pd.Series(np.nan, index=frame.index, dtype="float64")
+            frame["visual_positive"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
 
     if not values.empty:
         values = values[values["metric"].isin(_METRICS)].copy()
@@ -300,6 +333,13 @@ def load_analysis_data(
             index="lesion_id", columns="column", values="value", aggfunc="first"
         )
         lesions = lesions.merge(wide, left_on="lesion_id", right_index=True, how="left")
+    # A metric never measured (no registered lesions, no measurements yet) is a column of
+    # missing values, so every analysis finds it and reports what it lacks.
+    expected = [metric_column(m, t) for t in index_points or (first,) for m in _METRICS]
+    expected += [metric_column(m, t, comparator=True) for t in comparator_points for m in _METRICS]
+    for column in expected:
+        if column not in lesions:
+            lesions[column] = np.nan
     for metric in ("suv_max", "suv_peak_global"):
         if len(index_points) >= 2:
             a = lesions.get(metric_column(metric, index_points[0]))
@@ -350,4 +390,5 @@ def load_analysis_data(
         readers=readers,
         index_time_points=index_points,
         comparator_time_points=comparator_points,
+        missing=missing,
     )

@@ -41,7 +41,7 @@ import pandas as pd
 
 from petdx import __version__
 from petdx.analysis._collect import Collector, as_bool, iqr_summary
-from petdx.analysis.datasets import AnalysisData, metric_column
+from petdx.analysis.datasets import MISSING_INPUTS, AnalysisData, metric_column
 from petdx.analysis.diagnostic import accuracy_section, roc_section
 from petdx.analysis.results import (
     AccuracyEntry,
@@ -251,6 +251,7 @@ def analyse(data: AnalysisData) -> StudyResults:
     """Compute every pre-specified analysis (module docstring)."""
     config = data.config
     run = Collector()
+    run.problems.extend(f"missing input ({name}): {MISSING_INPUTS[name]}" for name in data.missing)
     first = data.first_time_point
     modality = hybrid_modality(data.attenuation_correction_methods)
     study = StudyInfo(

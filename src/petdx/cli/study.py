@@ -217,6 +217,13 @@ def ingest_command(
     log = {"at_utc": stamp, "actor": current_actor(user), **result.to_dict(with_folders=False)}
     atomic_write_text(_new_log(folder.logs, f"ingest-{stamp}"), json.dumps(log, indent=2))
     err_console.print(escape(str(result)))
+    for stored in result.series:
+        if stored.suv_error:
+            err_console.print(
+                f"[yellow]warning:[/] {stored.patient_id} PT series {stored.series_uid} stored "
+                f"without SUV: {escape(stored.suv_error)}",
+                highlight=False,
+            )
     for problem in result.problems:
         err_console.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
     _echo(result.to_dict(with_folders=False))

@@ -32,6 +32,7 @@ C.11.1.1.2 (Modality LUT: output = stored * RescaleSlope + RescaleIntercept).
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -281,6 +282,23 @@ def _read_instance_pixels(instance: DicomInstance) -> npt.NDArray[np.generic]:
         ) from exc
 
 
+def _check_rescale(frames: list[Frame], label: str) -> None:
+    """RescaleSlope must be a finite non-zero number and RescaleIntercept finite: else every
+    value of the frame (and its SUV) would be NaN, infinite or zero."""
+    for frame in frames:
+        slope, intercept = frame.rescale_slope, frame.rescale_intercept
+        if not math.isfinite(slope) or slope == 0.0:
+            raise InvalidSeriesError(
+                f"{label}: RescaleSlope (0028,1053) is {slope:g} in {frame.where()}; it must be "
+                "a finite number other than 0. Fix the header."
+            )
+        if not math.isfinite(intercept):
+            raise InvalidSeriesError(
+                f"{label}: RescaleIntercept (0028,1052) is {intercept:g} in {frame.where()}; it "
+                "must be a finite number. Fix the header."
+            )
+
+
 def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> ImageSeries:
     """Read an image series (PT or CT, single-frame or multi-frame) into a volume.
 
@@ -320,6 +338,7 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
     if step_note is not None:
         warnings.warn(step_note, GeometryWarning, stacklevel=2)
 
+    _check_rescale(frames, label)
     rows, columns = frames[0].matrix
     array = np.empty((len(frames), rows, columns), dtype=np.float32)
     slots: dict[DicomInstance, list[tuple[int, Frame]]] = {}

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -77,7 +78,7 @@ from petdx.dicom.sources import ImageSource, as_image_source
 from petdx.errors import InputValidationError, PetdxError
 from petdx.fileio import exclusive_lock
 from petdx.pipeline.executors import executor_for
-from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all
+from petdx.pipeline.series_copy import CopyTask, PetSuv, copy_all, remove_unrecorded
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
 from petdx.study.queries import (
@@ -110,6 +111,8 @@ class IngestedSeries:
     n_instances: int
     n_written: int
     folder: str
+    #: Why a stored PET series has no SUV (stored in ``series.suv_error`` too).
+    suv_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -192,6 +195,9 @@ class IngestResult:
         )
         if self.n_skipped_series:
             text += f", {self.n_skipped_series} non-image series skipped"
+        without_suv = sum(1 for s in self.series if s.suv_error)
+        if without_suv:
+            text += f", {without_suv} PET series stored without SUV (not quantified)"
         return text
 
 
@@ -411,6 +417,12 @@ def _record(
         "folder": str(ctx.study.layout.relative(task.folder)),
         **{k: v for k, v in plan.suv.items() if not k.startswith("_")},
     }
+    factor = values.get("suv_factor")
+    if factor is not None and not math.isfinite(float(factor)):
+        raise PetdxError(  # never stored: compute_suv refuses such headers first
+            f"{plan.entry.kind.value} series: its SUV factor is {factor}, not a finite number; "
+            "the series was not recorded. Check the PET header's weight, dose and times."
+        )
     stored = get_record(connection, "series", values)
     if stored is None:
         insert_record(connection, "series", values, author=author)
@@ -534,6 +546,7 @@ def ingest(
                     )
                 )
                 continue
+            plan = None
             try:
                 if outcome.error is not None:
                     raise PetdxError(outcome.error)
@@ -547,6 +560,10 @@ def ingest(
                 with database.begin() as connection:
                     _record(connection, ctx, plan, task, outcome.rows)
             except PetdxError as exc:
+                new = [study.root / str(r["path"]) for r in outcome.rows if r["_new"]]
+                remove_unrecorded(new, study.root)  # nothing of a refused series stays
+                if plan is not None and plan.visit is not None:  # its visit was not stored:
+                    _forget_visit(ctx, plan)  # its CT must not name it
                 problems.append(_series_problem(ctx, entry, where, position, patient_id, str(exc)))
                 continue
             stored.append(
@@ -559,6 +576,7 @@ def ingest(
                     n_instances=len(entry.instances),
                     n_written=outcome.written,
                     folder=str(task.folder.relative_to(study.root)),
+                    suv_error=plan.suv.get("suv_error"),
                 )
             )
         skipped = len(index.series) - len(entries)
@@ -582,6 +600,12 @@ def ingest(
                 )
             )
     return IngestResult(tuple(stored), tuple(problems), skipped, nothing_read)
+
+
+def _forget_visit(ctx: _Context, plan: _SeriesPlan) -> None:
+    key = (plan.entry.study_instance_uid, plan.entry.frame_of_reference_uid)
+    if plan.visit is not None and ctx.pet_visits.get(key, (None,))[0] == plan.visit["visit_id"]:
+        del ctx.pet_visits[key]
 
 
 def _copy_task(ctx: _Context, entry: SeriesEntry, patient_id: str, position: int) -> CopyTask:
@@ -642,6 +666,8 @@ def _series_problem(
     else:
         handle = f"{entry.kind.value} series {log_handle(ctx.secret, uid)}"
     identifying = _paths_of(entry.folder, ctx.root) | ({where} if os.sep in where else set())
+    if len(entry.description) >= 4:  # messages name a series by its description too
+        identifying.add(entry.description)
     for instance in entry.instances:
         identifying |= _paths_of(instance.path, ctx.root)
     keep = frozenset((deidentify_uid(ctx.secret, uid),))

@@ -220,6 +220,19 @@ def _jobs(study: StudyFolder, database: StudyDatabase) -> list[tuple[PatientJob,
     return jobs
 
 
+def _series_without_suv(database: StudyDatabase) -> list[str]:
+    """A note for every stored PET series left out of quantification for want of SUV."""
+    with database.engine.connect() as connection:
+        rows = [r.as_dict() for r in table_rows(connection, "series")]
+    return [
+        f"{r['patient_id']} PT series {r['series_uid']} ({r['tracer'] or 'tracer unknown'}, "
+        f"{r['time_point_min'] if r['time_point_min'] is not None else '?'} min) is not "
+        f"quantified: it has no SUV ({r['suv_error']})"
+        for r in rows
+        if r["modality"] == "PT" and r["suv_error"]
+    ]
+
+
 def _store(
     study: StudyFolder,
     database: StudyDatabase,
@@ -254,6 +267,7 @@ def _quantify_stage(
     stage: StageSummary,
     progress: ProgressFactory,
 ) -> None:
+    stage.problems.extend(_series_without_suv(database))
     jobs = _jobs(study, database)
     todo = [
         (job, digest)

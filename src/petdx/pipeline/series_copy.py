@@ -42,7 +42,7 @@ from petdx.pipeline.executors import inherits_this_process, map_in_order, runs_i
 from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition
 
-__all__ = ["CopyOutcome", "CopyTask", "PetSuv", "copy_all", "copy_series"]
+__all__ = ["CopyOutcome", "CopyTask", "PetSuv", "copy_all", "copy_series", "remove_unrecorded"]
 
 #: SUV factor of each frame, keyed by (de-identified SOP instance UID, frame index).
 _Factors = dict[tuple[str, int], float]
@@ -212,6 +212,7 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
     read again."""
     if entry is None and task.position < len(_INHERITED):
         entry = _INHERITED[task.position]
+    written: list[Path] = []
     try:
         if entry is not None and entry.series_instance_uid == task.series_uid:
             _check_unchanged(task, entry)
@@ -231,6 +232,7 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
             if sop_uid in task.recorded and target.exists():
                 continue
             data = _encode(encoder, instance.header, task.kind)
+            written.append(target)
             atomic_write_bytes(target, data)
             rows.append(
                 {
@@ -244,8 +246,26 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
         if factors is not None:
             _check_suv_unchanged(targets, factors)
     except PetdxError as exc:
+        remove_unrecorded(written, task.study_root)  # a refused series leaves no file behind
         return CopyOutcome(error=str(exc))
     return CopyOutcome(tuple(rows), len(rows), pet)
+
+
+def remove_unrecorded(paths: Iterable[Path], study_root: Path) -> None:
+    """Remove the files a refused series wrote (never recorded) and the folders they leave
+    empty, up to the study's ``images/``."""
+    images = study_root / "images"
+    folders = set()
+    for path in paths:
+        path.unlink(missing_ok=True)
+        folders.add(path.parent)
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        while folder != images and images in folder.parents:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+            folder = folder.parent
 
 
 def copy_all(

@@ -491,6 +491,8 @@ def cox_regression(
     frame = pd.DataFrame({name: _validate.scores(v, name) for name, v in covariates.items()})
     if len(frame) != t.size:
         raise InputValidationError(f"Cox: covariates have {len(frame)} rows, times {t.size}.")
+    if t.size == 0:
+        raise InputValidationError("Cox: no observations (no patient with follow-up).")
     all_names = list(frame.columns)
     aliased = tuple(name for name in all_names if np.ptp(frame[name].to_numpy()) == 0.0)
     dropped = tuple(

@@ -23,6 +23,13 @@ RadionuclideTotalDose < 1e4 as MBq, PatientSize > 3 as centimetres; a missing
 RadionuclideHalfLife comes from :data:`petdx.nuclides.NUCLIDES`, and a header value more than
 1 % away from the table's is reported.
 
+Implausible values are errors naming the attribute (never a NaN or infinite SUV): a
+weight, height, activity, half-life or RescaleSlope that is NaN or infinite; after the fixes
+a weight above :data:`MAX_WEIGHT_KG`, a height above :data:`MAX_HEIGHT_M`, an activity above
+:data:`MAX_ACTIVITY_BQ`, a half-life outside :data:`HALF_LIFE_RANGE_S`; an injection more
+than :data:`MAX_UPTAKE_HALF_LIVES` half-lives before the scan's reference time (or, not
+decay corrected, before its last frame). Last, every factor must be a finite positive number.
+
 References
 ----------
 QIBA "Standardized Uptake Value (SUV)" vendor-neutral pseudo-code (RSNA QIBA wiki).
@@ -84,6 +91,16 @@ __all__ = ["SuvOverrides", "SuvResult", "compute_suv", "suv_factors_from_inputs"
 _GRAMS_THRESHOLD = 1000.0
 _MBQ_THRESHOLD = 1e4
 _HALF_LIFE_TOLERANCE = 0.01
+
+#: Plausible header values (after the unit fixes above); outside them, or not a finite
+#: number, a value is an error naming the attribute - never a NaN or infinite SUV.
+MAX_WEIGHT_KG = 500.0
+MAX_HEIGHT_M = 3.0
+MAX_ACTIVITY_BQ = 1e11  # 100 GBq: far above any diagnostic or therapeutic administration
+HALF_LIFE_RANGE_S = (10.0, 1e9)  # O-15 (122 s) and Rb-82 (76 s) to Ge-68 (271 d), widely
+#: The injection may precede the scan's reference time by at most this many half-lives of
+#: the radionuclide (the activity left is then below a millionth of the injected).
+MAX_UPTAKE_HALF_LIVES = 20.0
 
 
 @dataclass(frozen=True)
@@ -253,6 +270,7 @@ class _Context:
         if self.overrides.body_weight_kg is not None:
             return self.overrides.body_weight_kg
         weight = self.inputs.weight_raw
+        _finite(self.inputs, weight, "PatientWeight (0010,1030)", "the body weight in kg")
         if weight is None or weight <= 0:
             raise MissingAttributeError(
                 f"{self.inputs.label}: PatientWeight (0010,1030) is missing; {purpose} needs "
@@ -265,12 +283,20 @@ class _Context:
                 f"({weight / 1000:g} kg)"
             )
             weight /= 1000.0
+        if weight > MAX_WEIGHT_KG:
+            raise InvalidSeriesError(
+                f"{self.inputs.label}: PatientWeight (0010,1030) {self.inputs.weight_raw:g} is "
+                f"{weight:g} kg, above the plausible {MAX_WEIGHT_KG:g} kg. Fix the header or "
+                "give the weight (body_weight_kg).",
+                hint=Hint("body_weight_kg"),
+            )
         return weight
 
     def height_m(self, purpose: str) -> float:
         if self.overrides.height_m is not None:
             return self.overrides.height_m
         height = self.inputs.height_raw
+        _finite(self.inputs, height, "PatientSize (0010,1020)", "the height in m")
         if height is None or height <= 0:
             raise MissingAttributeError(
                 f"{self.inputs.label}: PatientSize (0010,1020) is missing; {purpose} needs the "
@@ -282,6 +308,13 @@ class _Context:
                 f"PatientSize {height:g} is above 3; taken as centimetres ({height / 100:g} m)"
             )
             height /= 100.0
+        if height > MAX_HEIGHT_M:
+            raise InvalidSeriesError(
+                f"{self.inputs.label}: PatientSize (0010,1020) {self.inputs.height_raw:g} is "
+                f"{height:g} m, above the plausible {MAX_HEIGHT_M:g} m. Fix the header or "
+                "give the height (height_m).",
+                hint=Hint("height_m"),
+            )
         return height
 
     def sex(self, purpose: str) -> str:
@@ -316,6 +349,7 @@ class _Context:
 
     def injected_activity_bq(self) -> float:
         dose = self.inputs.injected_dose_raw
+        _finite(self.inputs, dose, "RadionuclideTotalDose (0018,1074)", "the injected activity")
         if dose is None or dose <= 0:
             raise MissingAttributeError(
                 f"{self.inputs.label}: RadionuclideTotalDose (0018,1074) is missing in the "
@@ -328,11 +362,25 @@ class _Context:
                 f"({dose * 1e6:g} Bq)"
             )
             dose *= 1e6
+        if dose > MAX_ACTIVITY_BQ:
+            raise InvalidSeriesError(
+                f"{self.inputs.label}: RadionuclideTotalDose (0018,1074) "
+                f"{self.inputs.injected_dose_raw:g} is {dose:g} Bq, above the plausible "
+                f"{MAX_ACTIVITY_BQ:g} Bq (100 GBq). Fix the header (the activity in Bq)."
+            )
         return dose
 
     def half_life_s(self) -> float:
         header = self.inputs.half_life_raw_s
         nuclide = self.inputs.nuclide
+        _finite(self.inputs, header, "RadionuclideHalfLife (0018,1075)", "the half-life in s")
+        low, high = HALF_LIFE_RANGE_S
+        if header is not None and header > 0 and not low <= header <= high:
+            raise InvalidSeriesError(
+                f"{self.inputs.label}: RadionuclideHalfLife (0018,1075) {header:g} s is outside "
+                f"the plausible {low:g} to {high:g} s of a PET radionuclide. Fix the header "
+                "(the half-life in seconds) or remove it (the radionuclide's is then used)."
+            )
         if header is not None and header > 0:
             if nuclide is not None:
                 rel = abs(header - nuclide.half_life_s) / nuclide.half_life_s
@@ -440,6 +488,45 @@ def _stored_normalization(inputs: SuvInputs, units: Units) -> tuple[SuvNormaliza
     return mapping[raw], notes
 
 
+def _finite(inputs: SuvInputs, value: float | None, attribute: str, what: str) -> None:
+    """A header number that is NaN or infinite is an error naming it, never an SUV."""
+    if value is not None and not math.isfinite(value):
+        raise InvalidSeriesError(
+            f"{inputs.label}: {attribute} is {value}, not a finite number; SUV needs {what}. "
+            "Fix the header."
+        )
+
+
+def _check_uptake(
+    inputs: SuvInputs, injected: datetime, reference: datetime, elapsed_s: float, half_life_s: float
+) -> None:
+    """The injection must precede the reference time by at most
+    :data:`MAX_UPTAKE_HALF_LIVES` half-lives (else the decay factor is meaningless: an
+    injection dated years before the scan would give an infinite SUV)."""
+    if elapsed_s > MAX_UPTAKE_HALF_LIVES * half_life_s:
+        raise InvalidSeriesError(
+            f"{inputs.label}: the injection (RadiopharmaceuticalStartDateTime (0018,1078) or "
+            f"StartTime (0018,1072)) {injected} is {elapsed_s / 3600:.4g} h before the scan "
+            f"reference time {reference}, more than {MAX_UPTAKE_HALF_LIVES:g} half-lives "
+            f"({MAX_UPTAKE_HALF_LIVES * half_life_s / 3600:.4g} h) of the radionuclide. Fix "
+            "the header's injection date and time."
+        )
+
+
+def _check_factors(inputs: SuvInputs, factors: npt.NDArray[np.float64]) -> None:
+    """The last guard: no SUV factor that is not a finite positive number leaves here."""
+    bad = np.flatnonzero(~np.isfinite(factors) | (factors <= 0))
+    if bad.size:
+        first = int(bad[0])
+        raise InvalidSeriesError(
+            f"{inputs.label}: the SUV factor of {bad.size} of {factors.size} frame(s) is "
+            f"{factors[first]:g} (first: {inputs.frames[first].where}), not a finite positive "
+            "number: a header value it is computed from is not plausible (PatientWeight, "
+            "RadionuclideTotalDose, RadionuclideHalfLife, the injection and scan times, "
+            "Philips (7053,1000)/(7053,1009), GE (0009,xx38)). Fix the header."
+        )
+
+
 def _decayed_activities(
     ctx: _Context, decay: DecayCorrection | None, half_life_s: float, dose: float
 ) -> tuple[list[float], datetime | None, datetime | None, ReferenceTimeRule]:
@@ -460,6 +547,7 @@ def _decayed_activities(
         injected, notes = injection_datetime(inputs, start)
         ctx.warnings.extend(notes)
         elapsed = (ref.value - injected).total_seconds()
+        _check_uptake(inputs, injected, ref.value, elapsed, half_life_s)
         return [dose * 2.0 ** (-elapsed / half_life_s)] * n, injected, ref.value, ref.rule
     # NONE: each frame is the mean activity during its own acquisition.
     lam = math.log(2.0) / half_life_s
@@ -472,6 +560,8 @@ def _decayed_activities(
     starts = [t for t in start_times if t is not None]
     injected, notes = injection_datetime(inputs, min(starts))
     ctx.warnings.extend(notes)
+    last = max(starts)
+    _check_uptake(inputs, injected, last, (last - injected).total_seconds(), half_life_s)
     activities = []
     for frame, start in zip(inputs.frames, starts, strict=True):
         if not frame.duration_s or frame.duration_s <= 0:
@@ -564,6 +654,8 @@ def suv_factors_from_inputs(
             quantity = ctx.body_quantity(target)
             factors *= quantity / ctx.body_quantity(stored)
 
+    factors = np.asarray(factors, dtype=np.float64)
+    _check_factors(inputs, factors)
     check = philips_check(inputs, units, petdx_bw) if petdx_bw is not None else None
     check = check or ge
     if check is not None:
