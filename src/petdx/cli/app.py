@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from petdx import __version__
 from petdx.cli._console import ExitCode, err_console, fault_text
+from petdx.cli.nema import nema_app
 from petdx.cli.pacs import pacs_app
 from petdx.cli.quantify import quantify_command
 from petdx.cli.run import register as register_run_commands
@@ -72,6 +73,7 @@ register_study_commands(app)  # init, import, export, ingest, audit
 app.add_typer(stats_app, name="stats")
 app.add_typer(pacs_app, name="pacs")
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(nema_app, name="nema")
 register_simulate_commands(app)  # simulate, simulate-nema
 register_run_commands(app)  # run, report, demo
 register_web_commands(app)  # serve, users

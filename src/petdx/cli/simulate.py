@@ -145,6 +145,11 @@ def simulate_nema_command(
             seed=seed,
         )
     _report(summary)
+    err_console.print(
+        "EARL check: "
+        + escape(f"petdx nema analyse {out / 'dicom'} --truth {out / 'spheres.csv'}")
+        + " [--plot rc.png] [--json]"
+    )
 
 
 def register(app: typer.Typer) -> None:
