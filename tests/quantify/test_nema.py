@@ -220,12 +220,21 @@ DOCS_RECOVERY = {
 }
 
 
-def test_cli_on_simulate_nema_reproduces_the_documented_recovery(tmp_path: Path) -> None:
-    runner = CliRunner()
-    out = tmp_path / "nema"
-    made = runner.invoke(app, ["simulate-nema", str(out)])
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """petdx simulate-nema output (defaults, seed 1), made through the command line."""
+    out = tmp_path_factory.mktemp("sim") / "nema"
+    made = CliRunner().invoke(app, ["simulate-nema", str(out)])
     assert made.exit_code == 0, made.output
-    assert "petdx nema analyse" in made.stderr
+    assert f"petdx nema analyse {out / 'dicom'} --truth {out / 'spheres.csv'}" in made.stderr
+    return out
+
+
+def test_cli_on_simulate_nema_reproduces_the_documented_recovery(
+    tmp_path: Path, simulated: Path
+) -> None:
+    runner = CliRunner()
+    out = simulated
     plot = tmp_path / "rc.png"
     done = runner.invoke(
         app,
@@ -289,3 +298,65 @@ def test_cli_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) ->
     done = CliRunner().invoke(app, ["nema", "analyse", str(tmp_path), *args])
     assert done.exit_code == 2, done.output
     assert message in done.stderr
+
+
+def _copy_series(source: Path, target: Path, **changes: object) -> Path:
+    import pydicom
+
+    target.mkdir(parents=True)
+    for path in sorted(source.glob("*.dcm")):
+        dataset = pydicom.dcmread(path)
+        for keyword, value in changes.items():
+            setattr(dataset, keyword, value)
+        dataset.save_as(target / path.name)
+    return target
+
+
+def test_cli_units_other_than_bqml_need_the_ratio(tmp_path: Path, simulated: Path) -> None:
+    """An image not in Bq/ml (Units GML): kBq/ml is refused, the ratio alone is measured."""
+    folder = _copy_series(simulated / "dicom" / "PT", tmp_path / "gml", Units="GML")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["nema", "analyse", str(folder), "--sphere-kbq-ml", "8"])
+    assert refused.exit_code == 2, refused.output
+    assert "Units GML (0054,1001), not BQML" in refused.stderr
+    done = runner.invoke(
+        app, ["nema", "analyse", str(folder), "--sphere-to-background", "4", "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["units"] == "GML"
+
+
+def test_cli_several_pet_series_need_series(tmp_path: Path, simulated: Path) -> None:
+    from pydicom.uid import generate_uid
+
+    _copy_series(simulated / "dicom" / "PT", tmp_path / "a")
+    other = generate_uid()
+    _copy_series(simulated / "dicom" / "PT", tmp_path / "b", SeriesInstanceUID=other)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["nema", "analyse", str(tmp_path), "--sphere-to-background", "4"])
+    assert refused.exit_code == 2, refused.output
+    assert "2 PET series" in refused.stderr
+    assert "--series" in refused.stderr
+    chosen = runner.invoke(
+        app, ["nema", "analyse", str(tmp_path), "--sphere-to-background", "4", "--series", other]
+    )
+    assert chosen.exit_code == 0, chosen.output
+
+
+def test_cli_unreadable_truth_exits_2(tmp_path: Path, simulated: Path) -> None:
+    done = CliRunner().invoke(
+        app, ["nema", "analyse", str(simulated / "dicom"), "--truth", str(tmp_path / "none.csv")]
+    )
+    assert done.exit_code == 2, done.output
+    assert "none.csv: cannot be read" in done.stderr
+
+
+def test_a_sphere_left_unfilled_is_named() -> None:
+    """The 10 mm sphere filled like the background: it is refused by name, not measured."""
+    grid, image = _phantom()
+    flat = image.copy()
+    centre = np.asarray(nema_spheres()[0].centre_mm)
+    near = np.linalg.norm(_voxel_centres(grid) - centre, axis=-1) <= 12.0
+    flat[near] = B
+    with pytest.raises(InputValidationError, match=r"^Sphere 1 \(10 mm\) cannot be"):
+        analyse_nema(grid.volume(flat.astype(np.float32)), NemaTruth(sphere=S))

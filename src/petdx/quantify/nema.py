@@ -317,8 +317,11 @@ def _kabsch(
     return q, c, float(np.sqrt((residual**2).sum(axis=1).mean()))
 
 
-def _coords(volume: Volume, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
-    k, j, i = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+def _slab_coords(volume: Volume, low: int, high: int) -> npt.NDArray[np.float64]:
+    """LPS mm of the voxel centres of slices ``low:high`` (z, y, x, 3)."""
+    k, j, i = np.meshgrid(
+        np.arange(low, high), np.arange(volume.shape[1]), np.arange(volume.shape[2]), indexing="ij"
+    )
     return volume.index_to_patient_mm(np.stack([k, j, i], axis=-1))
 
 
@@ -461,7 +464,7 @@ def _background_voi(
     sub = smooth[low:high]
     body = sub > 0.5 * ring.background
     depth = ndimage.distance_transform_edt(body, sampling=spacing)
-    mm = _coords(volume, volume.shape)[low:high]
+    mm = _slab_coords(volume, low, high)
     voi = (depth >= 15.0) & (np.abs(mm[..., 2] - plane_z) <= _SLAB_HALF_MM)
     axis = np.hypot(mm[..., 0] - ring.centre_mm[0], mm[..., 1] - ring.centre_mm[1])
     voi &= axis >= 40.0
