@@ -360,3 +360,37 @@ def test_a_sphere_left_unfilled_is_named() -> None:
     flat[near] = B
     with pytest.raises(InputValidationError, match=r"^Sphere 1 \(10 mm\) cannot be"):
         analyse_nema(grid.volume(flat.astype(np.float32)), NemaTruth(sphere=S))
+
+
+def test_cli_fill_time_decays_the_filling(simulated: Path) -> None:
+    """simulate-nema's concentrations hold at the series start (10:00); stated 60 min
+    earlier (09:00) they are 2**(60 / 109.77) higher (18F half-life 109.77 min, DDEP), and
+    --fill-time decays them back: the same RCs as --truth."""
+    runner = CliRunner()
+    factor = 2.0 ** (60.0 / 109.77)
+    args = ["nema", "analyse", str(simulated / "dicom"), "--json"]
+    timed = runner.invoke(
+        app,
+        [
+            *args,
+            "--sphere-kbq-ml",
+            f"{8 * factor:.6f}",
+            "--background-kbq-ml",
+            f"{2 * factor:.6f}",
+            "--fill-time",
+            "2026-03-02T09:00:00",
+        ],
+    )
+    assert timed.exit_code == 0, timed.output
+    truth = runner.invoke(app, [*args, "--truth", str(simulated / "spheres.csv")])
+    assert json.loads(timed.stdout)["sphere_concentration"] == pytest.approx(8000, rel=2e-4)
+    for a, b in zip(
+        json.loads(timed.stdout)["spheres"], json.loads(truth.stdout)["spheres"], strict=True
+    ):
+        assert a["rc_max"] == pytest.approx(b["rc_max"], rel=2e-4)
+    bad = runner.invoke(app, [*args, "--sphere-to-background", "4", "--fill-time", "09:00"])
+    assert bad.exit_code == 2
+    assert "--fill-time applies to --sphere-kbq-ml" in bad.stderr
+    bad = runner.invoke(app, [*args, "--sphere-kbq-ml", "8", "--fill-time", "nine"])
+    assert bad.exit_code == 2
+    assert "--fill-time 'nine': expected a date and time" in bad.stderr

@@ -8,8 +8,11 @@ found, concentrations missing or unusable).
 from __future__ import annotations
 
 import csv
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -18,6 +21,10 @@ from rich.table import Table
 from petdx.cli._console import ExitCode, err_console, error_text, out_console
 from petdx.errors import PetdxError
 from petdx.jsonsafe import dumps
+
+if TYPE_CHECKING:
+    from petdx.dicom.frames import Frame
+    from petdx.quantify.nema import NemaTruth
 
 __all__ = ["FAILS_EARL", "nema_app"]
 
@@ -38,6 +45,35 @@ def _bad(message: str) -> typer.Exit:
 
 def _verdict(value: bool | None) -> str:
     return "-" if value is None else ("pass" if value else "FAIL")
+
+
+def _decayed(
+    filling: NemaTruth, filled_at: datetime, frames: Sequence[Frame], label: str
+) -> NemaTruth:
+    """The filling decayed from ``filled_at`` to the image's decay reference time."""
+    from petdx.suv.inputs import suv_inputs_from_frames
+    from petdx.suv.timing import reference_time
+
+    inputs = suv_inputs_from_frames(frames, label)
+    if (inputs.decay_correction or "").upper() != "START":
+        raise _bad(
+            f"{label}: DecayCorrection (0054,1102) {inputs.decay_correction or '(missing)'}, "
+            "not START, so --fill-time cannot be applied; give the concentrations at the "
+            "image's reference time without --fill-time."
+        )
+    half_life = inputs.half_life_raw_s or (inputs.nuclide.half_life_s if inputs.nuclide else None)
+    if not half_life:
+        raise _bad(
+            f"{label}: RadionuclideHalfLife (0018,1075) and the radionuclide are missing, so "
+            "--fill-time cannot decay the filling; give the concentrations at the reference time."
+        )
+    reference = reference_time(inputs, half_life).value
+    factor = 2.0 ** (-(reference - filled_at).total_seconds() / half_life)
+    return dataclasses.replace(
+        filling,
+        sphere=None if filling.sphere is None else filling.sphere * factor,
+        background=None if filling.background is None else filling.background * factor,
+    )
 
 
 @nema_app.command("analyse")
@@ -61,6 +97,15 @@ def analyse_command(
             "--sphere-to-background",
             help="Sphere-to-background ratio of the filling; the sphere concentration is "
             "this times --background-kbq-ml, or times the background VOI's mean.",
+        ),
+    ] = None,
+    fill_time: Annotated[
+        str | None,
+        typer.Option(
+            "--fill-time",
+            help="When --sphere-kbq-ml/--background-kbq-ml were measured (ISO, e.g. "
+            "2026-03-02T09:00): decayed to the image's reference time with the header's "
+            "half-life (DecayCorrection START). Without it they are taken at that time.",
         ),
     ] = None,
     truth: Annotated[
@@ -97,6 +142,16 @@ def analyse_command(
             "--sphere-to-background (with --background-kbq-ml or the measured background), "
             "or --truth spheres.csv of petdx simulate-nema."
         )
+    filled_at = None
+    if fill_time is not None:
+        if sphere_kbq_ml is None and background_kbq_ml is None:
+            raise _bad("--fill-time applies to --sphere-kbq-ml / --background-kbq-ml; give them.")
+        try:
+            filled_at = datetime.fromisoformat(fill_time)
+        except ValueError:
+            raise _bad(
+                f"--fill-time {fill_time!r}: expected a date and time, e.g. 2026-03-02T09:00."
+            ) from None
     from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
     from petdx.quantify.nema import NemaTruth, analyse_nema, truth_from_rows
 
@@ -138,6 +193,8 @@ def analyse_command(
                 "kBq/ml concentrations do not apply; give --sphere-to-background alone (the "
                 "background is then measured in the image)."
             )
+        if filled_at is not None:
+            filling = _decayed(filling, filled_at, image.frames, pets[0].label())
         result = analyse_nema(image.volume, filling, units=units, label=pets[0].label())
     except PetdxError as exc:
         raise _bad(error_text(exc)) from None
