@@ -29,6 +29,14 @@ async def home(_request: Request) -> Response:
     return HTMLResponse(_PAGE)
 
 
+async def patients(_request: Request) -> Response:
+    return HTMLResponse(_PAGE)
+
+
+async def new_patient(_request: Request) -> Response:
+    return RedirectResponse("/patients/new-id", 303)
+
+
 async def logout(_request: Request) -> Response:
     return RedirectResponse("/login", 303)
 
@@ -39,5 +47,7 @@ app = Starlette(
         Route("/login", login, methods=["POST"]),
         Route("/", home, methods=["GET"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/patients", patients, methods=["GET"]),
+        Route("/patients/new", new_patient, methods=["POST"]),
     ]
 )

@@ -2,12 +2,14 @@
 ``PETDX_BENCH_WEB_SECONDS`` (60 s) each, on localhost, against ``petdx serve`` on SQLite and
 on PostgreSQL (a throwaway server), and against the peer.
 
-Each user signs in through the form (the sign-in page, then the POST: an Argon2id
-verification, a session row and its audit row), then loops until the time is up: its home
-page; every 50th turn it signs out (a delete and an audit row) and in again. The loop is
-bounded by the clock and stops by itself. Writes: every sign-in and sign-out the clients saw
-succeed must be in the audit trail, and the sessions table must hold exactly the sessions
-left open (0 lost writes).
+Each user is a coordinator. It signs in through the form (the sign-in page, then the POST:
+an Argon2id verification, a session row and its audit row), then loops until the time is
+up: its home page and its patient list; every 5th turn it enters a new patient through the
+coordinator's form (``POST /patients/new``: the form's validation, the patient, its site and
+their audit rows in one transaction); every 50th turn it signs out (a delete and an audit
+row) and in again. The loop is bounded by the clock and stops by itself. Writes: every
+patient, sign-in and sign-out the clients saw succeed must be in the tables and the audit
+trail, and the sessions table must hold exactly the sessions left open (0 lost writes).
 
 Peer: the same request sequence answered by a bare Starlette app on the same uvicorn
 (``benchmarks/_web_peer.py``: no database, session, policy, template or Argon2), measured in
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
+from tests.study.cohort import PATIENTS
 from tests.study.postgres import postgres_server
 from tests.web.server import LiveServer, start_process, start_server, stop_server
 
@@ -40,13 +43,17 @@ from petdx.study.accounts import create_account
 from petdx.study.config import StudyConfig
 from petdx.study.database import init_study, open_database
 from petdx.study.roles import Role
-from petdx.study.schema import audit_log, web_sessions
+from petdx.study.schema import audit_log, exchange_table, web_sessions
 
 USERS = int(os.environ.get("PETDX_BENCH_WEB_USERS", "20"))
 SECONDS = float(os.environ.get("PETDX_BENCH_WEB_SECONDS", "60"))
 PASSWORD = "benchmark password 2026"
 #: Each user signs out and in again every this many turns (an Argon2id verification each).
 SIGN_OUT_EVERY = 50
+#: ... and enters a new patient every this many turns.
+PATIENT_EVERY = 5
+#: The patient form's values (the study tests' first patient; the id is the user's own).
+_PATIENT = {k: v for k, v in PATIENTS[0].items() if k != "patient_id"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -58,6 +65,7 @@ class Load:
     errors: list[str] = field(default_factory=list)
     sign_ins: int = 0
     sign_outs: int = 0
+    patients: list[str] = field(default_factory=list)
 
     def note(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -110,41 +118,71 @@ async def _sign_in(client: httpx.AsyncClient, load: Load, name: str) -> str | No
     return found.group(1) if found else ""
 
 
-async def _user(url: str, name: str, deadline: float, load: Load) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
-        csrf = await _sign_in(client, load, name)
-        turn = 0
-        while time.monotonic() < deadline:
-            turn += 1
-            if csrf is None:
-                csrf = await _sign_in(client, load, name)
-                continue
-            if turn % SIGN_OUT_EVERY == 0:
-                out = await _request(
-                    client,
-                    load,
-                    "POST /logout",
-                    "POST",
-                    "/logout",
-                    303,
-                    data={"csrf_token": csrf},
-                )
-                if out is not None:
-                    load.sign_outs += 1
-                csrf = None
-                continue
-            await _request(client, load, "GET /", "GET", "/", 200)
+async def _user(
+    client: httpx.AsyncClient, name: str, csrf: str | None, deadline: float, load: Load
+) -> None:
+    turn = 0
+    while time.monotonic() < deadline:
+        turn += 1
+        if csrf is None:
+            csrf = await _sign_in(client, load, name)
+            continue
+        if turn % PATIENT_EVERY == 0:
+            patient = f"BENCH-{name}-{turn:05d}"
+            data = {**_PATIENT, "patient_id": patient, "csrf_token": csrf}
+            saved = await _request(
+                client, load, "POST /patients/new", "POST", "/patients/new", 303, data=data
+            )
+            if saved is not None:
+                load.patients.append(patient)
+            continue
+        if turn % SIGN_OUT_EVERY == 0:
+            out = await _request(
+                client,
+                load,
+                "POST /logout",
+                "POST",
+                "/logout",
+                303,
+                data={"csrf_token": csrf},
+            )
+            if out is not None:
+                load.sign_outs += 1
+            csrf = None
+            continue
+        page = "/" if turn % 2 else "/patients"
+        await _request(client, load, f"GET {page}", "GET", page, 200)
 
 
-def _drive(url: str, names: list[str]) -> Load:
+def _drive(url: str, names: list[str]) -> tuple[Load, float]:
+    """Every user signs in at once (the storm, timed apart), then the loop for SECONDS."""
     load = Load()
-    deadline = time.monotonic() + SECONDS
+    storm = Load()
 
-    async def main() -> None:
-        await asyncio.gather(*(_user(url, name, deadline, load) for name in names))
+    async def main() -> float:
+        clients = [httpx.AsyncClient(base_url=url, timeout=60.0) for _ in names]
+        try:
+            start = time.perf_counter()
+            tokens = await asyncio.gather(
+                *(_sign_in(c, storm, n) for c, n in zip(clients, names, strict=True))
+            )
+            storm_s = time.perf_counter() - start
+            deadline = time.monotonic() + SECONDS
+            await asyncio.gather(
+                *(
+                    _user(c, n, t, deadline, load)
+                    for c, n, t in zip(clients, names, tokens, strict=True)
+                )
+            )
+            return storm_s
+        finally:
+            for client in clients:
+                await client.aclose()
 
-    asyncio.run(main())
-    return load
+    storm_s = asyncio.run(main())
+    load.errors += storm.errors
+    load.sign_ins += storm.sign_ins
+    return load, storm_s
 
 
 def _study(folder: Path, url: str) -> Path:
@@ -184,12 +222,28 @@ def _lost_writes(study_root: Path, load: Load) -> int:
             open_now = int(
                 connection.execute(select(func.count()).select_from(web_sessions)).scalar_one()
             )
+            patients = exchange_table("patients")
+            stored = set(
+                connection.execute(
+                    select(patients.c.patient_id).where(patients.c.patient_id.like("BENCH-%"))
+                ).scalars()
+            )
+            audited = set(
+                connection.execute(
+                    select(audit_log.c.record_key).where(
+                        audit_log.c.table_name == "patients", audit_log.c.action == "insert"
+                    )
+                ).scalars()
+            )
     finally:
         database.dispose()
+    saved = set(load.patients)
     return (
         abs(signed_in - load.sign_ins)
         + abs(signed_out - load.sign_outs)
         + abs(open_now - (load.sign_ins - load.sign_outs))
+        + len(saved - stored)
+        + len(stored - audited)
     )
 
 
@@ -205,7 +259,8 @@ def _running(start: Callable[[], LiveServer]) -> Iterator[LiveServer]:
 def _line(name: str, load: Load, lost: int | None) -> str:
     values = load.all()
     kinds = ", ".join(f"{kind} {_p95(v) * 1e3:.0f}" for kind, v in sorted(load.latencies.items()))
-    writes = "" if lost is None else f", {load.sign_ins + load.sign_outs} writes, lost {lost}"
+    n_writes = load.sign_ins + load.sign_outs + len(load.patients)
+    writes = "" if lost is None else f", {n_writes} writes, lost {lost}"
     return (
         f"  {name:<26s} {len(values):6d} requests ({len(values) / SECONDS:5.0f}/s), "
         f"p50 {statistics.median(values) * 1e3:6.1f} ms, p95 {_p95(values) * 1e3:6.1f} ms, "
@@ -215,7 +270,7 @@ def _line(name: str, load: Load, lost: int | None) -> str:
 
 def run() -> str:
     names = [f"user{k:02d}" for k in range(USERS)]
-    results: dict[str, tuple[Load, int | None]] = {}
+    results: dict[str, tuple[Load, int | None, float]] = {}
     with tempfile.TemporaryDirectory(prefix="petdx-bench-web-") as tmp:
         root = Path(tmp)
         peer_command = [
@@ -231,20 +286,24 @@ def run() -> str:
         with _running(
             lambda: start_process(lambda p: [*peer_command, str(p)], root / "peer.log")
         ) as peer:
-            results["peer (bare Starlette)"] = (_drive(peer.url, names), None)
+            load, storm_s = _drive(peer.url, names)
+            results["peer (bare Starlette)"] = (load, None, storm_s)
         sqlite_study = _study(root / "sqlite", "sqlite:///study.sqlite")
         with _running(lambda: start_server(sqlite_study, root / "sqlite.log")) as server:
-            load = _drive(server.url, names)
-        results["petdx serve, SQLite"] = (load, _lost_writes(sqlite_study, load))
+            load, storm_s = _drive(server.url, names)
+        results["petdx serve, SQLite"] = (load, _lost_writes(sqlite_study, load), storm_s)
         with postgres_server() as pg:
             pg_study = _study(root / "postgres", pg.new_database())
             with _running(lambda: start_server(pg_study, root / "postgres.log")) as server:
-                load = _drive(server.url, names)
-            results["petdx serve, PostgreSQL"] = (load, _lost_writes(pg_study, load))
+                load, storm_s = _drive(server.url, names)
+            results["petdx serve, PostgreSQL"] = (load, _lost_writes(pg_study, load), storm_s)
     peer_p95 = _p95(results["peer (bare Starlette)"][0].all())
     text = f"## Web application under load (bench_web): {USERS} users x {SECONDS:.0f} s\n"
-    for name, (load, lost) in results.items():
+    for name, (load, lost, storm_s) in results.items():
         text += _line(name, load, lost)
+        text += (
+            f"    first sign-in of all {USERS} users at once: {storm_s:.1f} s (not in the p95)\n"
+        )
         if load.errors:
             text += f"    first errors: {', '.join(sorted(set(load.errors))[:5])}\n"
     for name in ("petdx serve, SQLite", "petdx serve, PostgreSQL"):

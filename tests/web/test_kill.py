@@ -1,9 +1,10 @@
 """``kill -9`` of ``petdx serve`` during saves: every record is stored with its audit row or
 absent, the audit trail verifies, and the restarted server works.
 
-The save is a sign-in (a ``web_sessions`` row and its audit row in one transaction), the
-write the core of the application owns; ten clients sign in over and over while the server
-is killed, three times, so that requests are in flight at each kill.
+Two saves: a sign-in (a ``web_sessions`` row and its audit row in one transaction), and a
+coordinator's new patient through the form (``POST /patients/new``: the patient, its site
+and their audit rows in one transaction). Clients save over and over while the server is
+killed, three times, so that requests are in flight at each kill.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from petdx.study.database import open_database
 from petdx.study.integrity import verify_study
 from petdx.study.roles import Role
 from petdx.study.schema import web_sessions
+from tests.study.cohort import PATIENTS
 from tests.web.conftest import ACCOUNTS, BOTH_DATABASES, PASSWORD
 from tests.web.server import start_server, stop_server
 
@@ -104,3 +106,82 @@ def test_kill_9_during_sign_ins_leaves_each_session_with_its_audit_row_or_absent
             assert answer.status_code == 303
     finally:
         stop_server(server)
+
+
+_PATIENT = {k: v for k, v in PATIENTS[0].items() if k != "patient_id"}
+
+
+def _save_patients_forever(
+    url: str, worker: int, stop: threading.Event, outcome: dict[str, list[str]]
+) -> None:
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            page = client.get("/login")
+            found = _CSRF.search(page.text)
+            data = {
+                "name": "coordinator",
+                "password": PASSWORD,
+                "csrf_token": found.group(1) if found else "",
+            }
+            if client.post("/login", data=data).status_code != 303:
+                outcome.setdefault("refused sign-in", []).append(str(worker))
+                return
+            home = _CSRF.search(client.get("/").text)
+            token = home.group(1) if home else ""
+            n = 0
+            while not stop.is_set():
+                n += 1
+                patient = f"KILL-{worker}-{n:04d}-{time.monotonic_ns() % 10**6}"
+                answer = client.post(
+                    "/patients/new", data={**_PATIENT, "patient_id": patient, "csrf_token": token}
+                )
+                key = "stored" if answer.status_code == 303 else f"http {answer.status_code}"
+                outcome.setdefault(key, []).append(patient)
+    except httpx.TransportError:
+        outcome.setdefault("cut off", []).append(str(worker))
+
+
+@BOTH_DATABASES
+def test_kill_9_during_form_saves_leaves_each_patient_with_its_audit_rows_or_absent(
+    web_study: StudyFolder, tmp_path: Path
+) -> None:
+    from petdx.study.schema import exchange_table, patient_sites
+
+    stored: set[str] = set()
+    cut_off = 0
+    for round_ in range(3):
+        server = start_server(web_study.root, tmp_path / f"serve-{round_}.log")
+        stop = threading.Event()
+        outcome: dict[str, list[str]] = {}
+        threads = [
+            threading.Thread(target=_save_patients_forever, args=(server.url, k, stop, outcome))
+            for k in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(3.0 + round_)  # saves under way
+        server.kill()
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        stop_server(server)
+        assert set(outcome) <= {"stored", "cut off"}, {k: v[:3] for k, v in outcome.items()}
+        stored |= set(outcome.get("stored", []))
+        cut_off += len(outcome.get("cut off", []))
+    assert stored
+    assert cut_off > 0
+    patients = exchange_table("patients")
+    database = open_database(web_study)
+    try:
+        with database.engine.connect() as connection:
+            rows = set(connection.execute(select(patients.c.patient_id)).scalars())
+            sites = set(connection.execute(select(patient_sites.c.patient_id)).scalars())
+            trail = audit_history(connection)
+    finally:
+        database.dispose()
+    audited = {e.record_key for e in trail if e.table_name == "patients" and e.action == "insert"}
+    assert stored <= rows  # every save a client saw succeed is there
+    assert rows == audited  # and each stored patient has its audit row; no row without one
+    assert rows == sites
+    result = verify_study(web_study)
+    assert result.ok, str(result)

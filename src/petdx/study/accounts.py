@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 import tomllib
 import unicodedata
@@ -308,11 +309,18 @@ def disable_account(database: StudyDatabase, name: str, *, actor: str) -> Accoun
     return _account({**row, "disabled": True})
 
 
+#: One Argon2 verification at a time per process: each already runs 4 lanes on 64 MiB, so a
+#: burst of sign-ins queues here instead of taking every core and thread from the pages
+#: (and 64 MiB each) at once.
+_VERIFY_SLOTS = threading.BoundedSemaphore(1)
+
+
 def _verify(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with _VERIFY_SLOTS:
+        try:
+            return _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def check_password(
