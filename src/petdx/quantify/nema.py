@@ -129,7 +129,8 @@ EARL1 = EarlStandard(
 
 #: EARL2: Kaalep et al. 2018 (EJNMMI Phys 5:26, doi:10.1186/s40658-018-0235-0), the
 #: proposed specifications adopted by EARL as its second FDG-PET/CT standard (RCmax, RCmean
-#: A50 and RCpeak of a 1 ml sphere).
+#: A50 and RCpeak of a 1 ml sphere). Transcribed from that table without the PDF at hand
+#: (no access from the build machine): to be confirmed against the publication by a physicist.
 EARL2 = EarlStandard(
     "EARL2",
     "Kaalep A, et al. EJNMMI Phys 2018;5:26. doi:10.1186/s40658-018-0235-0",
