@@ -83,6 +83,11 @@ def web_study(tmp_path: Path, web_db_url: str) -> StudyFolder:
     study = init_study(
         tmp_path / "study", StudyConfig(name="Web test study", database_url=web_db_url)
     )
+    return add_role_accounts(study)
+
+
+def add_role_accounts(study: StudyFolder) -> StudyFolder:
+    """Give ``study`` one account per role (:data:`ACCOUNTS`, :data:`PASSWORD`, :data:`SITE`)."""
     database = open_database(study)
     try:
         for role, name in ACCOUNTS.items():

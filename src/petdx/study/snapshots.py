@@ -373,7 +373,7 @@ def _commit(
     rename, and a failed commit removes the renamed folder."""
     renamed = False
     try:
-        with database.begin() as connection:
+        with database.begin_write() as connection:  # queues behind the server's writers
             append_audit(
                 connection,
                 action=AuditAction.INSERT,

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from petdx.study.accounts import load_account_settings
 from petdx.study.config import open_study
 from petdx.study.database import open_database
-from petdx.web.routes import admin, auth, coordinator, home, quality, signoff
+from petdx.web.routes import admin, auth, coordinator, home, quality, signoff, statistician
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import WebState, render
 
@@ -40,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     coordinator.router,
     quality.router,
     signoff.router,
+    statistician.router,
 )
 
 

@@ -35,6 +35,8 @@ PUBLIC = frozenset({"login_page", "login", "static"})
 _COORDINATOR = frozenset({Role.COORDINATOR})
 _DATA_MANAGER = frozenset({Role.DATA_MANAGER})
 _INVESTIGATOR = frozenset({Role.INVESTIGATOR})
+#: the statistician's snapshots, analyses, report and export: no other role
+_STATISTICIAN = frozenset({Role.STATISTICIAN})
 #: who works on a site's patients (a coordinator and an investigator: their own site's)
 _SITE_STAFF = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.INVESTIGATOR})
 
@@ -69,6 +71,15 @@ POLICY: Mapping[str, frozenset[Role]] = {
     "patient_unlock": _DATA_MANAGER,
     "sign_page": _INVESTIGATOR,
     "patient_sign": _INVESTIGATOR,
+    # petdx.web.routes.statistician: snapshots, their analyses, report and export
+    "stat_snapshots": _STATISTICIAN,
+    "stat_lock_snapshot": _STATISTICIAN,
+    "stat_snapshot": _STATISTICIAN,
+    "stat_analyse_snapshot": _STATISTICIAN,
+    "stat_analysis_status": _STATISTICIAN,
+    "stat_report": _STATISTICIAN,
+    "stat_export": _STATISTICIAN,
+    "stat_export_deidentified": _STATISTICIAN,
 }
 
 #: Pages listed on the home page of the roles that may open them: route name -> label.
@@ -76,6 +87,7 @@ PAGES: Mapping[str, str] = {
     "admin_accounts": "Accounts: who may sign in, their roles and sites",
     "patients": "Patients: screening, enrolment and the forms of each patient",
     "queries": "Queries: data-quality queries per site, form and status",
+    "stat_snapshots": "Snapshots: lock the data, run the analyses, read the report, export",
 }
 
 
