@@ -184,8 +184,9 @@ def _print_demo_accounts(study: Path, made: list[DemoAccount]) -> None:
         )
         return
     table = Table(title="Demo accounts (passwords shown once, not stored: note them now)")
-    for name in ("Name", "Role", "Site", "Password"):
+    for name in ("Name", "Role", "Site"):
         table.add_column(name)
+    table.add_column("Password", no_wrap=True)  # copied whole, never folded
     for account in made:
         table.add_row(account.name, account.role.value, account.site, account.password)
     err_console.print(table)
