@@ -64,6 +64,17 @@ def test_km_figure_with_at_risk() -> None:
         annotation="log-rank p = 0.04",
     )
     _assert_grayscale_png(figure_png(fig))
+    # every number at risk stands under a labelled tick at its time
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [0, 5, 10]
+    fig.canvas.draw()
+    tick_x = [
+        fig.transFigure.inverted().transform(ax.transData.transform((t, 0)))[0] for t in (0, 5, 10)
+    ]
+    numbers = [t for t in fig.texts if t.get_text() in {"10", "8", "4"}]
+    assert len(numbers) == 6
+    for text in numbers:
+        assert min(abs(text.get_position()[0] - x) for x in tick_x) < 1e-9
 
 
 def test_other_figures() -> None:

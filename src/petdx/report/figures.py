@@ -164,7 +164,8 @@ def kaplan_meier_figure(
     at_risk_times: Sequence[float] = (),
     annotation: str | None = None,
 ) -> Figure:
-    """Kaplan-Meier curves with CI bands and a numbers-at-risk table under the axes."""
+    """Kaplan-Meier curves with CI bands and a numbers-at-risk table under the axes, its
+    columns under the x-axis ticks (placed at ``at_risk_times``)."""
     n_rows = len(curves) if at_risk_times else 0
     fig = Figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
     bottom = 0.16 + 0.055 * n_rows
@@ -192,6 +193,11 @@ def kaplan_meier_figure(
             )
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlim(left=0)
+    if at_risk_times:
+        # the numbers at risk sit under labelled ticks at the same times (a table under
+        # ticks at other times cannot be read)
+        ax.set_xticks(list(at_risk_times))
+        ax.set_xlim(0, max(ax.get_xlim()[1], max(at_risk_times)))
     ax.set_ylabel(ylabel, fontsize=_FONT)
     ax.set_xlabel(f"Time since PET ({time_unit})", fontsize=_FONT)
     ax.set_title(title, fontsize=_FONT + 1)

@@ -189,6 +189,17 @@ def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summa
     ]
 
 
+def _method_with_dropped(measure: Mapping[str, Any]) -> str:
+    """The interval method, with the bootstrap replicates it left out (a ratio with a zero
+    denominator in a resample) beside it rather than only in the notes at the end."""
+    method = str(measure.get("method") or "")
+    dropped = [w for w in measure.get("warnings") or () if "bootstrap replicates had no" in w]
+    if not dropped:
+        return method
+    count = dropped[0].split(": ", 1)[-1].split(" bootstrap replicates", 1)[0]
+    return f"{method}; {count} replicates undefined (zero denominator), left out"
+
+
 def _count_of(measure: Mapping[str, Any]) -> str:
     """n/N (%) of a proportion (its numerator and denominator); blank for a ratio measure
     (likelihood ratios and the odds ratio have no numerator)."""
@@ -223,7 +234,7 @@ def _accuracy(ctx: ReportContext, accuracy: Sequence[AccuracyEntry]) -> None:
                         label,
                         _count_of(r["measures"][key]),
                         fmt_estimate(r["measures"][key]),
-                        r["measures"][key]["method"],
+                        _method_with_dropped(r["measures"][key]),
                     )
                     for key, label in _MEASURES
                     if key in r["measures"]
