@@ -117,7 +117,7 @@ BAD_INPUTS = [
     ("patients", "birth_date", "15/03/1960", "expected a date YYYY-MM-DD"),
     ("patients", "birth_date", "1960-3-15", "expected a date YYYY-MM-DD"),
     ("patients", "birth_date", "19600315", "expected a date YYYY-MM-DD"),
-    ("patients", "birth_date", "1960-02-30", "expected a date YYYY-MM-DD"),
+    ("patients", "birth_date", "1960-02-30", "February 1960 has 29 days"),
     ("patients", "birth_date", "March 15, 1960", "expected a date YYYY-MM-DD"),
     ("patients", "birth_date", "2025-06-01", "screening cannot be before birth"),
     ("patients", "patient_id", "../../etc/passwd", "identifier"),

@@ -137,12 +137,14 @@ def check_rows(
     """
     problems: list[RowProblem] = []
     patients = exchange_table("patients")
-    births: dict[str, date] = {
+    births: dict[str, date | None] = {
         str(pid): born
         for pid, born in connection.execute(select(patients.c.patient_id, patients.c.birth_date))
     }
     if table.name == "patients":
-        births.update({v["patient_id"]: v["birth_date"] for _, v in rows})
+        births.update(
+            {v["patient_id"]: v.get("birth_date") for _, v in rows if v.get("patient_id")}
+        )
     lesions: dict[str, str] = {}
     check_lesions = "lesion_id" in table.field_names and table.name != "lesion_registry"
     if check_lesions:
@@ -152,6 +154,8 @@ def check_rows(
             for lid, pid in connection.execute(select(registry.c.lesion_id, registry.c.patient_id))
         }
     date_fields = [f.name for f in table.fields if f.type in (FieldType.DATE, FieldType.DATETIME)]
+    if table.name == "reference_standard":
+        problems += _histopathology_agrees(connection, rows)
     for row, values in rows:
         pid = values.get("patient_id")
         if pid is not None and pid not in births:
@@ -218,6 +222,56 @@ def check_rows(
     return problems
 
 
+def _histopathology_agrees(
+    connection: Connection, rows: Sequence[tuple[int, Mapping[str, Any]]]
+) -> list[RowProblem]:
+    """A histopathology reference standard must rest on the lesion's diagnostic samples in
+    the pathology table and say what they say (a 'benign' standard for a lesion whose
+    sample is malignant was accepted before)."""
+    pathology = exchange_table("pathology")
+    samples: dict[str, set[str]] = {}
+    for lid, histology in connection.execute(select(pathology.c.lesion_id, pathology.c.histology)):
+        if histology in ("malignant", "benign"):
+            samples.setdefault(str(lid), set()).add(str(histology))
+    problems = []
+    for row, values in rows:
+        lid, outcome = values.get("lesion_id"), values.get("outcome")
+        if values.get("standard") != "histopathology" or lid is None:
+            continue
+        found = samples.get(str(lid))
+        if not found:
+            problems.append(
+                RowProblem(
+                    row,
+                    "standard",
+                    "histopathology",
+                    f"lesion {lid} has no diagnostic sample (malignant or benign) in the "
+                    "pathology table; import its pathology first, or use follow_up_composite",
+                )
+            )
+        elif outcome is not None and found != {outcome}:
+            said = " and ".join(sorted(found))
+            problems.append(
+                RowProblem(
+                    row,
+                    "outcome",
+                    str(outcome),
+                    f"the histopathology of lesion {lid} in the pathology table is {said}; "
+                    "the reference standard must say what the samples say (correct the "
+                    "outcome or the pathology record)",
+                )
+            )
+    return problems
+
+
+def _unique_sorted(problems: Sequence[RowProblem]) -> list[RowProblem]:
+    """Problems by row, each once (a check may find what another already reported)."""
+    seen: dict[tuple[int, str | None, str], RowProblem] = {}
+    for problem in problems:
+        seen.setdefault((problem.row, problem.field, problem.expected), problem)
+    return sorted(seen.values(), key=lambda p: p.row)
+
+
 def _stored_records(connection: Connection, kind: str) -> dict[str, dict[str, Any]]:
     """Every stored record of the table, by record key."""
     table = exchange_table(kind)
@@ -280,9 +334,10 @@ def import_csv(
     problems = list(parsed.problems)
     inserted = updated = unchanged = 0
     with database.begin() as connection:
-        problems += check_rows(connection, parsed.table, parsed.rows)
-        if problems:
-            raise ImportRejected(path, kind, sorted(problems, key=lambda p: p.row))
+        # every problem of the file at once: the database and cross-table checks run on the
+        # rows with bad cells too (on their good cells), and a missing reason is reported
+        # with them, so fixing one problem never reveals the next
+        problems += check_rows(connection, parsed.table, parsed.checked_rows)
         edits: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
         existing = _stored_records(connection, kind)
         new_rows: list[dict[str, Any]] = []
@@ -298,7 +353,7 @@ def import_csv(
             else:
                 edits.append((row, present, stored, changed))
         if edits and not author.reason:
-            refused = [
+            problems += [
                 RowProblem(
                     row,
                     name,
@@ -309,7 +364,8 @@ def import_csv(
                 for row, _, stored, changed in edits
                 for name, new in changed.items()
             ]
-            raise ImportRejected(path, kind, refused)
+        if problems:
+            raise ImportRejected(path, kind, _unique_sorted(problems))
         insert_records(connection, kind, new_rows, author=author)
         inserted = len(new_rows)
         for _, present, _, changed in edits:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from calendar import month_name, monthrange
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -110,6 +111,9 @@ class ParsedTable:
     columns: tuple[str, ...]
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    #: every record with the header's number of cells, bad cells as None: the cross-row and
+    #: database checks run on these too, so one import lists every problem of the file at once
+    checked_rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     def problem(self, row: int, name: str | None, value: str | None, expected: str) -> None:
         if name in _HIDDEN_FIELDS and value:
@@ -153,6 +157,50 @@ def _describe(f: Field) -> str:
     return text
 
 
+#: Units a value is often typed in by mistake: (field unit, the unit typed, factor to the
+#: field's unit). A height of 165 in a field in m reads as 165 cm.
+_UNIT_SLIPS: tuple[tuple[str, str, float], ...] = (
+    ("m", "cm", 0.01),
+    ("m", "mm", 0.001),
+    ("kg", "g", 0.001),
+    ("kg", "lb", 0.45359237),
+    ("MBq", "mCi", 37.0),
+    ("MBq", "Bq", 1e-6),
+    ("MBq", "kBq", 1e-3),
+)
+
+
+def _unit_slip(f: Field, value: float) -> str:
+    """A hint when the value, read in a commonly confused unit, falls inside the field's
+    range (the first such unit)."""
+    for unit, typed, factor in _UNIT_SLIPS:
+        if f.unit != unit:
+            continue
+        converted = value * factor
+        if (f.minimum is None or converted >= f.minimum) and (
+            f.maximum is None or converted <= f.maximum
+        ):
+            return (
+                f"; {value:.12g} looks like {typed}: {f.name} is in {unit} "
+                f"({value:.12g} {typed} = {converted:.4g} {unit})"
+            )
+    return ""
+
+
+def _calendar_problem(text: str) -> str | None:
+    """Why a YYYY-MM-DD text is no day of the calendar (1970-02-30), or None."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"{text} is not a date: month {month} does not exist (YYYY-MM-DD)"
+    days = monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        return (
+            f"{text} is not a date: {month_name[month]} {year} has {days} days "
+            "(dates are YYYY-MM-DD)"
+        )
+    return None
+
+
 def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
     """(typed value, None) or (None, what was expected). An empty cell gives (None, None);
     whether it may be empty is the caller's check."""
@@ -184,10 +232,16 @@ def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
         elif f.type is FieldType.DATE:
             if not _DATE.match(text):
                 raise ValueError
+            calendar = _calendar_problem(text)
+            if calendar is not None:
+                return None, calendar
             value = date.fromisoformat(text)
         elif f.type is FieldType.DATETIME:
             if not _DATETIME.match(text):
                 raise ValueError
+            calendar = _calendar_problem(text[:10])
+            if calendar is not None:
+                return None, calendar
             value = datetime.fromisoformat(text)
         elif f.type is FieldType.BOOLEAN:
             if text.lower() not in ("true", "false"):
@@ -208,9 +262,9 @@ def parse_cell(f: Field, raw: str) -> tuple[Any, str | None]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         unit = f" {f.unit}" if f.unit else ""
         if f.minimum is not None and value < f.minimum:
-            return None, f"below the minimum {f.minimum:g}{unit}"
+            return None, f"below the minimum {f.minimum:g}{unit}" + _unit_slip(f, value)
         if f.maximum is not None and value > f.maximum:
-            return None, f"above the maximum {f.maximum:g}{unit}"
+            return None, f"above the maximum {f.maximum:g}{unit}" + _unit_slip(f, value)
     return value, None
 
 
@@ -346,6 +400,7 @@ def parse_csv(path: str | Path, table: Table) -> ParsedTable:
                     ok = False
                 else:
                     seen_keys[key] = row_number
+            parsed.checked_rows.append((row_number, values))
             if ok and not missing:  # cells are checked, but a row without them is no record
                 parsed.rows.append((row_number, values))
     return parsed
