@@ -53,7 +53,7 @@ def test_lock_copies_everything_audited_and_read_only(
     study: StudyFolder, database: StudyDatabase, tmp_path: Path
 ) -> None:
     _populate(database, tmp_path / "in")
-    before = database.content_hash()
+    before = database.content_hash(exclude=snapshots.NOT_SNAPSHOTTED)
     with database.engine.connect() as connection:
         audit_rows = len(audit_history(connection))
     manifest = lock_snapshot(study, database, actor="stat1", reason="primary analysis")
@@ -93,7 +93,7 @@ def test_lock_copies_everything_audited_and_read_only(
     # The snapshot opens with the study's code, holds the content locked, refuses writes.
     snap = snapshot_database(study, 1)
     try:
-        assert snap.content_hash() == before
+        assert snap.content_hash(exclude=snapshots.NOT_SNAPSHOTTED) == before
         assert _patients(snap) == _patients(database)
         with pytest.raises(Exception, match=r"readonly|read-only|query_only"), snap.begin() as c:
             c.execute(text("DELETE FROM exposures"))
@@ -127,7 +127,7 @@ def test_the_copy_is_one_consistent_read(
     """A patient committed by another connection while the copy runs (after its first read)
     is in neither the copy nor its content hash."""
     _populate(database, tmp_path / "in")
-    before = database.content_hash()
+    before = database.content_hash(exclude=snapshots.NOT_SNAPSHOTTED)
     copy = snapshots._copy_tables
 
     def copy_with_a_write_in_between(source: Connection, target: Connection) -> dict[str, int]:
@@ -257,3 +257,39 @@ def test_snapshot_commands(study: StudyFolder, database: StudyDatabase, tmp_path
     assert "no snapshot 7 (snapshots: 1)" in missing.stderr
     not_a_study = _cli("snapshot", "list", str(tmp_path / "nowhere"))
     assert not_a_study.exit_code == 2
+
+
+def test_a_snapshot_holds_no_sign_in_credentials(
+    study: StudyFolder, database: StudyDatabase, tmp_path: Path
+) -> None:
+    """Accounts' Argon2 hashes and the session rows (token hashes, CSRF tokens) are no
+    study data: a snapshot, handed to statisticians and archived, leaves them out; who did
+    what stays in its copy of the audit trail."""
+    from petdx.study.accounts import create_account, start_session
+
+    _populate(database, tmp_path / "in")
+    account = create_account(
+        database,
+        "stat1",
+        role="statistician",
+        site="main",
+        password="a long pass phrase 1",
+        actor="admin",
+    )
+    _, session = start_session(database, account)
+    with database.engine.connect() as connection:
+        stored_hash = connection.execute(text("SELECT password_hash FROM accounts")).scalar_one()
+    manifest = lock_snapshot(study, database, actor="stat1", reason="primary analysis")
+    raw = (study.root / "snapshots" / str(manifest.number) / "snapshot.sqlite").read_bytes()
+    for secret in (stored_hash, session.csrf_token):  # the session id is public (audited)
+        assert secret.encode() not in raw
+    snap = snapshot_database(study, manifest.number)
+    try:
+        with snap.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
+            assert connection.execute(text("SELECT count(*) FROM web_sessions")).scalar_one() == 0
+            actors = {a.actor for a in audit_history(connection)}
+    finally:
+        snap.dispose()
+    assert "stat1" in actors
+    assert verify_snapshot(study, manifest.number).ok

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -236,10 +236,10 @@ class StudyDatabase:
             ).scalar_one()
         return bytes.fromhex(value)
 
-    def content_hash(self) -> str:
-        """SHA-256 of every row of every table (see :func:`content_hash`)."""
+    def content_hash(self, *, exclude: Collection[str] = ()) -> str:
+        """SHA-256 of every row of every table but ``exclude`` (see :func:`content_hash`)."""
         with self.engine.connect() as connection:
-            return content_hash(connection)
+            return content_hash(connection, exclude=exclude)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -285,12 +285,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def content_hash(connection: Connection) -> str:
-    """A fingerprint of the database content: SHA-256 over every row of every table, tables
-    in name order, rows in primary-key order. Equal hashes mean equal content (used to show
-    that a refused import changed nothing)."""
+def content_hash(connection: Connection, *, exclude: Collection[str] = ()) -> str:
+    """A fingerprint of the database content: SHA-256 over every row of every table (but the
+    tables named in ``exclude``), tables in name order, rows in primary-key order. Equal
+    hashes mean equal content (used to show that a refused import changed nothing)."""
     digest = hashlib.sha256()
-    for name in sorted(metadata.tables):
+    for name in sorted(set(metadata.tables) - set(exclude)):
         table = metadata.tables[name]
         order = list(table.primary_key.columns)
         rows = connection.execute(select(table).order_by(*order)).mappings()

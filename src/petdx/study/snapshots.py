@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, event, func, select
+from sqlalchemy import Connection, Table, create_engine, event, func, select
 from sqlalchemy.pool import NullPool
 
 from petdx import __version__
@@ -63,6 +63,7 @@ from petdx.study.layout import SnapshotLayout
 from petdx.study.schema import exchange_table, metadata, study_meta
 
 __all__ = [
+    "NOT_SNAPSHOTTED",
     "SNAPSHOT_TABLE",
     "SnapshotExport",
     "SnapshotManifest",
@@ -215,11 +216,22 @@ def _audit_head(connection: Connection) -> tuple[int, str]:
     return int(seq), digest
 
 
+#: Tables a snapshot leaves out: the web application's sign-in credentials (Argon2 password
+#: hashes, session token hashes and CSRF tokens) are no study data, and a snapshot is handed
+#: to statisticians and archived. Who did what stays in the audit trail, which is copied.
+NOT_SNAPSHOTTED: tuple[str, ...] = ("accounts", "web_sessions")
+
+
+def _snapshotted_tables() -> list[Table]:
+    return [t for t in metadata.sorted_tables if t.name not in NOT_SNAPSHOTTED]
+
+
 def _copy_tables(source: Connection, target: Connection) -> dict[str, int]:
-    """Every table of the schema, parents before children, rows in primary-key order."""
+    """Every table of the schema but :data:`NOT_SNAPSHOTTED`, parents before children, rows
+    in primary-key order."""
     target.execute(study_meta.delete())  # the fresh database's own secret: replaced
     counts: dict[str, int] = {}
-    for table in metadata.sorted_tables:
+    for table in _snapshotted_tables():
         order = list(table.primary_key.columns)
         result = source.execute(select(table).order_by(*order)).mappings()
         count = 0
@@ -329,12 +341,12 @@ def _write_snapshot(
     try:
         with _consistent_read(database) as source, target.begin() as copy:
             counts = _copy_tables(source, copy)
-            live_hash = content_hash(source)
+            live_hash = content_hash(source, exclude=NOT_SNAPSHOTTED)
             head_seq, head_hash = _audit_head(source)
             revision = MigrationContext.configure(source).get_current_revision()
             patients = exchange_table("patients")
             ids = list(source.execute(select(patients.c.patient_id)).scalars())
-        copied_hash = target.content_hash()
+        copied_hash = target.content_hash(exclude=NOT_SNAPSHOTTED)
     finally:
         target.dispose()
     if copied_hash != live_hash:
@@ -480,12 +492,12 @@ def verify_snapshot(study: StudyFolder, number: int) -> SnapshotVerification:
         )
     database = snapshot_database(study, number)
     try:
-        content = database.content_hash()
+        content = database.content_hash(exclude=NOT_SNAPSHOTTED)
         with database.engine.connect() as connection:
             head = _audit_head(connection)
             counts = {
                 t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in metadata.sorted_tables
+                for t in _snapshotted_tables()
             }
     finally:
         database.dispose()
