@@ -314,3 +314,40 @@ def test_every_form_page_renders(client_as: Client, form: str) -> None:
     page = coordinator.get(f"/patients/SIM-0001/forms/{form}")
     assert page.status_code == 200
     assert page.text.count("<label for=") >= 3
+
+
+def test_the_patient_list_comes_in_pages(
+    app: FastAPI, client_as: Callable[[Role], WebClient]
+) -> None:
+    """A site with many patients gets its list 50 at a time (the list had no paging and
+    slowed every other request under load); a page past the end shows the last page."""
+    from petdx.data_dictionary import TABLES
+    from petdx.study.forms import assign_unsited_patients, list_patients
+    from petdx.study.validation import parse_values
+    from petdx.web.routes.coordinator import PATIENTS_PER_PAGE
+    from tests.web.conftest import SITE
+
+    n = 2 * PATIENTS_PER_PAGE + 7
+    with _db(app).begin() as c:
+        for k in range(n):
+            values, problems = parse_values(
+                TABLES["patients"], dict(PATIENTS[0], patient_id=f"PG-{k:04d}")
+            )
+            assert problems == []
+            insert_record(c, "patients", values, author=Author("setup"))
+        assign_unsited_patients(c, SITE, author=Author("setup"))
+        expected = [p.patient_id for p in list_patients(c, site=SITE)]
+    assert len(expected) == n
+    coordinator = client_as(Role.COORDINATOR)
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        text = coordinator.get(f"/patients?page={page}").text
+        listed = re.findall(r'href="/patients/(PG-\d{4})"', text)
+        assert len(listed) == (PATIENTS_PER_PAGE if page < 3 else 7)
+        assert f"of {n}" in text
+        seen += listed
+    assert seen == expected  # every patient once, in pseudonym order
+    last = coordinator.get("/patients?page=99").text
+    assert re.findall(r'href="/patients/(PG-\d{4})"', last) == expected[-7:]
+    assert 'rel="prev"' in last
+    assert 'rel="next"' not in last

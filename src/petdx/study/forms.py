@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from petdx.data_dictionary import FieldType, code_label
 from petdx.data_dictionary import Table as DictTable
@@ -71,6 +71,7 @@ __all__ = [
     "SaveResult",
     "assign_unsited_patients",
     "check_patient_access",
+    "count_patients",
     "field_history",
     "form_records",
     "hospital_identifiers",
@@ -649,25 +650,60 @@ class PatientSummary:
     complete_forms: tuple[str, ...]
 
 
-def list_patients(connection: Connection, *, site: str | None = None) -> list[PatientSummary]:
-    """The patients, by pseudonym; ``site`` given: that site's only."""
-    from petdx.study.schema import enrolments
-
+def _patients_query(site: str | None) -> Any:
     patients = exchange_table("patients")
     query = select(patients.c.patient_id, patients.c.screening_date, patient_sites.c.site)
     query = query.outerjoin(patient_sites, patient_sites.c.patient_id == patients.c.patient_id)
     if site is not None:
         query = query.where(patient_sites.c.site == site)
-    rows = list(connection.execute(query.order_by(patients.c.patient_id)))
-    enrolled = {str(p) for (p,) in connection.execute(select(enrolments.c.patient_id))}
+    return query
+
+
+def count_patients(connection: Connection, *, site: str | None = None) -> int:
+    """How many patients :func:`list_patients` lists (``site`` given: that site's)."""
+    query = _patients_query(site).subquery()
+    return int(connection.execute(select(func.count()).select_from(query)).scalar_one())
+
+
+def list_patients(
+    connection: Connection,
+    *,
+    site: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[PatientSummary]:
+    """The patients, by pseudonym; ``site`` given: that site's only; ``limit`` and
+    ``offset``: one page of them (the status of the listed patients only is read)."""
+    from petdx.study.schema import enrolments
+
+    patients = exchange_table("patients")
+    query = _patients_query(site).order_by(patients.c.patient_id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(connection.execute(query))
+    ids = [str(pid) for pid, _, _ in rows]
+    if not ids:
+        return []
+    enrolled = {
+        str(p)
+        for (p,) in connection.execute(
+            select(enrolments.c.patient_id).where(enrolments.c.patient_id.in_(ids))
+        )
+    }
     locks = {
         str(p): s is not None
         for p, s in connection.execute(
-            select(patient_locks.c.patient_id, patient_locks.c.signed_by)
+            select(patient_locks.c.patient_id, patient_locks.c.signed_by).where(
+                patient_locks.c.patient_id.in_(ids)
+            )
         )
     }
     complete: dict[str, list[str]] = {}
-    for pid, form in connection.execute(select(form_status.c.patient_id, form_status.c.form)):
+    for pid, form in connection.execute(
+        select(form_status.c.patient_id, form_status.c.form).where(
+            form_status.c.patient_id.in_(ids)
+        )
+    ):
         complete.setdefault(str(pid), []).append(str(form))
     return [
         PatientSummary(

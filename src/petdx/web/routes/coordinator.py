@@ -30,6 +30,7 @@ from petdx.study.forms import (
     FormRejected,
     FormSpec,
     check_patient_access,
+    count_patients,
     field_history,
     form_records,
     hospital_identifiers,
@@ -151,19 +152,38 @@ async def submitted(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k not in _PAGE_FIELDS}
 
 
+#: Patients per page of the patient list.
+PATIENTS_PER_PAGE = 50
+
+
 @router.get("", name="patients")
-def patients_page(request: Request) -> Response:
+def patients_page(request: Request, page: int = 1) -> Response:
     who = account(request)
     site = None if who.role in STUDY_WIDE else who.site
     with reading(request) as c:
-        patients = list_patients(c, site=site)
+        total = count_patients(c, site=site)
+        pages = max(1, -(-total // PATIENTS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        first = (page - 1) * PATIENTS_PER_PAGE
+        patients = list_patients(c, site=site, limit=PATIENTS_PER_PAGE, offset=first)
+        shown = {p.patient_id for p in patients}
         open_queries: dict[str, int] = {}
         for q in list_queries(c, site=site, status="open"):
-            open_queries[q.patient_id] = open_queries.get(q.patient_id, 0) + 1
+            if q.patient_id in shown:
+                open_queries[q.patient_id] = open_queries.get(q.patient_id, 0) + 1
     return render(
         request,
         "coordinator/patients.html",
-        {"patients": patients, "open_queries": open_queries, "site": site, "forms": FORMS},
+        {
+            "patients": patients,
+            "open_queries": open_queries,
+            "site": site,
+            "forms": FORMS,
+            "page": page,
+            "pages": pages,
+            "total": total,
+            "first": first + 1,
+        },
     )
 
 
