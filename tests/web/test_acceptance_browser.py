@@ -1,12 +1,18 @@
 """The acceptance walk-through of issue 13 in Debian's Chromium, against ``petdx serve``.
 
-One test walks the study's roles through the application as the issue's acceptance says,
-step by step, each step a screenshot under the test's ``tmp_path/screenshots`` and no console
-error anywhere (the ``page`` fixture). The parts on main so far: the administrator reviews
-the accounts; every role signs in and reaches its home page. The coordinator's screening,
-radiation budget, enrolment, pathology and PD-L1; the data manager's query, the lock; the
-investigator's signature; the statistician's snapshot, analyses, report and export are added
-here as their pages land, with :class:`Walk` (sign in as a role, take a step, sign out).
+The issue's browser acceptance is walked by three tests, each step a screenshot under the
+test's tmp dir and no console error anywhere (the ``page`` fixture):
+
+- here: the administrator reviews the accounts; every role signs in and reaches its home page;
+- tests/web/test_forms_browser.py::test_coordinator_data_manager_and_investigator_in_the_browser:
+  the coordinator screens a patient with an ineligible answer and sees the failing criterion,
+  corrects it, enters a radiation history over the budget and sees enrolment refused, enrols an
+  eligible patient, records pathology and PD-L1; the data manager raises a query, the
+  coordinator answers it, the data manager closes it and locks the forms; the investigator signs;
+- tests/web/test_statistician.py::test_statistician_in_the_browser: the statistician locks a
+  snapshot, runs the analyses, opens the report and downloads the export.
+
+:class:`Walk` (sign in as a role, take a step, sign out) is the helper for further walks.
 """
 
 from __future__ import annotations
