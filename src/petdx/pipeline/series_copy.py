@@ -39,6 +39,7 @@ from petdx.dicom.discovery import read_dicom
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_bytes
 from petdx.pipeline.executors import inherits_this_process, map_in_order, runs_in_this_process
+from petdx.study.layout import StudyLayout
 from petdx.suv import SuvResult, compute_suv, suv_factors_from_inputs, suv_inputs_from_frames
 from petdx.suv.timing import earliest_acquisition
 
@@ -254,7 +255,7 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
 def remove_unrecorded(paths: Iterable[Path], study_root: Path) -> None:
     """Remove the files a refused series wrote (never recorded) and the folders they leave
     empty, up to the study's ``images/``."""
-    images = study_root / "images"
+    images = StudyLayout(study_root).images
     folders = set()
     for path in paths:
         path.unlink(missing_ok=True)
