@@ -12,16 +12,15 @@ from petdx.data_dictionary import TABLES, FieldType
 from petdx.study.audit import audit_history, verify_audit_trail
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import Verdict
+from petdx.study.field_history import field_history
 from petdx.study.forms import (
     DRAFT_REASON,
     FORMS,
     AccessRefused,
     FormRejected,
     assign_unsited_patients,
-    field_history,
     hospital_identifiers,
     list_patients,
-    live_eligibility,
     mark_complete,
     next_record_id,
     patient_site,
@@ -29,6 +28,7 @@ from petdx.study.forms import (
     validate_form,
 )
 from petdx.study.importing import ImportRejected, import_csv
+from petdx.study.live_eligibility import live_eligibility
 from petdx.study.records import Author, get_record, insert_record
 from petdx.study.roles import Role
 from petdx.study.schema import IMPORTABLE

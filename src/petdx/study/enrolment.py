@@ -19,7 +19,8 @@ from sqlalchemy import Connection
 from petdx.errors import InputValidationError
 from petdx.study.dose import DoseWindow, rolling_dose
 from petdx.study.eligibility import ScreeningDecision, Verdict, evaluate_patient
-from petdx.study.forms import now_utc, patient_evidence, refuse_if_locked
+from petdx.study.forms import now_utc, refuse_if_locked
+from petdx.study.live_eligibility import patient_evidence
 from petdx.study.records import Author, get_record, insert_record
 
 __all__ = ["Enrolment", "EnrolmentRefused", "enrol_patient", "enrolment", "radiation_budget"]

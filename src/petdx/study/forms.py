@@ -38,9 +38,6 @@ from sqlalchemy import Connection, func, select
 from petdx.data_dictionary import FieldType, code_label
 from petdx.data_dictionary import Table as DictTable
 from petdx.errors import InputValidationError, PetdxError
-from petdx.study.audit import AuditEntry, audit_history
-from petdx.study.dose import DoseWindow, rolling_dose
-from petdx.study.eligibility import Evidence, ScreeningDecision, evaluate_patient
 from petdx.study.importing import check_rows
 from petdx.study.records import Author, get_record, insert_record, update_record
 from petdx.study.roles import Role
@@ -60,29 +57,26 @@ __all__ = [
     "FORMS",
     "AccessRefused",
     "CodeOption",
-    "FieldHistoryEntry",
     "FieldMessage",
     "FieldSpec",
     "FormRejected",
     "FormSpec",
     "FormValidation",
-    "LiveEligibility",
     "PatientSummary",
     "SaveResult",
     "assign_unsited_patients",
     "check_patient_access",
     "count_patients",
-    "field_history",
     "form_records",
+    "form_spec",
     "hospital_identifiers",
     "is_complete",
     "is_locked",
     "list_patients",
-    "live_eligibility",
     "mark_complete",
     "next_record_id",
     "now_utc",
-    "patient_evidence",
+    "parse_unsaved",
     "patient_site",
     "refuse_if_locked",
     "save_form",
@@ -250,7 +244,8 @@ FORMS: dict[str, FormSpec] = {
 }
 
 
-def _spec(form: str) -> FormSpec:
+def form_spec(form: str) -> FormSpec:
+    """The form named ``form``; a clear error for a name that is none."""
     try:
         return FORMS[form]
     except KeyError:
@@ -349,7 +344,7 @@ def validate_form(
         Typed values, every problem (field messages), and the stored record when the key
         names one.
     """
-    spec = _spec(form)
+    spec = form_spec(form)
     table = IMPORTABLE[spec.table]
     cells, messages = _cells(spec, raw)
     values, problems = parse_values(table, cells)
@@ -507,7 +502,7 @@ def mark_complete(connection: Connection, patient_id: str, form: str, *, author:
     FormRejected
         The patient's forms are locked, or the form has no record yet.
     """
-    spec = _spec(form)
+    spec = form_spec(form)
     refuse_if_locked(connection, patient_id, form)
     if not form_records(connection, patient_id, form) and not spec.repeating:
         raise FormRejected(form, [FieldMessage(None, "nothing entered yet; save the form first")])
@@ -529,7 +524,7 @@ def mark_complete(connection: Connection, patient_id: str, form: str, *, author:
 
 def form_records(connection: Connection, patient_id: str, form: str) -> list[dict[str, Any]]:
     """The patient's stored records of a form, in key order."""
-    spec = _spec(form)
+    spec = form_spec(form)
     table = exchange_table(spec.table)
     query = select(table).where(table.c.patient_id == patient_id)
     query = query.order_by(*(table.c[k] for k in spec.key))
@@ -550,7 +545,7 @@ _ID_PREFIX = {
 
 def next_record_id(connection: Connection, patient_id: str, form: str) -> str:
     """A free identifier for a new record of a repeating form: ``<patient>-<letter><n>``."""
-    spec = _spec(form)
+    spec = form_spec(form)
     if not spec.repeating:
         raise InputValidationError(f"form {form} has one record per patient, not several.")
     table = exchange_table(spec.table)
@@ -736,122 +731,17 @@ def check_patient_access(
 # -- live eligibility ---------------------------------------------------------------------
 
 
-def patient_evidence(connection: Connection, patient_id: str) -> Evidence:
-    """What the eligibility rules read of the stored patient."""
-    patient = get_record(connection, "patients", {"patient_id": patient_id})
-    screening = get_record(connection, "screening", {"patient_id": patient_id})
-    exposures = form_records(connection, patient_id, "exposures")
-    return Evidence(patient, screening, exposures)
-
-
-@dataclass(frozen=True)
-class LiveEligibility:
-    """Every criterion's verdict on the stored record with a form's unsaved values merged
-    over it, the radiation budget, and the form's field messages."""
-
-    decision: ScreeningDecision
-    dose: DoseWindow | None
-    messages: tuple[FieldMessage, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.decision.to_dict(),
-            "dose": None if self.dose is None else self.dose.to_dict(),
-            "messages": [m.to_dict() for m in self.messages],
-        }
-
-
-def live_eligibility(
-    connection: Connection,
-    patient_id: str,
-    form: str | None = None,
-    raw: Mapping[str, Any] | None = None,
-) -> LiveEligibility:
-    """Evaluate the protocol's criteria (:func:`petdx.study.eligibility.evaluate_patient`,
-    the engine ``petdx import`` feeds) on the stored record with the unsaved values of
-    ``form`` merged over it; nothing is written.
-
-    A field whose text does not parse counts as empty (its message is returned), so a
-    criterion that needs it shows ``unknown``, never ``pass``.
-    """
-    evidence = patient_evidence(connection, patient_id)
-    messages: tuple[FieldMessage, ...] = ()
-    if form is not None and raw is not None:
-        spec = _spec(form)
-        cells, cell_messages = _cells(spec, raw)
-        given = {k: v for k, v in cells.items() if k in raw}
-        values, problems = parse_values(IMPORTABLE[spec.table], given)
-        messages = tuple(cell_messages) + tuple(
-            FieldMessage(name, text, _shown(shown)) for name, shown, text in problems
-        )
-        values["patient_id"] = patient_id
-        if form == "patients":
-            evidence = Evidence(
-                {**(evidence.patient or {}), **values}, evidence.screening, evidence.exposures
-            )
-        elif form == "screening":
-            evidence = Evidence(
-                evidence.patient, {**(evidence.screening or {}), **values}, evidence.exposures
-            )
-        elif form == "exposures" and values.get("exposure_date") is not None:
-            others = [
-                e for e in evidence.exposures if e["exposure_id"] != values.get("exposure_id")
-            ]
-            exposure = {**values, "exposure_id": values.get("exposure_id") or "(new)"}
-            evidence = Evidence(evidence.patient, evidence.screening, [*others, exposure])
-    planned = evidence.planned
-    dose = rolling_dose(evidence.exposures, planned) if planned is not None else None
-    return LiveEligibility(evaluate_patient(patient_id, evidence), dose, messages)
-
-
-# -- field history ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldHistoryEntry:
-    """One change of a field: who, when, old and new value, why."""
-
-    seq: int
-    at_utc: str
-    actor: str
-    action: str
-    old: Any
-    new: Any
-    reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at_utc": self.at_utc,
-            "actor": self.actor,
-            "action": self.action,
-            "old": self.old,
-            "new": self.new,
-            "reason": self.reason,
-        }
-
-
-def field_history(
-    connection: Connection, form: str, key: Mapping[str, Any], field_name: str
-) -> list[FieldHistoryEntry]:
-    """The audit history of one field of one record (from
-    :func:`petdx.study.audit.audit_history`), oldest first."""
-    spec = _spec(form)
-    spec.field(field_name)
-    wanted = record_key(spec.table, key)
-    patient_id = key.get("patient_id")
-    entries: list[AuditEntry] = audit_history(
-        connection,
-        patient_id=None if patient_id is None else str(patient_id),
-        table_name=spec.table,
+def parse_unsaved(
+    form: str, raw: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[FieldMessage, ...]]:
+    """The typed values of the fields ``raw`` gives (a form's unsaved answers) and the
+    messages of those that do not parse (they are left out); no database check, nothing
+    stored. The live panel's view of a form being filled (:mod:`petdx.study.live_eligibility`)."""
+    spec = form_spec(form)
+    cells, cell_messages = _cells(spec, raw)
+    given = {k: v for k, v in cells.items() if k in raw}
+    values, problems = parse_values(IMPORTABLE[spec.table], given)
+    messages = tuple(cell_messages) + tuple(
+        FieldMessage(name, text, _shown(shown)) for name, shown, text in problems
     )
-    out = []
-    for e in entries:
-        if e.record_key != wanted:
-            continue
-        old = (e.old_values or {}).get(field_name)
-        new = (e.new_values or {}).get(field_name)
-        touched = field_name in (e.old_values or {}) or field_name in (e.new_values or {})
-        if touched:
-            out.append(FieldHistoryEntry(e.seq, e.at_utc, e.actor, e.action, old, new, e.reason))
-    return out
+    return values, messages

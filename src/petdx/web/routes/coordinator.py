@@ -23,6 +23,7 @@ from petdx.errors import InputValidationError
 from petdx.study.accounts import Account
 from petdx.study.data_quality import list_queries
 from petdx.study.enrolment import enrol_patient, enrolment
+from petdx.study.field_history import field_history
 from petdx.study.forms import (
     FORMS,
     AccessRefused,
@@ -31,17 +32,16 @@ from petdx.study.forms import (
     FormSpec,
     check_patient_access,
     count_patients,
-    field_history,
     form_records,
     hospital_identifiers,
     is_complete,
     list_patients,
-    live_eligibility,
     mark_complete,
     next_record_id,
     patient_site,
     save_form,
 )
+from petdx.study.live_eligibility import live_eligibility
 from petdx.study.records import Author, get_record
 from petdx.study.roles import Role
 from petdx.study.signoff import lock_state
