@@ -10,6 +10,8 @@ inside a study folder. The layout needs only the folder's root, so code that hol
     images/<patient>/<study>/<kind>_<series>/   de-identified DICOM (petdx ingest)
     derived/<patient>/summary.json     per patient: the quantification summary
     derived/<patient>/<tracer>_<t>min/ per scan: label map (NIfTI), coronal MIPs (mip.npz)
+    derived/<patient>/viewer/<series>.nii.gz  the reader's viewer: a series as NIfTI (PET in
+                                       SUVbw), with <series>.json saying unit and source
     results/                           analysis tables and results.json (petdx analyse)
     report/report.html, report.pdf     the report (petdx report)
     exports/                           exchange CSV exports (petdx export)
@@ -259,6 +261,19 @@ class StudyLayout:
     def scan_mip(self, patient_id: str, tracer: str, time_point_min: int) -> Path:
         """Coronal maximum-intensity projections of a scan (``mip.npz``)."""
         return self.derived_scan(patient_id, tracer, time_point_min) / "mip.npz"
+
+    # petdx.pipeline.viewer_volumes (the reader's viewer): one cached NIfTI per series
+    def viewer_volume(self, patient_id: str, series_uid: str) -> Path:
+        """``derived/<patient>/viewer/<series>.nii.gz``: a de-identified series as NIfTI for
+        the reader's viewer (PET in SUVbw or Bq/ml), cached per series."""
+        check_path_component(series_uid, field="series_uid")
+        folder = self.derived_patient(patient_id) / "viewer"
+        return self.inside(folder / f"{series_uid}.nii.gz", field="series_uid")
+
+    def viewer_volume_record(self, patient_id: str, series_uid: str) -> Path:
+        """``derived/<patient>/viewer/<series>.json``: the cached volume's unit, warning and
+        the fingerprint of the DICOM files it was made from."""
+        return self.viewer_volume(patient_id, series_uid).with_name(f"{series_uid}.json")
 
     def relative(self, path: Path) -> Path:
         """``path`` relative to the study root (as the database stores folders)."""
