@@ -49,6 +49,7 @@ from petdx.image import Volume
 from petdx.quantify import (
     LesionSource,
     MatchStatus,
+    ReferenceSpec,
     ScanInput,
     quantify_visit,
     two_compartment_pvc,
@@ -127,9 +128,22 @@ class ScanDetection:
     false_candidates: dict[str, int]
 
 
+def _liver_sphere(healthy: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
+    """The reader's PERCIST 3 cm liver sphere: centred where the healthy liver is deepest,
+    clipped to it (the reference of the retention CIs, issue 17)."""
+    depth = ndimage.distance_transform_edt(healthy, sampling=spacing)
+    centre = np.unravel_index(int(np.argmax(depth)), healthy.shape)
+    grids = np.meshgrid(
+        *[(np.arange(n) - c) * s for n, c, s in zip(healthy.shape, centre, spacing, strict=True)],
+        indexing="ij",
+        sparse=True,
+    )
+    return np.asarray(sum(g**2 for g in grids) <= 15.0**2) & healthy
+
+
 def _detect_scan(
-    cohort: Path, row: pd.Series, mine: pd.DataFrame
-) -> tuple[ScanInput, np.ndarray, list[dict], ScanDetection]:
+    cohort: Path, row: pd.Series, mine: pd.DataFrame, *, detect: bool = True
+) -> tuple[ScanInput, np.ndarray, list[dict], ScanDetection, np.ndarray]:
     scan = _suv(cohort / row["dicom_folder"] / "PT")
     suv = scan.suv
     truth_dir = cohort / "truth" / str(row["patient_id"])
@@ -144,7 +158,7 @@ def _detect_scan(
     found: dict[str, np.ndarray] = {}
     candidates: dict[str, int] = {}
     false: dict[str, int] = {}
-    for method in DetectionMethod:
+    for method in DetectionMethod if detect else ():
         result = detect_candidates(
             suv,
             threshold_suv=threshold,
@@ -183,7 +197,7 @@ def _detect_scan(
     detection = ScanDetection(
         cohort.name, str(row["patient_id"]), str(row["tracer"]), threshold, candidates, false
     )
-    return scan, truth, rows, detection
+    return scan, truth, rows, detection, _liver_sphere(healthy, suv.spacing_mm)
 
 
 def _dice_41(scan: ScanInput, truth: np.ndarray, rows: list[dict]) -> dict[int, np.ndarray]:
@@ -211,6 +225,7 @@ def _retention(
     regions: dict[int, np.ndarray],
     rows: list[dict],
     uptake: pd.DataFrame,
+    liver: np.ndarray,
 ) -> None:
     labels = np.zeros(first.suv.shape, dtype=np.uint32)
     for label, region in regions.items():
@@ -226,7 +241,9 @@ def _retention(
         LesionSource(voi_labels=first.suv.with_array(labels)),
         method="percent:41",
         psf_fwhm_mm=fwhm_mm,
+        references=ReferenceSpec(masks={"liver": first.suv.with_array(liver)}),
     )
+    by_label = {les["label"]: les for les in result.to_dict()["lesions"]}
     t1, t2 = result.time_points
     matches = {m.label_t1: m for m in result.matches[0] if m.label_t1 is not None}
     for entry in rows:
@@ -248,6 +265,13 @@ def _retention(
             entry["ri_pvc_true_voxels_pct"] = (second_suv - first_suv) / first_suv * 100.0
         a = t1.lesion(entry["label"])
         assert a is not None
+        follow = by_label[entry["label"]]["follow_up"][0]
+        for estimate in ("", "peak_", "voi_mean_"):
+            ci = follow[f"retention_index_{estimate}ci_pct"]
+            name = {"": "max_", "peak_": "peak_", "voi_mean_": "voi_mean_"}[estimate]
+            entry[f"ri_{name}ci_low_pct"] = ci[0] if ci else np.nan
+            entry[f"ri_{name}ci_high_pct"] = ci[1] if ci else np.nan
+            entry[f"ri_{name}verdict"] = follow[f"retention_{estimate}verdict"]
         carried = t2.carried_voi_mean_suv.get(entry["label"])
         if carried is not None:
             entry["ri_voi_mean_pct"] = (carried - a.suv_mean) / a.suv_mean * 100.0
@@ -268,8 +292,11 @@ def _retention(
         entry["ri_mean_pct"] = (b.suv_mean - a.suv_mean) / a.suv_mean * 100.0
 
 
-def evaluate_lesions(cohort: Path) -> tuple[pd.DataFrame, list[ScanDetection]]:
-    """One row per lesion and tracer (first time point), and the candidates of every scan."""
+def evaluate_lesions(
+    cohort: Path, *, detect: bool = True
+) -> tuple[pd.DataFrame, list[ScanDetection]]:
+    """One row per lesion and tracer (first time point), and the candidates of every scan;
+    ``detect=False`` skips candidate detection (retention only)."""
     lesions = pd.read_csv(cohort / "lesions.csv")
     uptake = pd.read_csv(cohort / "lesion_uptake.csv")
     scans = pd.read_csv(cohort / "scans.csv").sort_values(
@@ -280,12 +307,14 @@ def evaluate_lesions(cohort: Path) -> tuple[pd.DataFrame, list[ScanDetection]]:
     for (patient, _tracer), group in scans.groupby(["patient_id", "tracer"], sort=True):
         group = group.reset_index(drop=True)
         mine = lesions[lesions["patient_id"] == patient]
-        first, truth, scan_rows, detection = _detect_scan(cohort, group.loc[0], mine)
+        first, truth, scan_rows, detection, liver = _detect_scan(
+            cohort, group.loc[0], mine, detect=detect
+        )
         detections.append(detection)
         regions = _dice_41(first, truth, scan_rows)
         if len(group) > 1 and regions:
             times = (float(group.loc[0, "time_point_min"]), float(group.loc[1, "time_point_min"]))
-            _retention(cohort, first, truth, group.loc[1], times, regions, scan_rows, uptake)
+            _retention(cohort, first, truth, group.loc[1], times, regions, scan_rows, uptake, liver)
         rows.extend(scan_rows)
     return pd.DataFrame(rows), detections
 
@@ -423,16 +452,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cohorts", nargs="+", type=Path)
     parser.add_argument("--lesions", type=Path, help="write the per-lesion table here (CSV)")
+    parser.add_argument(
+        "--retention-only",
+        action="store_true",
+        help="skip candidate detection and its figures (the per-lesion retention table only)",
+    )
     args = parser.parse_args(argv)
     tables, detections = [], []
     for cohort in args.cohorts:
-        table, scans = evaluate_lesions(cohort)
+        table, scans = evaluate_lesions(cohort, detect=not args.retention_only)
         tables.append(table)
         detections.extend(scans)
+        print(f"== {cohort.name}: {len(table)} lesions evaluated", flush=True)
+        if args.retention_only:
+            continue
         for tracer in sorted(table["tracer"].unique()):
             print(f"== {cohort.name} {tracer}\n{arm_figures(table, scans, tracer)}\n")
     pooled = pd.concat(tables, ignore_index=True)
-    if len(args.cohorts) > 1:
+    if len(args.cohorts) > 1 and not args.retention_only:
         for tracer in sorted(pooled["tracer"].unique()):
             print(f"== pooled {tracer}\n{arm_figures(pooled, detections, tracer)}\n")
     if args.lesions:

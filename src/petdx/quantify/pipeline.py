@@ -46,6 +46,7 @@ from petdx.image import Volume
 from petdx.quantify.align import RigidTransform, estimate_rigid_transform, resample_labels
 from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import quantify_lesions
+from petdx.quantify.noise import NoiseModel, correlation_factor, noise_model
 from petdx.quantify.peak import suv_peak_local
 from petdx.quantify.pvc import two_compartment_pvc
 from petdx.quantify.results import QuantificationResult, TimePointResult
@@ -360,6 +361,12 @@ def _time_point(
         )
     label_volume = scan.suv.with_array(labels)
     lesions = quantify_lesions(scan.suv, label_volume, references=refs)
+    noise_ref = _percist_reference(refs)
+    noise = (
+        noise_model(np.asarray(scan.suv.array), scan.suv.spacing_mm, noise_ref)
+        if noise_ref is not None
+        else None
+    )
     return TimePointResult(
         index=n,
         series_instance_uid=scan.series_instance_uid,
@@ -377,7 +384,22 @@ def _time_point(
         transform_to_first=transform,
         warnings=tuple(notes),
         detection=detection,
+        noise=noise,
+        voi_noise_factor=_voi_noise_factors(labels, noise) if n == 0 else {},
     )
+
+
+def _voi_noise_factors(
+    labels: npt.NDArray[np.integer], noise: NoiseModel | None
+) -> dict[int, float]:
+    """``S / N**2`` of each lesion VOI under the scan's noise correlation (issue 17)."""
+    if noise is None:
+        return {}
+    factors = {}
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is not None:
+            factors[index] = correlation_factor(labels[box] == index, noise.rho)
+    return factors
 
 
 def _carried_voi_means(

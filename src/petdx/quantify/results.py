@@ -22,6 +22,7 @@ from petdx.image import Volume
 from petdx.quantify.align import RigidTransform
 from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import LesionMetrics
+from petdx.quantify.noise import NoiseModel, retention_ci_pct, retention_verdict
 from petdx.quantify.timepoints import LesionMatch, MatchStatus, retention_index_pct
 from petdx.segment import ReferenceRegion
 
@@ -57,6 +58,8 @@ class TimePointResult:
     pvc_voi_mean_suv: dict[int, float] = field(default_factory=dict)
     pixel_compression: str = "uncompressed"
     attenuation_correction_method: str = ""
+    noise: NoiseModel | None = None
+    voi_noise_factor: dict[int, float] = field(default_factory=dict)
 
     def lesion(self, label: int) -> LesionMetrics | None:
         for lesion in self.lesions:
@@ -99,6 +102,15 @@ class TimePointResult:
         )
 
 
+#: The per-estimate uncertainty keys (issue 17) of the JSON; tables split each CI into
+#: ``..._ci_low_pct`` and ``..._ci_high_pct``.
+_CI_KEYS = tuple(
+    f"retention_{part}"
+    for key in ("", "peak_", "voi_mean_")
+    for part in (f"index_{key}ci_pct", f"{key}verdict")
+)
+
+
 def _attr(lesion: LesionMetrics | None, name: str) -> float | None:
     if lesion is None:
         return None
@@ -111,6 +123,52 @@ def _ri(a: float | None, b: float | None) -> float | None:
         return None
     value = retention_index_pct(a, b)
     return None if math.isnan(value) else value
+
+
+def _ri_ci(
+    first: TimePointResult,
+    later: TimePointResult,
+    values: tuple[float | None, float | None],
+    factors: tuple[float | None, float | None],
+) -> tuple[list[float] | None, str | None]:
+    """95 % CI ([low, high], percent) of a retention index from both scans' image noise,
+    and its verdict (petdx.quantify.noise); ``(None, None)`` without a noise model."""
+    m1, m2 = values
+    f1, f2 = factors
+    if first.noise is None or later.noise is None or m1 is None or m2 is None:
+        return None, None
+    if f1 is None or f2 is None:
+        return None, None
+    ci = retention_ci_pct(m1, m2, first.noise.variance(m1, f1), later.noise.variance(m2, f2))
+    verdict = retention_verdict(ci)
+    return (list(ci) if ci else None), (verdict.value if verdict else None)
+
+
+def _uncertainty(
+    first: TimePointResult,
+    later: TimePointResult,
+    lesion: LesionMetrics,
+    other: LesionMetrics | None,
+) -> dict[str, Any]:
+    """CI and verdict of each estimate's retention index: SUVmax (``retention_index_ci_pct``,
+    ``retention_verdict``), SUVpeak (``..._peak_...``) and the carried VOI's mean
+    (``..._voi_mean_...``)."""
+    voi = first.voi_noise_factor.get(lesion.label)
+    peaks = (
+        first.noise.peak_factor if first.noise else None,
+        later.noise.peak_factor if later.noise else None,
+    )
+    estimates = {
+        "": ((lesion.suv_max, _attr(other, "suv_max")), (1.0, 1.0)),
+        "peak_": ((lesion.suv_peak_local, _attr(other, "suv_peak_local")), peaks),
+        "voi_mean_": ((lesion.suv_mean, later.carried_voi_mean_suv.get(lesion.label)), (voi, voi)),
+    }
+    out: dict[str, Any] = {}
+    for key, (values, factors) in estimates.items():
+        ci, verdict = _ri_ci(first, later, values, factors)
+        out[f"retention_index_{key}ci_pct"] = ci
+        out[f"retention_{key}verdict"] = verdict
+    return out
 
 
 @dataclass(frozen=True)
@@ -169,12 +227,15 @@ class QuantificationResult:
                         self.time_points[0].pvc_voi_mean_suv.get(lesion.label),
                         tp.pvc_voi_mean_suv.get(lesion.label),
                     ),
+                    **_uncertainty(self.time_points[0], tp, lesion, other),
                     "tbr_liver_change_pct": _ri(lesion.tbr_liver, _attr(other, "tbr_liver")),
                     "tbr_blood_change_pct": _ri(lesion.tbr_blood, _attr(other, "tbr_blood")),
                 }
                 entry.setdefault("follow_up", []).append(follow)
                 if later == 1:
                     entry["retention_index_pct"] = follow["retention_index_pct"]
+                    for key in _CI_KEYS:
+                        entry[key] = follow[key]
                     entry["match_distance_mm"] = match.distance_mm if match else None
                     entry["match_status"] = match.status.value if match else None
             for tissue, ref in self.time_points[0].references.items():
@@ -224,6 +285,19 @@ class QuantificationResult:
                 carried = tp.carried_voi_mean_suv.get(first.label) if first else None
                 row["suv_mean_in_first_voi"] = carried
                 row["retention_index_voi_mean_pct"] = _ri(_attr(first, "suv_mean"), carried)
+                uncertainty = (
+                    _uncertainty(self.time_points[0], tp, first, lesion)
+                    if n and first is not None
+                    else {}
+                )
+                for key in _CI_KEYS:
+                    value = uncertainty.get(key)
+                    if key.endswith("_ci_pct"):
+                        stem = key.removesuffix("_pct")
+                        row[f"{stem}_low_pct"] = value[0] if value else None
+                        row[f"{stem}_high_pct"] = value[1] if value else None
+                    else:
+                        row[key] = value
                 if n == 0:
                     row["suv_pvc"] = tp.pvc_voi_mean_suv.get(lesion.label)
                     row["retention_index_pvc_pct"] = None
