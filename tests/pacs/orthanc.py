@@ -77,8 +77,9 @@ class OrthancServer:
 
 
 @contextmanager
-def orthanc_server(folder: Path) -> Iterator[OrthancServer]:
-    """Start Orthanc with its configuration and storage under ``folder``; stop it after."""
+def orthanc_server(folder: Path, extra: dict[str, object] | None = None) -> Iterator[OrthancServer]:
+    """Start Orthanc with its configuration (``extra`` settings added) and storage under
+    ``folder``; stop it after."""
     for needed, package in ((ORTHANC, "orthanc"), (DICOMWEB_PLUGIN, "orthanc-dicomweb")):
         if not needed.exists():
             pytest.fail(f"{needed} is missing: run `make system-deps` (Debian {package}).")
@@ -101,6 +102,7 @@ def orthanc_server(folder: Path) -> Iterator[OrthancServer]:
         "StableAge": 1,
         "HttpCompressionEnabled": False,
         "SyncStorageArea": False,  # no fsync per stored file: a throwaway test server
+        **(extra or {}),
     }
     config_file = folder / "orthanc.json"
     config_file.write_text(json.dumps(config, indent=2))

@@ -116,6 +116,9 @@ def test_pull_equals_ingest_of_the_same_files_and_a_rerun_stores_nothing(
     assert pulled["series_found"] == 6  # PET and CT of three patients; not the outsider's
     assert pulled["instances_retrieved"] == pulled["n_instances_written"] == 2 * (3 + 4 + 5)
     assert pulled["problems"] == []
+    # every instance checked against the MD5 Orthanc recorded when it stored the file
+    assert pulled["checks"] == "orthanc-md5"
+    assert pulled["instances_md5_checked"] == 24
 
     folder_rows, pacs_rows = _rows(open_study(by_folder)), _rows(open_study(by_pacs))
     instances_folder = folder_rows.pop("instances")

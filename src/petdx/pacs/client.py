@@ -21,7 +21,15 @@ from pydicom.dataset import Dataset
 from petdx.errors import PetdxError
 from petdx.pacs.config import PacsConfig
 
-__all__ = ["PacsCheck", "PacsConnection", "PacsError", "check_pacs", "connect"]
+__all__ = [
+    "OrthancRest",
+    "PacsCheck",
+    "PacsConnection",
+    "PacsError",
+    "check_pacs",
+    "connect",
+    "orthanc_rest",
+]
 
 T = TypeVar("T")
 
@@ -131,16 +139,25 @@ class PacsConnection:
                 return found
             offset += page
 
-    def iter_series(self, study_uid: str, series_uid: str) -> Iterator[Dataset]:
-        """WADO-RS retrieve of a series, streamed: one instance at a time, in the transfer
-        syntax the PACS stores it in."""
+    def iter_series_files(self, study_uid: str, series_uid: str) -> Iterator[bytes]:
+        """WADO-RS retrieve of a series, streamed: each instance as the bytes of the PS3.10
+        file the server sends (one part of ``multipart/related; type="application/dicom"`` at
+        a time, in the transfer syntax the PACS stores), not re-encoded, so that they can be
+        hashed and compared with what the PACS holds. A part cut off by a dropped connection
+        is never yielded (a part ends at the next boundary)."""
         what = f"WADO-RS retrieve of series {series_uid}"
-        stream = self.call(
-            what,
-            lambda: self.client.iter_series(
-                study_uid, series_uid, media_types=(("application/dicom", "*"),)
-            ),
-        )
+        url = f"{self.config.url}/studies/{study_uid}/series/{series_uid}"
+        accept = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+
+        def get() -> Iterator[bytes]:
+            response = self.session.get(
+                url, headers={"Accept": accept}, stream=True, timeout=self.config.timeout_s
+            )
+            response.raise_for_status()
+            # dicomweb-client's streaming multipart decoder (pinned <0.62 in pyproject)
+            return self.client._decode_multipart_message(response, stream=True)
+
+        stream = self.call(what, get)
         while True:
             try:
                 item = next(stream)
@@ -148,10 +165,109 @@ class PacsConnection:
                 return
             except (requests.exceptions.RequestException, ValueError) as exc:
                 raise _explain(self.config, what, exc) from None
-            yield item
+            yield bytes(item)
+
+    def instance_uids(self, study_uid: str, series_uid: str) -> list[str]:
+        """QIDO-RS: the SOP Instance UIDs the PACS lists in a series."""
+        found: list[str] = []
+        offset, page = 0, 1000
+        while True:
+            batch = self.call(
+                f"QIDO-RS instance search of series {series_uid}",
+                lambda o=offset: self.client.search_for_instances(  # type: ignore[misc]
+                    study_instance_uid=study_uid,
+                    series_instance_uid=series_uid,
+                    fields=["SOPInstanceUID"],
+                    limit=page,
+                    offset=o,
+                ),
+            )
+            found.extend(str(Dataset.from_json(item).get("SOPInstanceUID", "")) for item in batch)
+            if len(batch) < page:
+                return found
+            offset += page
 
     def close(self) -> None:
         self.session.close()
+
+
+@dataclass
+class OrthancRest:
+    """Orthanc's own REST API beside its DICOMweb plugin (same account): the MD5 of each
+    stored file and the change feed. Not part of DICOMweb; only Orthanc answers it."""
+
+    connection: PacsConnection
+    base: str
+
+    def get(self, path: str, what: str, **params: Any) -> Any:
+        def fetch() -> Any:
+            response = self.connection.session.get(
+                f"{self.base}{path}",
+                params=params or None,
+                timeout=self.connection.config.timeout_s,
+            )
+            response.raise_for_status()
+            return response.json()
+
+        return self.connection.call(f"Orthanc REST {what}", fetch)
+
+    def is_orthanc(self) -> bool:
+        """Whether ``base`` answers ``/system`` as Orthanc does (without raising)."""
+        try:
+            system = self.get("/system", "system")
+        except PacsError:
+            return False
+        return isinstance(system, dict) and "ApiVersion" in system and "DicomAet" in system
+
+    def lookup(self, uid: str, kind: str) -> str | None:
+        """Orthanc's identifier of the resource of ``kind`` ("Series", "Study") with DICOM
+        UID ``uid``, or None."""
+
+        def post() -> Any:
+            response = self.connection.session.post(
+                f"{self.base}/tools/lookup", data=uid, timeout=self.connection.config.timeout_s
+            )
+            response.raise_for_status()
+            return response.json()
+
+        for hit in self.connection.call(f"Orthanc REST lookup of {uid}", post):
+            if hit.get("Type") == kind:
+                return str(hit["ID"])
+        return None
+
+    def series_md5(self, series_uid: str) -> dict[str, str]:
+        """SOP Instance UID -> MD5 (hex) of the file Orthanc stores, for a series."""
+        orthanc_id = self.lookup(series_uid, "Series")
+        if orthanc_id is None:
+            return {}
+        digests: dict[str, str] = {}
+        for item in self.get(f"/series/{orthanc_id}/instances", f"instances of {series_uid}"):
+            sop = str(item.get("MainDicomTags", {}).get("SOPInstanceUID", ""))
+
+            def md5(i: str = str(item["ID"])) -> str:
+                response = self.connection.session.get(
+                    f"{self.base}/instances/{i}/attachments/dicom/md5",
+                    timeout=self.connection.config.timeout_s,
+                )
+                response.raise_for_status()
+                return response.text.strip()
+
+            digests[sop] = self.connection.call(f"Orthanc REST MD5 of {sop}", md5)
+        return digests
+
+
+def orthanc_rest(connection: PacsConnection) -> OrthancRest | None:
+    """The Orthanc REST API of the connection's server, when it is an Orthanc: at
+    ``[pacs] orthanc_url``, else the DICOMweb URL without its ``/dicom-web``. None when it
+    does not answer as Orthanc."""
+    config = connection.config
+    base = config.orthanc_url
+    if base is None:
+        if not config.url.endswith("/dicom-web"):
+            return None
+        base = config.url[: -len("/dicom-web")]
+    rest = OrthancRest(connection, base.rstrip("/"))
+    return rest if rest.is_orthanc() else None
 
 
 def connect(config: PacsConfig) -> PacsConnection:

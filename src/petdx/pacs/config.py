@@ -9,6 +9,10 @@
     verify_tls = true                            # default; false only for a test server
     ca_bundle = "/etc/ssl/certs/hospital-ca.pem" # optional: the hospital's certificate authority
     timeout_s = 30
+    orthanc_url = "http://orthanc.example.org:8042" # optional: Orthanc's REST root (MD5, watch)
+    checksums = "auto"                           # auto | orthanc-md5 | uids (verified ingest)
+    send_allowed = false                         # `petdx pacs send` refused unless true
+    send_url = "https://research-pacs/dicom-web" # optional: where send stores (default: url)
 
 The password is never written in ``study.toml`` (the file is copied with the study and shown
 in reviews): a ``password`` key is refused. It is read from ``password_file`` (first line,
@@ -31,8 +35,22 @@ from petdx.study.config import StudyFolder
 __all__ = ["PacsConfig", "PacsConfigError", "load_pacs_config", "parse_pacs_section"]
 
 _KEYS = frozenset(
-    {"url", "username", "password_file", "password_env", "verify_tls", "ca_bundle", "timeout_s"}
+    {
+        "url",
+        "username",
+        "password_file",
+        "password_env",
+        "verify_tls",
+        "ca_bundle",
+        "timeout_s",
+        "orthanc_url",
+        "checksums",
+        "send_allowed",
+        "send_url",
+    }
 )
+#: ``checksums``: Orthanc's MD5 when the server is Orthanc (``auto``), required, or none.
+CHECKSUM_MODES = ("auto", "orthanc-md5", "uids")
 _SECRET_KEYS = frozenset({"password", "passwd", "secret", "token"})
 
 
@@ -51,6 +69,10 @@ class PacsConfig:
     verify_tls: bool = True
     ca_bundle: Path | None = None
     timeout_s: float = 30.0
+    orthanc_url: str | None = None
+    checksums: str = "auto"
+    send_allowed: bool = False
+    send_url: str | None = None
     where: str = "study.toml"
 
     @property
@@ -184,8 +206,25 @@ def parse_pacs_section(section: Any, *, where: str, base: Path) -> PacsConfig:
         raise PacsConfigError(
             f"{where}: [pacs] timeout_s is {timeout!r}; expected a positive number of seconds."
         )
+    orthanc_url = _http_url(section, "orthanc_url", where)
+    send_url = _http_url(section, "send_url", where)
+    checksums = section.get("checksums", "auto")
+    if checksums not in CHECKSUM_MODES:
+        raise PacsConfigError(
+            f"{where}: [pacs] checksums is {checksums!r}; expected one of "
+            f"{', '.join(CHECKSUM_MODES)} (docs/pacs.md: verified ingest)."
+        )
+    send_allowed = section.get("send_allowed", False)
+    if not isinstance(send_allowed, bool):
+        raise PacsConfigError(
+            f"{where}: [pacs] send_allowed is {send_allowed!r}; expected true or false."
+        )
     return PacsConfig(
         url=url.strip().rstrip("/"),
+        orthanc_url=orthanc_url,
+        checksums=str(checksums),
+        send_allowed=send_allowed,
+        send_url=send_url,
         username=username,
         password_file=None if password_file is None else base / password_file,
         password_env=password_env,
@@ -194,6 +233,24 @@ def parse_pacs_section(section: Any, *, where: str, base: Path) -> PacsConfig:
         timeout_s=float(timeout),
         where=where,
     )
+
+
+def _http_url(section: dict[str, Any], key: str, where: str) -> str | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    parts = urlsplit(str(value).strip()) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PacsConfigError(
+            f"{where}: [pacs] {key} {value!r} is not an http(s) URL with a host; expected "
+            'e.g. "http://orthanc.example.org:8042".'
+        )
+    if parts.username or parts.password:
+        raise PacsConfigError(
+            f"{where}: [pacs] {key} carries an account; remove it (the [pacs] username and "
+            "password are used)."
+        )
+    return str(value).strip().rstrip("/")
 
 
 def load_pacs_config(study: StudyFolder) -> PacsConfig:

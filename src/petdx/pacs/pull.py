@@ -21,24 +21,28 @@ MR series are found and counted but not retrieved: ingest stores PET and CT seri
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 
 from petdx.dicom import deidentify_uid
+from petdx.dicom.deidentify import redact_uids
 from petdx.dicom.discovery import DicomIndex, index_dicom_folder
 from petdx.dicom.discovery import ProgressCallback as IndexProgress
 from petdx.errors import Hint, InputValidationError
-from petdx.fileio import exclusive_lock
-from petdx.pacs.client import PacsConnection, PacsError, connect
-from petdx.pacs.config import PacsConfig
+from petdx.fileio import atomic_write_text, exclusive_lock
+from petdx.pacs.client import OrthancRest, PacsConnection, PacsError, connect, orthanc_rest
+from petdx.pacs.config import PacsConfig, PacsConfigError
 from petdx.pipeline.ingest import IngestedSeries, IngestProblem, ingest
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
@@ -84,6 +88,8 @@ class PullResult:
     n_not_ingested_mr: int
     series: tuple[IngestedSeries, ...]
     problems: tuple[IngestProblem, ...]
+    checks: str = "uids"
+    n_md5_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -101,6 +107,8 @@ class PullResult:
             "mr_series_not_ingested": self.n_not_ingested_mr,
             "series": [s.to_dict() for s in self.series],
             "n_instances_written": self.n_written,
+            "checks": self.checks,
+            "instances_md5_checked": self.n_md5_checked,
             "problems": [p.to_dict(with_folder=False) for p in self.problems],
         }
 
@@ -125,9 +133,11 @@ def find_series(
     *,
     patients: Sequence[str] = (),
     since: date | None = None,
+    studies: Sequence[str] = (),
 ) -> list[PacsSeries]:
     """QIDO-RS: the PT, CT and MR series of the identity table's patients (or of the
-    pseudonyms ``patients``), in pseudonym, study date and UID order.
+    pseudonyms ``patients``; of the studies ``studies`` only, when given), in pseudonym,
+    study date and UID order.
 
     Raises
     ------
@@ -156,7 +166,9 @@ def find_series(
         filters: dict[str, Any] = {"PatientID": hid}
         if since is not None:
             filters["StudyDate"] = f"{since:%Y%m%d}-"
-        for ds in connection.search_series(filters, _FIELDS):
+        queries = [{**filters, "StudyInstanceUID": uid} for uid in studies] or [filters]
+        answers = [ds for query in queries for ds in connection.search_series(query, _FIELDS)]
+        for ds in answers:
             if _text(ds, "PatientID") != hid:
                 continue
             issuer = _text(ds, "IssuerOfPatientID")
@@ -185,9 +197,11 @@ def find_series(
 class PacsStudySource:
     """One study's series retrieved from the PACS into ``staging``, as an image source.
 
-    :meth:`index` retrieves (WADO-RS, streamed, one instance written at a time) and indexes
-    the staged files; a series that fails or arrives incomplete is left out of the index and
-    named in :attr:`problems`. ``tick(n)`` is called as instances arrive."""
+    :meth:`index` retrieves (WADO-RS, streamed, each instance written as the bytes the PACS
+    sent), checks each series against the PACS (:meth:`_verify`) and indexes the staged
+    files. A series that fails or fails its checks is removed from staging (never ingested),
+    recorded in ``quarantine`` and named in :attr:`problems`. ``tick(n)`` is called as
+    instances arrive."""
 
     connection: PacsConnection
     series: Sequence[PacsSeries]
@@ -195,6 +209,10 @@ class PacsStudySource:
     tick: Callable[[int], None] = lambda n: None
     problems: list[IngestProblem] = field(default_factory=list)
     n_retrieved: int = 0
+    secret: bytes = b""
+    rest: OrthancRest | None = None
+    quarantine: Path | None = None
+    n_md5_checked: int = 0
 
     @property
     def label(self) -> str:
@@ -209,34 +227,117 @@ class PacsStudySource:
             folder = self.staging / f"{position:04d}_{item.modality}"
             folder.mkdir(parents=True)
             try:
-                n = self._retrieve(item, folder)
+                retrieved = self._retrieve(item, folder)
+                failure = self._verify(item, retrieved)
             except PacsError as exc:
                 shutil.rmtree(folder)
-                self.problems.append(IngestProblem(item.series_uid, self.label, str(exc)))
+                self._refuse(item, str(exc), "retrieval failed", record=False)
                 if exc.stage in ("server", "authentication"):
                     raise
                 continue
-            if item.n_instances is not None and n != item.n_instances:
+            if failure is not None:
                 shutil.rmtree(folder)
-                self.problems.append(
-                    IngestProblem(
-                        item.series_uid,
-                        self.label,
-                        f"{item.modality} series: {n} instance(s) retrieved, the PACS lists "
-                        f"{item.n_instances}; not ingested. Pull again when the PACS holds "
-                        "the whole series.",
-                    )
-                )
+                self._refuse(item, failure, "failed its checks against the PACS", record=True)
+            elif self.quarantine is not None:
+                (self.quarantine / f"{self._deid(item)}.json").unlink(missing_ok=True)
         return index_dicom_folder(self.staging, progress=progress)
 
-    def _retrieve(self, item: PacsSeries, folder: Path) -> int:
-        n = 0
-        for ds in self.connection.iter_series(item.study_uid, item.series_uid):
-            pydicom.dcmwrite(folder / f"{n:06d}.dcm", ds, enforce_file_format=True)
-            n += 1
+    def _deid(self, item: PacsSeries) -> str:
+        return deidentify_uid(self.secret, item.series_uid)
+
+    def _name(self, item: PacsSeries) -> str:
+        return (
+            f"{item.patient_id} {item.modality} series of {item.study_date or 'no date'} "
+            f"(de-identified series UID {self._deid(item)})"
+        )
+
+    def _refuse(self, item: PacsSeries, why: str, what: str, *, record: bool) -> None:
+        fix = "Pull again (petdx pacs pull STUDY --patient " + item.patient_id + ")"
+        message = (
+            f"{self._name(item)}: {what}, not ingested (nothing of it is stored): {why}. "
+            f"{fix} once the PACS holds the whole, intact series; if it fails again, ask the "
+            "PACS administrator to check the series (its files or a resend from the scanner)."
+        )
+        log = redact_uids(
+            message.replace(item.series_uid, "[series]"), None, frozenset({self._deid(item)})
+        )
+        self.problems.append(
+            IngestProblem(
+                item.series_uid,
+                self.label,
+                message,
+                handle=f"{item.patient_id}/{self._deid(item)}",
+                log_message=log,
+            )
+        )
+        if record and self.quarantine is not None:
+            self.quarantine.mkdir(parents=True, exist_ok=True)
+            entry = {
+                "at_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "patient_id": item.patient_id,
+                "modality": item.modality,
+                "study_date": item.study_date,
+                "series_uid_deidentified": self._deid(item),
+                "reason": log,
+            }
+            atomic_write_text(
+                self.quarantine / f"{self._deid(item)}.json", json.dumps(entry, indent=2)
+            )
+
+    def _retrieve(self, item: PacsSeries, folder: Path) -> list[tuple[str, str]]:
+        """Stream the series into ``folder``; (SOP Instance UID, MD5) of each instance."""
+        got: list[tuple[str, str]] = []
+        for data in self.connection.iter_series_files(item.study_uid, item.series_uid):
+            path = folder / f"{len(got):06d}.dcm"
+            path.write_bytes(data)
+            try:
+                ds = pydicom.dcmread(
+                    path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]
+                )
+                sop = str(ds.get("SOPInstanceUID", ""))
+            except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+                sop = f"<unreadable part {len(got) + 1}: {type(exc).__name__}>"
+            got.append((sop, hashlib.md5(data, usedforsecurity=False).hexdigest()))
             self.n_retrieved += 1
             self.tick(1)
-        return n
+        return got
+
+    def _verify(self, item: PacsSeries, got: list[tuple[str, str]]) -> str | None:
+        """Why the retrieved series differs from what the PACS holds, or None.
+
+        1. the number of instances equals QIDO-RS NumberOfSeriesRelatedInstances;
+        2. the SOP Instance UIDs equal the PACS's list (QIDO-RS, none missing, extra or
+           twice), each part a readable DICOM file;
+        3. with Orthanc, the MD5 of every file equals the MD5 Orthanc recorded when it
+           stored the file (DICOMweb itself carries no checksum)."""
+        n = len(got)
+        if item.n_instances is not None and n != item.n_instances:
+            return f"{n} instance(s) retrieved, the PACS lists {item.n_instances}"
+        unreadable = [sop for sop, _ in got if sop.startswith("<") or not sop]
+        if unreadable:
+            return f"a retrieved part is not a DICOM file ({unreadable[0]})"
+        listed = self.connection.instance_uids(item.study_uid, item.series_uid)
+        uids = [sop for sop, _ in got]
+        if len(set(uids)) != len(uids):
+            return f"{len(uids) - len(set(uids))} instance(s) arrived twice"
+        if set(uids) != set(listed):
+            missing, extra = set(listed) - set(uids), set(uids) - set(listed)
+            return (
+                f"the instances differ from the PACS's list ({len(missing)} missing, "
+                f"{len(extra)} not listed)"
+            )
+        if self.rest is None:
+            return None
+        stored = self.rest.series_md5(item.series_uid)
+        bad = [k for k, (sop, md5) in enumerate(got) if stored.get(sop) != md5]
+        self.n_md5_checked += n - len(bad)
+        if bad:
+            return (
+                f"{len(bad)} of {n} instance(s) differ from the file the PACS stores (MD5 of "
+                f"instance {bad[0] + 1} of the retrieval: "
+                f"{got[bad[0]][1]}, Orthanc: {stored.get(got[bad[0]][0], 'none')})"
+            )
+        return None
 
 
 def _pull_lock(study: StudyFolder) -> contextlib.AbstractContextManager[None]:
@@ -256,6 +357,27 @@ def _fully_stored(database: StudyDatabase, secret: bytes, item: PacsSeries) -> b
     return len(recorded) >= item.n_instances
 
 
+def _checksum_source(pacs: PacsConnection) -> OrthancRest | None:
+    """Orthanc's REST API for the MD5 check (``[pacs] checksums``), or None (UIDs only).
+
+    Raises
+    ------
+    PacsConfigError
+        ``checksums = "orthanc-md5"`` and the server does not answer as Orthanc.
+    """
+    mode = pacs.config.checksums
+    if mode == "uids":
+        return None
+    rest = orthanc_rest(pacs)
+    if rest is None and mode == "orthanc-md5":
+        raise PacsConfigError(
+            f'{pacs.config.where}: [pacs] checksums = "orthanc-md5" but '
+            f"{pacs.config.orthanc_url or pacs.config.url} does not answer Orthanc's REST API "
+            '(/system). Set [pacs] orthanc_url to Orthanc\'s REST root, or checksums = "uids".'
+        )
+    return rest
+
+
 def _by_study(series: Iterable[PacsSeries]) -> list[list[PacsSeries]]:
     groups: dict[str, list[PacsSeries]] = {}
     for item in series:
@@ -273,6 +395,7 @@ def pull(
     since: date | None = None,
     progress: ProgressCallback | None = None,
     connection: PacsConnection | None = None,
+    studies: Sequence[str] = (),
 ) -> PullResult:
     """Pull the enrolled patients' PET and CT series from the PACS (module docstring).
 
@@ -298,7 +421,9 @@ def pull(
         account (before anything is stored), or a named patient is unknown.
     """
     with _pull_lock(study):
-        return _pull(study, database, config, author, patients, since, progress, connection)
+        return _pull(
+            study, database, config, author, patients, since, progress, connection, studies
+        )
 
 
 def _pull(
@@ -310,6 +435,7 @@ def _pull(
     since: date | None,
     progress: ProgressCallback | None,
     connection: PacsConnection | None,
+    studies: Sequence[str] = (),
 ) -> PullResult:
     own = connection is None
     pacs = connect(config) if connection is None else connection
@@ -318,12 +444,13 @@ def _pull(
     try:
         with database.engine.connect() as db:
             identities = patient_identities(db)
-        found = find_series(pacs, identities, patients=patients, since=since)
+        found = find_series(pacs, identities, patients=patients, since=since, studies=studies)
         secret = database.secret()
         mr = [s for s in found if s.modality not in INGESTED_MODALITIES]
         wanted = [s for s in found if s.modality in INGESTED_MODALITIES]
         stored_already = [s for s in wanted if _fully_stored(database, secret, s)]
         to_pull = [s for s in wanted if s not in stored_already]
+        rest = _checksum_source(pacs) if to_pull else None
         total = sum(s.n_instances or 0 for s in to_pull)
         done = 0
 
@@ -335,11 +462,19 @@ def _pull(
 
         stored: list[IngestedSeries] = []
         problems: list[IngestProblem] = []
-        retrieved = 0
+        retrieved = md5_checked = 0
         for group in _by_study(to_pull):
             staging_root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix="study-", dir=staging_root))
-            source = PacsStudySource(pacs, group, staging, tick)
+            source = PacsStudySource(
+                pacs,
+                group,
+                staging,
+                tick,
+                secret=secret,
+                rest=rest,
+                quarantine=study.layout.pacs_quarantine,
+            )
             try:
                 result = ingest(study, database, source, author=author)
             except PacsError:
@@ -347,6 +482,7 @@ def _pull(
                 break  # the server went away or refused the account: stop, keep what is stored
             finally:
                 retrieved += source.n_retrieved
+                md5_checked += source.n_md5_checked
                 shutil.rmtree(staging, ignore_errors=True)
             stored.extend(result.series)
             problems.extend(source.problems)
@@ -358,6 +494,8 @@ def _pull(
             n_not_ingested_mr=len(mr),
             series=tuple(stored),
             problems=tuple(problems),
+            checks="orthanc-md5" if rest is not None else "uids",
+            n_md5_checked=md5_checked,
         )
     finally:
         with contextlib.suppress(OSError):

@@ -324,6 +324,17 @@ class StudyLayout:
         return self.root / ".petdx" / "pacs-staging"
 
     @property
+    def pacs_quarantine(self) -> Path:
+        """Records (JSON, de-identified names only) of PACS series that failed the checks
+        after retrieval and were not ingested; removed when a later pull stores them."""
+        return self.root / ".petdx" / "pacs-quarantine"
+
+    @property
+    def pacs_watch_state(self) -> Path:
+        """Where ``petdx pacs watch`` keeps its place in Orthanc's change feed."""
+        return self.root / ".petdx" / "pacs-watch.json"
+
+    @property
     def pacs_lock(self) -> Path:
         """Held by a running ``petdx pacs pull`` (one pull per study at a time)."""
         return self.root / ".petdx" / "pacs-pull.lock"

@@ -1,0 +1,145 @@
+"""Verified ingest (issue 15 Build 4): each retrieved series is checked against what the
+PACS holds (instance count, SOP Instance UIDs, and with Orthanc the MD5 of every file);
+a series that fails is quarantined (recorded, nothing of it stored, named with the fix),
+the other series of the run are stored, and a later pull stores it once it is intact.
+
+The corruption is real: a byte of one file in Orthanc's storage area is changed, so that
+Orthanc serves a file differing from the MD5 it recorded when it received it (what a disk
+or a copy error does). Orthanc does not check the MD5 when it reads a file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydicom
+import pytest
+import requests
+
+from petdx.study.config import open_study
+from tests.pacs.conftest import HOSPITAL_IDS, FilledPacs, write_visit
+from tests.pacs.orthanc import PASSWORD, USER, OrthancServer, orthanc_server
+from tests.pacs.test_pull import _pacs, _rows, _run, _set_pacs, _stored, _study
+
+pytestmark = [pytest.mark.xdist_group("orthanc"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def own_pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledPacs]:
+    """An Orthanc of this module only (its storage is corrupted and repaired here)."""
+    root = tmp_path_factory.mktemp("orthanc-verify")
+    files: list[Path] = []
+    for k, hospital_id in enumerate(HOSPITAL_IDS.values()):
+        files += write_visit(root / "dicom" / f"p{k}", hospital_id, n_slices=2, plant=False)
+    # no storage cache: Orthanc serves what is on its disk now
+    with orthanc_server(root / "server", {"MaximumStorageCacheSize": 0}) as server:
+        server.store(files)
+        yield FilledPacs(server, root / "dicom")
+
+
+def _storage_file(server: OrthancServer, hospital_id: str, modality: str) -> Path:
+    """The file in Orthanc's storage area of the first instance of a patient's series."""
+    auth = (USER, PASSWORD)
+    for series_id in server.rest("/series"):  # type: ignore[union-attr]
+        series = server.rest(f"/series/{series_id}")
+        assert isinstance(series, dict)
+        patient = server.rest(f"/series/{series_id}/patient")
+        assert isinstance(patient, dict)
+        if (
+            series["MainDicomTags"]["Modality"] == modality
+            and patient["MainDicomTags"]["PatientID"] == hospital_id
+        ):
+            instance = sorted(series["Instances"])[0]
+            md5 = requests.get(
+                f"{server.url}/instances/{instance}/attachments/dicom/md5", auth=auth, timeout=10
+            ).text.strip()
+            storage = server.log.parent / "storage"
+            (path,) = [  # Orthanc names stored files by UUID; find it by its content
+                p
+                for p in storage.rglob("*")
+                if p.is_file() and hashlib.md5(p.read_bytes()).hexdigest() == md5
+            ]
+            return path
+    raise AssertionError(f"no {modality} series of {hospital_id} in Orthanc")
+
+
+def test_a_series_that_differs_from_the_pacs_is_quarantined_and_the_rest_stored(
+    own_pacs: FilledPacs, tmp_path: Path
+) -> None:
+    stored_file = _storage_file(own_pacs.server, HOSPITAL_IDS["SIM-0002"], "PT")
+    original = stored_file.read_bytes()
+    ds = pydicom.dcmread(stored_file)
+    assert ds.PatientID == HOSPITAL_IDS["SIM-0002"]  # the file found is the one meant
+    corrupt = bytearray(original)
+    corrupt[-3] ^= 0xFF  # one pixel byte: the file still parses, its count and UIDs are right
+    study = _study(tmp_path / "s", _pacs(own_pacs, tmp_path))
+    try:
+        stored_file.write_bytes(bytes(corrupt))
+
+        # DICOMweb alone (counts and UIDs) cannot see it: a copy with a changed pixel
+        uids_only = _study(tmp_path / "u", _pacs(own_pacs, tmp_path))
+        _set_pacs(uids_only, {**_pacs(own_pacs, tmp_path), "checksums": "uids"})
+        code, out, err = _run("pacs", "pull", uids_only.root)
+        assert code == 0, err
+        assert json.loads(out)["checks"] == "uids"
+        assert len(_stored(open_study(uids_only.root))) == 12
+
+        code, out, err = _run("pacs", "pull", study.root)
+        assert code == 2, err
+        result = json.loads(out)
+        assert result["checks"] == "orthanc-md5"
+        assert len(result["problems"]) == 1
+        assert "SIM-0002 PT series of 20250101" in err
+        assert "1 of 2 instance(s) differ from the file the PACS stores" in err
+        assert "petdx pacs pull STUDY --patient SIM-0002" in err
+        assert "Traceback" not in err
+        # the other five series are stored; nothing of the bad one
+        series = _rows(study)["series"]
+        assert len(series) == 5
+        assert len(_stored(study)) == 10
+        assert not any("SIM-0002" in str(row) and "PT" in str(row) for row in series)
+        records = list(study.layout.pacs_quarantine.glob("*.json"))
+        assert len(records) == 1
+        record = json.loads(records[0].read_text())
+        assert (record["patient_id"], record["modality"]) == ("SIM-0002", "PT")
+        assert HOSPITAL_IDS["SIM-0002"] not in records[0].read_text()
+        assert not study.layout.pacs_staging.exists()
+        log = next(study.logs.glob("pacs-pull-*.json")).read_text()
+        assert HOSPITAL_IDS["SIM-0002"] not in log
+        assert record["series_uid_deidentified"] in log
+    finally:
+        stored_file.write_bytes(original)
+
+    # repaired in the PACS: the next pull stores the series and clears its record
+    code, out, err = _run("pacs", "pull", study.root)
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["series_already_stored"] == 5
+    assert again["instances_md5_checked"] == 2
+    assert len(_rows(study)["series"]) == 6
+    assert len(_stored(study)) == 12
+    assert list(study.layout.pacs_quarantine.glob("*.json")) == []
+
+
+def test_checksums_orthanc_md5_without_orthanc_is_a_configuration_error(
+    own_pacs: FilledPacs, tmp_path: Path
+) -> None:
+    study = _study(tmp_path / "s", _pacs(own_pacs, tmp_path))
+    # the DICOMweb root answers, but orthanc_url points at a path that is not Orthanc's REST
+    pacs = {
+        **_pacs(own_pacs, tmp_path),
+        "checksums": "orthanc-md5",
+        "orthanc_url": f"{own_pacs.server.url}/dicom-web",
+    }
+    _set_pacs(study, pacs)
+    code, _, err = _run("pacs", "pull", study.root)
+    assert code == 2
+    assert 'checksums = "orthanc-md5"' in err
+    assert "orthanc_url" in err
+    assert _stored(study) == {}
+    _set_pacs(study, {**pacs, "checksums": "sha1"})
+    code, _, err = _run("pacs", "pull", study.root)
+    assert code == 2
+    assert "[pacs] checksums is 'sha1'" in err
