@@ -39,7 +39,9 @@ from petdx.study.layout import StudyLayout
 __all__ = [
     "CONFIG_NAME",
     "DEFAULT_ANALYSES",
+    "PRIMARY_READ_KINDS",
     "PdL1Score",
+    "ReadingConfig",
     "StudyConfig",
     "StudyFolder",
     "TargetCondition",
@@ -73,6 +75,117 @@ class PdL1Score(StrEnum):
 
     TPS = "tps"  # tumour proportion score, %
     CPS = "cps"  # combined positive score
+
+
+#: ``[reading] primary_read`` values that are not a reader id.
+PRIMARY_READ_KINDS = ("consensus", "adjudicated")
+
+
+@dataclass(frozen=True)
+class ReadingConfig:
+    """``[reading]``: how the reader workstation (:mod:`petdx.study.reading`) runs the reads.
+
+    Attributes
+    ----------
+    readers
+        Reader accounts (role ``reader``) who read every case; empty = every enabled reader
+        account but the adjudicator.
+    adjudicator
+        The reader account that settles discordant calls; None = no adjudication.
+    primary_read
+        Whose reads the analyses use as the visual index test: a reader id, ``"consensus"``
+        (per lesion and patient, the median of the readers' scores, rounded up) or
+        ``"adjudicated"`` (the readers' concordant reads, the adjudicator's where they
+        differed); None = ``[reads] primary_reader``.
+    washout_days
+        Session 2 opens this many days after the reader locked session 1.
+    time_points
+        ``"together"``: one case per patient and tracer holds every time point (60 and 120
+        min side by side); ``"apart"``: one case per time point.
+    comparator_session
+        The comparator tracer (FDG) is read in its own session (session 2, after the
+        washout); False = in session 1 with the index tracer.
+    """
+
+    readers: tuple[str, ...] = ()
+    adjudicator: str | None = None
+    primary_read: str | None = None
+    washout_days: int = 28
+    time_points: str = "together"
+    comparator_session: bool = True
+
+    def __post_init__(self) -> None:
+        where = f"{CONFIG_NAME}: [reading]"
+        if self.time_points not in ("together", "apart"):
+            raise InputValidationError(
+                f"{where} time_points is '{self.time_points}'; expected 'together' (60 and "
+                "120 min read in one case) or 'apart' (one case per time point)."
+            )
+        if not 0 <= self.washout_days <= 3650:
+            raise InputValidationError(
+                f"{where} washout_days is {self.washout_days}; expected whole days from 0 "
+                "to 3650 between locking session 1 and opening session 2."
+            )
+        if len(set(self.readers)) != len(self.readers) or any(not r.strip() for r in self.readers):
+            raise InputValidationError(
+                f"{where} readers {list(self.readers)}: expected distinct reader account names."
+            )
+        if self.adjudicator is not None and self.adjudicator in self.readers:
+            raise InputValidationError(
+                f"{where} adjudicator '{self.adjudicator}' is also one of the readers; the "
+                "adjudicator must be a third reader account."
+            )
+        if self.primary_read is not None and not self.primary_read.strip():
+            raise InputValidationError(
+                f"{where} primary_read is empty; give a reader id, 'consensus' or 'adjudicated'."
+            )
+        if self.primary_read == "adjudicated" and self.adjudicator is None:
+            raise InputValidationError(
+                f"{where} primary_read is 'adjudicated' but no adjudicator is named; add "
+                'adjudicator = "<reader account>".'
+            )
+        if (
+            self.readers
+            and self.primary_read is not None
+            and self.primary_read not in PRIMARY_READ_KINDS
+            and self.primary_read not in self.readers
+        ):
+            raise InputValidationError(
+                f"{where} primary_read '{self.primary_read}' is not one of the readers "
+                f"{list(self.readers)}, 'consensus' or 'adjudicated'."
+            )
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "washout_days": self.washout_days,
+            "time_points": self.time_points,
+            "comparator_session": self.comparator_session,
+        }
+        if self.readers:
+            out["readers"] = list(self.readers)
+        if self.adjudicator:
+            out["adjudicator"] = self.adjudicator
+        if self.primary_read:
+            out["primary_read"] = self.primary_read
+        return out
+
+
+def _reading(doc: Any) -> ReadingConfig:
+    if not isinstance(doc, dict):
+        raise TypeError(f"[reading] is a table, got {doc!r}")
+    readers = doc.get("readers", [])
+    if not isinstance(readers, list) or not all(isinstance(r, str) for r in readers):
+        raise TypeError(f"[reading] readers is a list of account names, got {readers!r}")
+    adjudicator = doc.get("adjudicator")
+    primary = doc.get("primary_read")
+    return ReadingConfig(
+        readers=tuple(readers),
+        adjudicator=None if adjudicator in (None, "") else str(adjudicator),
+        primary_read=None if primary in (None, "") else str(primary),
+        washout_days=int(doc.get("washout_days", 28)),
+        time_points=str(doc.get("time_points", "together")),
+        comparator_session=bool(doc.get("comparator_session", True)),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +232,9 @@ class StudyConfig:
         ``[audit] key_file`` and ``anchor_file``: where the audit trail's key and anchor are
         kept (:mod:`petdx.study.seal`); relative paths are relative to the study folder;
         None = ``audit.key`` and ``audit.anchor`` in the study folder.
+    reading
+        ``[reading]``: readers, adjudicator, primary read, sessions and washout
+        (:class:`ReadingConfig`).
     """
 
     name: str = "petdx study"
@@ -140,6 +256,7 @@ class StudyConfig:
     scheduler: str | None = None
     audit_key_file: str | None = None
     audit_anchor_file: str | None = None
+    reading: ReadingConfig = field(default_factory=ReadingConfig)
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -155,6 +272,10 @@ class StudyConfig:
         out.pop("scheduler")
         out.pop("audit_key_file")
         out.pop("audit_anchor_file")
+        if self.reading == ReadingConfig():  # studies without [reading] keep their hash
+            out.pop("reading")
+        else:
+            out["reading"]["readers"] = list(self.reading.readers)
         out["target_condition"] = self.target_condition.value
         out["pdl1_score"] = self.pdl1_score.value
         out["time_points_min"] = list(self.time_points_min)
@@ -187,6 +308,8 @@ class StudyConfig:
         }
         if self.primary_reader:
             doc["reads"]["primary_reader"] = self.primary_reader
+        if self.reading != ReadingConfig():
+            doc["reading"] = self.reading.to_toml()
         if self.scheduler:
             doc["compute"] = {"scheduler": self.scheduler}
         audit = {"key_file": self.audit_key_file, "anchor_file": self.audit_anchor_file}
@@ -346,6 +469,7 @@ def load_config(path: str | Path) -> StudyConfig:
             scheduler=doc.get("compute", {}).get("scheduler"),
             audit_key_file=_optional_path(doc.get("audit", {}).get("key_file")),
             audit_anchor_file=_optional_path(doc.get("audit", {}).get("anchor_file")),
+            reading=_reading(doc.get("reading", {})),
         )
     except InputValidationError as exc:
         message = str(exc)

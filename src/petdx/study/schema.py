@@ -27,6 +27,12 @@ Internal tables that no exchange file has:
     data-quality queries and their lifecycle, a patient's lock and e-signature. Written
     through :mod:`petdx.study.records`, so every change is audited; not exchange tables,
     not analysis inputs.
+``reading_worklists``, ``reading_cases``, ``reading_opens``, ``reader_reads``,
+``reading_session_locks``, ``adjudication_tasks``, ``adjudications``
+    The reader workstation (:mod:`petdx.study.reading`): each reader's seeded worklist per
+    session, its cases, when a case was opened, every submitted version of a read (the
+    current one is projected into ``reads``), locked sessions, the discordant calls to
+    adjudicate and the adjudicator's results. Written through :mod:`petdx.study.records`.
 ``accounts``, ``web_sessions``
     The people who sign in to the web application (:mod:`petdx.study.accounts`): name, role,
     site, Argon2id password hash, failed-login counter; server-side sessions, of which only
@@ -68,6 +74,8 @@ __all__ = [
     "IMPORTABLE",
     "PRIVATE_TABLES",
     "accounts",
+    "adjudication_tasks",
+    "adjudications",
     "audit_log",
     "data_queries",
     "enrolments",
@@ -80,6 +88,11 @@ __all__ = [
     "patient_identity",
     "patient_locks",
     "patient_sites",
+    "reader_reads",
+    "reading_cases",
+    "reading_opens",
+    "reading_session_locks",
+    "reading_worklists",
     "record_key",
     "series",
     "study_meta",
@@ -385,6 +398,112 @@ web_sessions = Table(
     Column("created_at", Float(precision=53), nullable=False, comment="Unix time"),
     Column("last_seen_at", Float(precision=53), nullable=False, comment="Unix time"),
     comment="Server-side sessions of the web application",
+)
+
+# The reader workstation (petdx.study.reading), migration 0005.
+_CASE = 64
+
+reading_worklists = Table(
+    "reading_worklists",
+    metadata,
+    Column("reader_id", String(_ID_LENGTH), primary_key=True),
+    Column("session", Integer(), primary_key=True, autoincrement=False),
+    Column("seed", String(64), nullable=False, comment="Seed of the permutation (hex)"),
+    Column("case_ids", Text(), nullable=False, comment="The cases in reading order, JSON"),
+    Column("created_utc", String(_UTC), nullable=False),
+    comment="Each reader's seeded worklist per read session",
+)
+
+reading_cases = Table(
+    "reading_cases",
+    metadata,
+    Column("case_id", String(_CASE), primary_key=True, comment="Opaque (keyed hash)"),
+    Column("reader_id", String(_ID_LENGTH), nullable=False, index=True),
+    Column("session", Integer(), nullable=False),
+    Column("position", Integer(), nullable=False, comment="1-based place in the worklist"),
+    Column(
+        "patient_id",
+        String(_ID_LENGTH),
+        ForeignKey("patients.patient_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("tracer", String(64), nullable=False),
+    Column("time_points", String(64), nullable=False, comment="Uptake times read, e.g. 60,120"),
+    comment="One case of a reader's worklist: a patient's scans read together",
+)
+
+reading_opens = Table(
+    "reading_opens",
+    metadata,
+    Column("open_id", String(128), primary_key=True),
+    Column("case_id", String(_CASE), ForeignKey("reading_cases.case_id"), nullable=False),
+    Column("reader_id", String(_ID_LENGTH), nullable=False),
+    Column("opened_utc", String(_UTC), nullable=False, comment="Server time"),
+    comment="When a reader opened a case (server time): reading time starts here",
+)
+
+reader_reads = Table(
+    "reader_reads",
+    metadata,
+    Column("read_id", String(128), primary_key=True),
+    Column(
+        "case_id", String(_CASE), ForeignKey("reading_cases.case_id"), nullable=False, index=True
+    ),
+    Column("reader_id", String(_ID_LENGTH), nullable=False, index=True),
+    Column("version", Integer(), nullable=False),
+    Column("reason", Text(), comment="Why a later version changes the read"),
+    Column("opened_utc", String(_UTC), comment="Server time the case was opened"),
+    Column("submitted_utc", String(_UTC), nullable=False, comment="Server time"),
+    Column("seconds", Float(precision=53), comment="Reading time of the case [s]"),
+    Column("patient_score", Integer(), nullable=False),
+    Column("patient_call", String(16), nullable=False),
+    Column("lesions", Text(), nullable=False, comment="Per candidate: decision, score, site, s"),
+    UniqueConstraint("case_id", "version"),
+    comment="Every submitted version of a read; the highest version is the current one",
+)
+
+reading_session_locks = Table(
+    "reading_session_locks",
+    metadata,
+    Column("reader_id", String(_ID_LENGTH), primary_key=True),
+    Column("session", Integer(), primary_key=True, autoincrement=False),
+    Column("locked_utc", String(_UTC), nullable=False),
+    comment="A reader's locked read session (its reads take no change; the washout starts)",
+)
+
+adjudication_tasks = Table(
+    "adjudication_tasks",
+    metadata,
+    Column("task_id", String(_CASE), primary_key=True, comment="Opaque (hash)"),
+    Column("session", Integer(), nullable=False),
+    Column("adjudicator", String(_ID_LENGTH), nullable=False, index=True),
+    Column("patient_id", String(_ID_LENGTH), ForeignKey("patients.patient_id"), nullable=False),
+    Column("tracer", String(64), nullable=False),
+    Column("time_points", String(64), nullable=False),
+    Column(
+        "lesion_id",
+        String(_ID_LENGTH),
+        ForeignKey("lesion_registry.lesion_id"),
+        comment="Empty for a discordant patient-level call",
+    ),
+    Column("created_utc", String(_UTC), nullable=False),
+    comment="A discordant patient- or lesion-level call for the adjudicator",
+)
+
+adjudications = Table(
+    "adjudications",
+    metadata,
+    Column("task_id", String(_CASE), ForeignKey("adjudication_tasks.task_id"), primary_key=True),
+    Column("version", Integer(), primary_key=True, autoincrement=False),
+    Column("adjudicator", String(_ID_LENGTH), nullable=False),
+    Column("reason", Text()),
+    Column("opened_utc", String(_UTC)),
+    Column("submitted_utc", String(_UTC), nullable=False),
+    Column("seconds", Float(precision=53)),
+    Column("score", Integer(), nullable=False),
+    Column("call", String(16), nullable=False),
+    comment="The adjudicator's result of a task (every version kept)",
 )
 
 #: Exchange and imaging tables whose every change goes to the audit trail.

@@ -26,7 +26,16 @@ from starlette.staticfiles import StaticFiles
 from petdx.study.accounts import load_account_settings
 from petdx.study.config import open_study
 from petdx.study.database import open_database
-from petdx.web.routes import admin, auth, coordinator, home, quality, signoff, statistician
+from petdx.web.routes import (
+    admin,
+    auth,
+    coordinator,
+    home,
+    quality,
+    reader,
+    signoff,
+    statistician,
+)
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import WebState, render
 
@@ -41,6 +50,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     quality.router,
     signoff.router,
     statistician.router,
+    # petdx.web.routes.reader: the reader workstation (issue 14)
+    reader.router,
 )
 
 

@@ -37,6 +37,8 @@ _DATA_MANAGER = frozenset({Role.DATA_MANAGER})
 _INVESTIGATOR = frozenset({Role.INVESTIGATOR})
 #: the statistician's snapshots, analyses, report and export: no other role
 _STATISTICIAN = frozenset({Role.STATISTICIAN})
+#: the blinded reader (and the adjudicator, a reader account): no other role
+_READER = frozenset({Role.READER})
 #: who works on a site's patients (a coordinator and an investigator: their own site's)
 _SITE_STAFF = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.INVESTIGATOR})
 
@@ -80,6 +82,11 @@ POLICY: Mapping[str, frozenset[Role]] = {
     "stat_report": _STATISTICIAN,
     "stat_export": _STATISTICIAN,
     "stat_export_deidentified": _STATISTICIAN,
+    # petdx.web.routes.reader: the reader workstation (petdx.study.reading)
+    "reader_worklist": _READER,
+    "reader_case": _READER,
+    "reader_case_submit": _READER,
+    "reader_session_lock": _READER,
 }
 
 #: Pages listed on the home page of the roles that may open them: route name -> label.
@@ -88,6 +95,8 @@ PAGES: Mapping[str, str] = {
     "patients": "Patients: screening, enrolment and the forms of each patient",
     "queries": "Queries: data-quality queries per site, form and status",
     "stat_snapshots": "Snapshots: lock the data, run the analyses, read the report, export",
+    # petdx.web.routes.reader
+    "reader_worklist": "Worklist: your cases to read, in your own random order",
 }
 
 
