@@ -75,6 +75,15 @@ def simulate_command(
             "noise-free PET, to separate noise from partial-volume and segmentation error.",
         ),
     ] = None,
+    null_retention: Annotated[
+        bool,
+        typer.Option(
+            "--null-retention",
+            help="No retention difference between PD-L1-positive and -negative lesions "
+            "(the negative class takes the positive class's time course): the null "
+            "hypothesis of 'petdx stats retention', for its type-I error.",
+        ),
+    ] = False,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Worker processes (default: up to 2).")
     ] = None,
@@ -109,6 +118,7 @@ def simulate_command(
             voxel_mm=voxel_mm,
             small=small,
             noise_alpha=noise_alpha,
+            null_retention=null_retention,
             progress=update,
             workers=workers,
             modality=modality,

@@ -52,6 +52,7 @@ from petdx.stats import (
 )
 from petdx.stats.accuracy import AccuracyResult
 from petdx.stats.results import format_number, format_p
+from petdx.stats.retention import RetentionTests, retention_tests
 from petdx.stats.table import CsvTable, LeftOutRows, code_key, code_text
 
 __all__ = ["stats_app"]
@@ -603,6 +604,68 @@ def _category_order(given: str | None, *ratings: np.ndarray) -> list[str] | None
     if all(isinstance(code_key(v), float) for v in labels):
         return sorted(labels, key=lambda v: float(code_key(v)))
     return None
+
+
+# --------------------------------------------------------------------------- retention
+
+
+@stats_app.command("retention")
+def retention_command(
+    data: Annotated[
+        Path, typer.Argument(help="CSV table with one row per lesion (analysis_lesions.csv).")
+    ],
+    value: Annotated[
+        str, typer.Option(help="Column of the retention index (percent).")
+    ] = "ri_voi_mean_pct",
+    cluster: Annotated[str, typer.Option(help="Column of the patient (cluster).")] = ("patient_id"),
+    malignant: Annotated[str, typer.Option(help="Column: malignant true/false.")] = "malignant",
+    pdl1: Annotated[
+        str, typer.Option(help="Column: PD-L1 positive true/false (empty: not sampled).")
+    ] = "pdl1_positive",
+    confidence: ConfidenceOpt = 0.95,
+    as_json: JsonOpt = False,
+) -> None:
+    """The pre-specified retention test, lesions clustered in patients: PD-L1-positive
+    minus PD-L1-negative malignant lesions (primary) and malignant minus benign (secondary),
+    OLS with cluster-robust SEs by patient; Wilcoxon rank-sum tests as descriptive. Rows
+    without a retention index or a malignant value are left out and counted."""
+    with _guarded():
+        table = CsvTable.read(data)
+        values = table.numeric(value, allow_empty=True)
+        flags = table.text(malignant, allow_empty=True)
+        status = table.text(pdl1, allow_empty=True)
+        ids = table.text(cluster)
+        result = retention_tests(
+            values, flags, status, ids, value=value, confidence_level=confidence
+        )
+        left = int(len(values) - sum(result.n[k] for k in ("malignant", "benign")))
+    document = {**result.to_dict(), "rows": len(values), "rows_left_out": left}
+    _emit(document, as_json, lambda: _print_retention(result, left, confidence))
+
+
+def _print_retention(result: RetentionTests, left: int, level: float) -> None:
+    table = Table(title=f"Retention ({result.value}), lesions clustered in patients")
+    for name in ("Comparison", "Difference", f"{100 * level:g}% CI", "p", "Lesions (patients)"):
+        table.add_column(name, overflow="fold")
+    for test in (result.primary, result.secondary):
+        e = test.effect
+        assert e is not None
+        table.add_row(
+            escape(test.name),
+            format_number(e.estimate),
+            _ci(e.ci_low, e.ci_high),
+            format_p(test.p_value),
+            f"{e.n} ({e.n_clusters})",
+        )
+    out_console.print(table)
+    for test in result.descriptive:
+        out_console.print(
+            f"descriptive: {escape(test.name)}: {escape(test.method)}, "
+            f"p = {format_p(test.p_value)}",
+            markup=False,
+        )
+    if left:
+        out_console.print(f"{left} row(s) without a retention index or malignant value left out")
 
 
 # --------------------------------------------------------------------------- sample size

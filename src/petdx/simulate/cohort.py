@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,16 @@ from petdx.simulate.screening import (
     screen_patients,
 )
 from petdx.simulate.tables import write_data_dictionary, write_table
-from petdx.tracers import TracerProfile, available_tracers, load_tracer_profile
+from petdx.tracers import LesionClass, TracerProfile, available_tracers, load_tracer_profile
 
-__all__ = ["RECRUITMENT_DAYS", "STUDY_END", "STUDY_START", "CohortSummary", "simulate_cohort"]
+__all__ = [
+    "RECRUITMENT_DAYS",
+    "STUDY_END",
+    "STUDY_START",
+    "CohortSummary",
+    "null_retention_profile",
+    "simulate_cohort",
+]
 
 #: Trial record 2026009: study start (estimated) and primary completion (estimated).
 STUDY_START = date(2026, 4, 1)
@@ -239,6 +246,22 @@ def _dose_coefficients(extra: TracerProfile) -> dict[str, float]:
     return coefficients
 
 
+def null_retention_profile(profile: TracerProfile) -> TracerProfile:
+    """The profile with the PD-L1-negative malignant class given the PD-L1-positive class's
+    time course (its ratios between tabulated times, and its retention spread); uptake level
+    at the first time and everything else unchanged: no retention difference by PD-L1."""
+    classes = dict(profile.lesion_classes)
+    positive = classes[LesionClass.PDL1_POSITIVE_MALIGNANT]
+    negative = classes[LesionClass.PDL1_NEGATIVE_MALIGNANT]
+    start = negative.suv_median[0] / positive.suv_median[0]
+    classes[LesionClass.PDL1_NEGATIVE_MALIGNANT] = replace(
+        negative,
+        suv_median=tuple(start * v for v in positive.suv_median),
+        retention_gsd=positive.retention_gsd,
+    )
+    return replace(profile, lesion_classes=classes)
+
+
 def simulate_cohort(
     out_dir: str | os.PathLike[str],
     *,
@@ -250,6 +273,7 @@ def simulate_cohort(
     voxel_mm: float = 4.0,
     small: bool = False,
     noise_alpha: float | None = None,
+    null_retention: bool = False,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     modality: str = "pet-ct",
@@ -317,6 +341,8 @@ def simulate_cohort(
     profile = load_tracer_profile(tracer if isinstance(tracer, str) else Path(tracer))
     for t in times:
         profile.interpolation_weights(t)  # refuses a time outside the profile's table
+    if null_retention:
+        profile = null_retention_profile(profile)
     known_tracers = TABLES["scans"].field("tracer").allowed or ()
     if profile.name not in known_tracers:
         raise InputValidationError(
@@ -443,6 +469,7 @@ def simulate_cohort(
             settings=settings,
             n_screened=len(screened),
             plans=plans,
+            null_retention=null_retention,
         )
     return CohortSummary(
         out_dir=out,
@@ -598,6 +625,7 @@ def _write_cohort_toml(
     settings: ImagingSettings,
     n_screened: int,
     plans: Sequence[PatientPlan],
+    null_retention: bool = False,
 ) -> None:
     scanner = settings.scanner
     tracers = [profile, *([fdg] if fdg else [])]
@@ -613,6 +641,7 @@ def _write_cohort_toml(
             "voxel_mm": settings.voxel_mm,
             "small": settings.small,
             "modality": settings.modality,
+            "null_retention": null_retention,
         },
         "study": {"start": STUDY_START, "end": STUDY_END, "recruitment_days": RECRUITMENT_DAYS},
         "counts": {

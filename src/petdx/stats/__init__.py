@@ -69,6 +69,7 @@ from petdx.stats.paired import (
 )
 from petdx.stats.proportions import binomial_interval, proportion
 from petdx.stats.results import Estimate, HypothesisTest
+from petdx.stats.retention import RetentionTests, clustered_mean_difference, retention_tests
 from petdx.stats.roc import (
     Cutoff,
     RocCurve,
@@ -132,6 +133,7 @@ __all__ = [
     "MissingData",
     "PairedAccuracyComparison",
     "PairedDifferenceCi",
+    "RetentionTests",
     "RocBand",
     "RocCurve",
     "RocDirection",
@@ -145,6 +147,7 @@ __all__ = [
     "buderer_sample_size",
     "clustered_accuracy",
     "clustered_mcnemar",
+    "clustered_mean_difference",
     "clustered_proportion",
     "cohen_kappa",
     "cohen_kappa_table",
@@ -169,6 +172,7 @@ __all__ = [
     "partial_auc",
     "partial_auc_bootstrap",
     "proportion",
+    "retention_tests",
     "roc_analysis",
     "roc_band",
     "roc_curve",
