@@ -128,6 +128,7 @@ def write_seg(
     method: str = "petdx",
     series_number: int = 900,
     series_description: str = "petdx lesions",
+    sop_instance_uid: str | None = None,
 ) -> Dataset:
     """Write the label map as a binary DICOM SEG referencing the source PET series.
 
@@ -143,6 +144,8 @@ def write_seg(
         Segment Label per label (default ``Lesion <label>``).
     method
         Algorithm name recorded in the segment descriptions (e.g. ``percent:41``).
+    sop_instance_uid
+        The SEG's SOP Instance UID (default: a new one), for a caller that records it first.
 
     Raises
     ------
@@ -196,7 +199,7 @@ def write_seg(
         segment_descriptions=descriptions,
         series_instance_uid=hd.UID(),
         series_number=series_number,
-        sop_instance_uid=hd.UID(),
+        sop_instance_uid=sop_instance_uid or hd.UID(),
         instance_number=1,
         manufacturer="petdx",
         manufacturer_model_name="petdx",

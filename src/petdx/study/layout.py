@@ -19,6 +19,8 @@ inside a study folder. The layout needs only the folder's root, so code that hol
                                        manifest.json, study.toml and derived/<patient>/
                                        summary.json as at lock time (read-only); results/,
                                        report/ and export.zip (petdx snapshot analyse|export)
+    reader-vois/<reader>/<case>/<voi>-v<n>.seg.dcm
+                                       a reader's VOI, one DICOM SEG per version (issue 14)
     logs/                              run logs
     audit.key, audit.anchor            the audit trail's key and anchor (petdx.study.seal)
     .petdx/run-state.json              what each stage last did (incremental runs)
@@ -274,6 +276,23 @@ class StudyLayout:
         """``derived/<patient>/viewer/<series>.json``: the cached volume's unit, warning and
         the fingerprint of the DICOM files it was made from."""
         return self.viewer_volume(patient_id, series_uid).with_name(f"{series_uid}.json")
+
+    # reader VOIs (petdx.study.reader_vois, issue 14) ---------------------------------
+    @property
+    def reader_vois(self) -> Path:
+        return self.root / "reader-vois"
+
+    def reader_voi_seg(self, reader_id: str, case_id: str, voi_id: str, version: int) -> Path:
+        """``reader-vois/<reader>/<case>/<voi>-v<n>.seg.dcm``: one version of a reader's VOI
+        as a DICOM SEG (a new version is a new file; none is overwritten)."""
+        for field, value in (("reader_id", reader_id), ("case_id", case_id), ("voi_id", voi_id)):
+            check_path_component(value, field=field)
+        if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
+            raise InputValidationError(
+                f"VOI version {shown_value(version)} is not a version number (1 or more)."
+            )
+        path = self.reader_vois / reader_id / case_id / f"{voi_id}-v{int(version)}.seg.dcm"
+        return self.inside(path, field="reader_id")
 
     def relative(self, path: Path) -> Path:
         """``path`` relative to the study root (as the database stores folders)."""

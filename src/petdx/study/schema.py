@@ -38,6 +38,11 @@ Internal tables that no exchange file has:
     site, Argon2id password hash, failed-login counter; server-side sessions, of which only
     the SHA-256 of the cookie's token is stored. Never exported; the hash never reaches the
     audit trail.
+``reader_vois``
+    A reader's volumes of interest (:mod:`petdx.study.reader_vois`): one row per version of
+    a VOI (a lesion added from a seed or edited by the reader), with its DICOM SEG under the
+    study folder and the metrics petdx computed of it; a change adds a version, none is
+    overwritten. Written through :mod:`petdx.study.records` (audited).
 
 A change to this module needs a new Alembic migration (``petdx/study/migrations``); a test
 compares the migrated database with this metadata.
@@ -93,6 +98,7 @@ __all__ = [
     "reading_opens",
     "reading_session_locks",
     "reading_worklists",
+    "reader_vois",
     "record_key",
     "series",
     "study_meta",
@@ -504,6 +510,36 @@ adjudications = Table(
     Column("score", Integer(), nullable=False),
     Column("call", String(16), nullable=False),
     comment="The adjudicator's result of a task (every version kept)",
+)
+
+# reader VOIs (petdx.study.reader_vois, issue 14): one row per version of a reader's VOI.
+reader_vois = Table(
+    "reader_vois",
+    metadata,
+    Column("voi_id", String(_ID_LENGTH), primary_key=True, comment="Opaque id of the VOI"),
+    Column("version", Integer(), primary_key=True, comment="1, 2, ...: a change adds one"),
+    Column("reader_id", String(_ID_LENGTH), nullable=False, index=True),
+    Column("case_id", String(_ID_LENGTH), nullable=False, index=True),
+    Column(
+        "patient_id",
+        String(_ID_LENGTH),
+        ForeignKey("patients.patient_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("series_uid", String(_ID_LENGTH), nullable=False, comment="The PET series (de-id)"),
+    Column("lesion_id", String(_ID_LENGTH), comment="Registry lesion; empty for an added one"),
+    Column("origin", String(16), nullable=False, comment="seed, edit or delete"),
+    Column("reason", Text(), nullable=False),
+    Column("seg_path", Text(), comment="The DICOM SEG, relative to the study folder"),
+    Column("seg_sop_instance_uid", String(_ID_LENGTH)),
+    Column("mask_sha256", String(64), comment="SHA-256 of the mask's packed bits"),
+    Column("voxels", Integer(), nullable=False),
+    Column("metrics", Text(), nullable=False, comment="petdx.quantify metrics, JSON"),
+    Column("provenance", Text(), nullable=False, comment="Seed or edit operations, JSON"),
+    Column("created_by", String(_ACTOR), nullable=False),
+    Column("created_at_utc", String(_UTC), nullable=False),
+    comment="Versions of the readers' volumes of interest (DICOM SEG + metrics)",
 )
 
 #: Exchange and imaging tables whose every change goes to the audit trail.
