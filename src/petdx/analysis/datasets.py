@@ -33,7 +33,14 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from petdx.quantify.timepoints import retention_index_pct_values
-from petdx.study.config import PdL1Score, StudyConfig, StudyFolder, TargetCondition
+from petdx.study.adjudication import primary_reads
+from petdx.study.config import (
+    PRIMARY_READ_KINDS,
+    PdL1Score,
+    StudyConfig,
+    StudyFolder,
+    TargetCondition,
+)
 from petdx.study.database import StudyDatabase
 from petdx.study.eligibility import ScreeningDecision, screening_log
 from petdx.study.layout import StudyLayout
@@ -210,6 +217,11 @@ def load_analysis_data(
         reference = _frame(connection, "reference_standard")
         pathology = _frame(connection, "pathology")
         reads = _frame(connection, "reads")
+        pooled = (
+            primary_reads(connection, config)
+            if config.reading.primary_read in PRIMARY_READ_KINDS
+            else None
+        )
         follow_up = _frame(connection, "follow_up")
         pet = pd.DataFrame([r.as_dict() for r in analysis_pet_scans(connection)])
         values = pd.DataFrame([r.as_dict() for r in measurement_rows(connection)])
@@ -302,9 +314,19 @@ def load_analysis_data(
     ]
 
     readers = tuple(sorted(reads["reader_id"].dropna().unique()))
-    primary_reader = config.primary_reader or (readers[0] if readers else None)
-    first_reads = reads[(reads["tracer"] == config.tracer) & (reads["time_point_min"] == first)]
-    for reader in readers:
+    if config.reading.adjudicator is not None:  # the adjudicator's results are stored apart
+        readers = tuple(r for r in readers if r != config.reading.adjudicator)
+    primary_reader = (
+        config.reading.primary_read
+        or config.primary_reader
+        or (config.reading.readers[0] if config.reading.readers else None)
+        or (readers[0] if readers else None)
+    )
+    scored = reads
+    if pooled is not None:  # [reading] primary_read = consensus | adjudicated
+        scored = pd.concat([reads, pd.DataFrame(pooled[1], columns=list(reads.columns))])
+    first_reads = scored[(scored["tracer"] == config.tracer) & (scored["time_point_min"] == first)]
+    for reader in readers + ((pooled[0],) if pooled is not None else ()):
         mine = first_reads[first_reads["reader_id"] == reader]
         lesion_scores = mine.dropna(subset=["lesion_id"]).set_index("lesion_id")["score"]
         patient_scores = mine[mine["lesion_id"].isna()].set_index("patient_id")["score"]

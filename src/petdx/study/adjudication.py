@@ -32,7 +32,8 @@ from sqlalchemy import Connection, func, select
 from petdx.errors import Hint, InputValidationError
 from petdx.study.config import StudyConfig
 from petdx.study.forms import AccessRefused
-from petdx.study.reading import CALLS, study_readers, utc_text
+from petdx.study.reading import study_readers, utc_text
+from petdx.study.reading_reads import CALLS
 from petdx.study.records import Author, insert_record
 from petdx.study.schema import (
     adjudication_tasks,

@@ -443,7 +443,7 @@ reading_opens = Table(
     "reading_opens",
     metadata,
     Column("open_id", String(128), primary_key=True),
-    Column("case_id", String(_CASE), ForeignKey("reading_cases.case_id"), nullable=False),
+    Column("case_id", String(_CASE), nullable=False, comment="A case or adjudication task"),
     Column("reader_id", String(_ID_LENGTH), nullable=False),
     Column("opened_utc", String(_UTC), nullable=False, comment="Server time"),
     comment="When a reader opened a case (server time): reading time starts here",

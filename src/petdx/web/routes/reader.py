@@ -31,19 +31,15 @@ from petdx.study.adjudication import (
     submit_adjudication,
 )
 from petdx.study.forms import AccessRefused
-from petdx.study.reading import (
+from petdx.study.reading import CaseNotFound, ReaderCase, case_candidates, reader_case, worklist
+from petdx.study.reading_reads import (
     CALLS,
-    CaseNotFound,
     LesionRead,
-    ReaderCase,
     ReadSubmission,
-    case_candidates,
     lock_session,
     read_versions,
-    reader_case,
     record_open,
     submit_read,
-    worklist,
 )
 from petdx.web.routes.coordinator import REFUSED, account, writing
 from petdx.web.templating import render, web_state

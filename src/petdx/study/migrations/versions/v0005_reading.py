@@ -68,14 +68,9 @@ def upgrade() -> None:
     op.create_table(
         "reading_opens",
         sa.Column("open_id", sa.String(length=128), nullable=False),
-        _id("case_id", nullable=False),
+        _id("case_id", nullable=False, comment="A case or adjudication task"),
         _id("reader_id", nullable=False),
         sa.Column("opened_utc", _UTC, nullable=False, comment="Server time"),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["reading_cases.case_id"],
-            name=op.f("fk_reading_opens_case_id_reading_cases"),
-        ),
         sa.PrimaryKeyConstraint("open_id", name=op.f("pk_reading_opens")),
         comment="When a reader opened a case (server time): reading time starts here",
     )
