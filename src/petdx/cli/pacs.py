@@ -1,4 +1,4 @@
-"""``petdx pacs check|pull``: the study's PACS over DICOMweb (:mod:`petdx.pacs`).
+"""``petdx pacs check|pull|watch``: the study's PACS over DICOMweb (:mod:`petdx.pacs`).
 
 stdout carries JSON; messages go to stderr. Exit status 2 for a configuration error (no or
 a wrong ``[pacs]``, an unreadable password, a refused account, an unreachable server, a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -24,7 +24,7 @@ __all__ = ["pacs_app"]
 
 pacs_app = typer.Typer(
     name="pacs",
-    help="The study's PACS (Orthanc or any DICOMweb server): check the connection, pull.",
+    help="The study's PACS (Orthanc or any DICOMweb server): check, pull, watch, send.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -100,11 +100,86 @@ def pull_command(
             )
     except PetdxError as exc:
         raise _fail(exc) from None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    log = {"at_utc": stamp, "actor": current_actor(user), "pacs": config.url, **result.to_dict()}
-    atomic_write_text(folder.logs / f"pacs-pull-{stamp}.json", json.dumps(log, indent=2))
-    err_console.print(escape(str(result)))
-    for problem in result.problems:
-        err_console.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
+    log = {"actor": current_actor(user), "pacs": config.url, **result.to_dict()}
+    _finish(folder.logs, "pull", log, str(result), [str(p) for p in result.problems])
     _echo(result.to_dict())
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
+
+
+def _finish(
+    logs: Path, command: str, log: dict[str, Any] | None, summary: str, errors: list[str]
+) -> None:
+    """Write ``logs/pacs-<command>-<time>.json`` (atomically; not when ``log`` is None) and
+    print the summary and the errors to stderr."""
+    if log is not None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        text = json.dumps({"at_utc": stamp, **log}, indent=2)
+        atomic_write_text(logs / f"pacs-{command}-{stamp}.json", text)
+    err_console.print(escape(summary))
+    for error in errors:
+        err_console.print(f"[red]error:[/] {escape(error)}", highlight=False)
+
+
+@pacs_app.command("watch")
+def watch_command(
+    study: StudyArg,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Pull what is stable or arriving now, then exit (cron)."),
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="With --once: longest wait for arriving studies (s)."),
+    ] = 120.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between polls of the feed.")
+    ] = 5.0,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Name recorded in the audit trail (default: login)."),
+    ] = None,
+) -> None:
+    """Follow Orthanc's change feed; pull each study of the study's patients once stable."""
+    from petdx.pacs import load_pacs_config
+    from petdx.pacs.watch import WatchResult, watch_once
+    from petdx.study.audit import current_actor
+    from petdx.study.config import open_study
+    from petdx.study.database import open_database
+    from petdx.study.records import Author
+
+    def report(result: WatchResult) -> None:
+        if not once and result.pulls:
+            err_console.print(escape(str(result)), highlight=False)
+
+    result = WatchResult()
+    try:
+        folder = open_study(study)
+        config = load_pacs_config(folder)
+        database = open_database(folder)
+        try:
+            result = watch_once(
+                folder,
+                database,
+                config,
+                author=Author(current_actor(user), "pacs watch"),
+                once=once,
+                wait_s=wait,
+                interval_s=1.0 if once else interval,
+                on_cycle=report,
+            )
+        except KeyboardInterrupt:  # the state is saved after every study
+            err_console.print("stopped; the next watch resumes where this one was.")
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    log = {"actor": current_actor(user), "pacs": config.url, **result.to_dict()}
+    pulled = result.studies_pulled or once
+    _finish(
+        folder.logs,
+        "watch",
+        log if pulled else None,
+        str(result),
+        [str(p) for p in result.problems],
+    )
+    _echo(result.to_dict())
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
+

@@ -13,7 +13,8 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    the ``scans`` row whose ``pet_series_uid`` is this series. A PET series whose SUV cannot
    be computed (not quantitative, a missing dose) is stored with the reason in
    ``series.suv_error``. A CT takes the visit of the
-   PET series with the same study and frame of reference (or its ``scans.ct_series_uid``).
+   PET series with the same study and frame of reference (or its ``scans.ct_series_uid``),
+   stored in the same run or an earlier one (a CT the PACS received later).
 3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`, through
    :class:`~petdx.dicom.deidentify.DeidentifiedFileEncoder`, byte-identical to
    ``deidentify_dataset`` + ``dcmwrite``) and written to
@@ -215,6 +216,11 @@ class _Context:
     pet_visits: dict[tuple[str, str], tuple[str | None, str | None, int | None]] = field(
         default_factory=dict
     )
+    #: The visits of PET series stored by earlier runs, by de-identified study and frame of
+    #: reference UIDs: a CT ingested later (a series the PACS received late) joins them.
+    stored_pet_visits: dict[tuple[str, str], tuple[str | None, str | None, int | None]] = field(
+        default_factory=dict
+    )
 
 
 def _study_lock(study: StudyFolder) -> AbstractContextManager[None]:
@@ -240,6 +246,15 @@ def _load_context(
         identities = patient_identities(connection)
         known = set(patient_ids(connection))
         scan_rows = [r.as_dict() for r in table_rows(connection, "scans")]
+        stored_pet: dict[tuple[str, str], tuple[str | None, str | None, int | None]] = {
+            (str(r["study_uid"]), str(r["frame_of_reference_uid"])): (
+                str(r["visit_id"]),
+                r["tracer"],
+                r["time_point_min"],
+            )
+            for r in (row.as_dict() for row in table_rows(connection, "series"))
+            if r["modality"] == "PT" and r["visit_id"] and r["frame_of_reference_uid"]
+        }
     return _Context(
         study=study,
         database=database,
@@ -250,6 +265,7 @@ def _load_context(
         patients=known,
         scans_by_pet={r["pet_series_uid"]: r for r in scan_rows if r.get("pet_series_uid")},
         scans_by_ct={r["ct_series_uid"]: r for r in scan_rows if r.get("ct_series_uid")},
+        stored_pet_visits=stored_pet,
     )
 
 
@@ -369,7 +385,11 @@ def _plan_pet(ctx: _Context, entry: SeriesEntry, patient_id: str, measured: PetS
 
 def _plan_ct(ctx: _Context, entry: SeriesEntry, patient_id: str) -> _SeriesPlan:
     key = (entry.study_instance_uid, entry.frame_of_reference_uid)
-    visit_id, tracer, time_point = ctx.pet_visits.get(key, (None, None, None))
+    stored_key = tuple(deidentify_uid(ctx.secret, uid) if uid else "" for uid in key)
+    visit_id, tracer, time_point = ctx.pet_visits.get(
+        key,
+        ctx.stored_pet_visits.get(stored_key, (None, None, None)),  # type: ignore[arg-type]
+    )
     scan = ctx.scans_by_ct.get(entry.series_instance_uid)
     if scan is not None:
         tracer, time_point = str(scan["tracer"]), int(scan["time_point_min"])
