@@ -116,7 +116,8 @@ def test_session_two_opens_after_the_washout_and_hides_session_one(
             reader_case(c, "R1", case_one)
         with pytest.raises(InputValidationError, match="not read yet"):
             lock_session(c, CONFIG, "R1", now=at(30))
-    assert opened.state.is_open and {e.case.tracer for e in opened.entries} == {FDG}
+    assert opened.state.is_open
+    assert {e.case.tracer for e in opened.entries} == {FDG}
     assert closed.state.opens_utc == at(29)
 
 
@@ -130,7 +131,8 @@ def test_a_changed_read_is_a_new_version_with_a_reason_and_the_reads_follow(
         submit_read(c, CONFIG, "R1", case.case_id, _read(case.patient_id, 2), now=at(0.01))
         with pytest.raises(InputValidationError, match="needs a reason") as refused:
             submit_read(c, CONFIG, "R1", case.case_id, _read(case.patient_id, 5), now=at(0.02))
-        assert refused.value.hint is not None and refused.value.hint.parameter == "reason"
+        assert refused.value.hint is not None
+        assert refused.value.hint.parameter == "reason"
         changed = replace(_read(case.patient_id, 5), reason="second look at the node")
         record_open(c, "R1", case.case_id, now=at(0.03))
         submit_read(c, CONFIG, "R1", case.case_id, changed, now=at(0.04))
@@ -235,13 +237,14 @@ def test_a_planted_disagreement_creates_exactly_one_adjudication_task(
             c, replace(CONFIG, reading=replace(CONFIG.reading, primary_read="consensus"))
         )
         lesion_rows, left_out = mrmc_rows(c)
-    assert case.patient_id == "RW-0002" and case.time_points_min == (60, 120)
+    assert (case.patient_id, case.time_points_min) == ("RW-0002", (60, 120))
     node = {(r["lesion_id"], r["time_point_min"]): r["score"] for r in adjudicated[1]}
     assert node[("RW-0002-L2", 60)] == node[("RW-0002-L2", 120)] == 2  # the adjudicator's
     assert node[("RW-0001-L2", 60)] == 2  # concordant: the first reader's
     pooled = {(r["lesion_id"], r["time_point_min"]): r["score"] for r in consensus[1]}
     assert pooled[("RW-0002-L2", 60)] == 4  # median of 5 and 2, rounded up
-    assert lesion_rows == [] and left_out == 24  # no reference standard: 2 x 3 x 2 lesions x 2
+    assert lesion_rows == []
+    assert left_out == 24  # no reference standard: 2 readers x 3 patients x 2 lesions x 2
 
 
 def test_the_multi_reader_table_takes_the_truth_from_the_reference_standard(
