@@ -183,3 +183,28 @@ def watch_command(
     _echo(result.to_dict())
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
 
+
+@pacs_app.command("send")
+def send_command(
+    study: StudyArg,
+    files: Annotated[list[Path], typer.Argument(help="DICOM SEG and SR files written by petdx.")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Name recorded in the send log (default: login)."),
+    ] = None,
+) -> None:
+    """Store petdx's SEG and SR files in the PACS (STOW-RS), each read back and compared."""
+    from petdx.pacs import load_pacs_config
+    from petdx.pacs.send import send_results
+    from petdx.study.audit import current_actor
+    from petdx.study.config import open_study
+
+    try:
+        folder = open_study(study)
+        result = send_results(load_pacs_config(folder), files)
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    log = {"actor": current_actor(user), **result.to_dict(folder.root)}
+    _finish(folder.logs, "send", log, str(result), [f.error for f in result.files if f.error])
+    _echo(result.to_dict(folder.root))
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.BAD_INPUT)
