@@ -4,7 +4,7 @@ as the same mask, its metrics are petdx.quantify's, bad edits are refused by nam
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from petdx.dicom import SeriesKind, index_dicom_folder, read_seg, read_series_volume
+from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import InputValidationError
-from petdx.pipeline.demo import new_demo_study
-from petdx.pipeline.ingest import ingest
 from petdx.pipeline.reader_vois import (
     VoiConflict,
     add_lesion,
@@ -31,14 +29,13 @@ from petdx.pipeline.reader_vois import (
 from petdx.quantify import quantify_lesions
 from petdx.quantify.reader_voi import encode_runs, segment_from_seed
 from petdx.segment import find_liver_centre, reference_from_centre
-from petdx.simulate import simulate_cohort
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase, open_database
 from petdx.study.integrity import verify_study
 from petdx.study.reader_vois import ReaderVoi, VoiNotFound, voi_history
-from petdx.study.records import Author
 from petdx.suv import compute_suv, suv_volume
 from tests.dicom._dciodvfy import dciodvfy_errors
+from tests.voi_study import build_voi_study, simulated_lesions, truth_labels
 
 #: Dice the 41 % method reaches on the simulator's PD-L1-positive lesions of 20 mm or more in
 #: tests/quantify/test_simulated_cohort.py (mean >= 0.7 over a cohort): a reader's seed on
@@ -62,15 +59,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    root = tmp_path_factory.mktemp("reader-vois")
-    cohort = root / "cohort"
-    simulate_cohort(cohort, n_patients=1, seed=3, small=True, time_points_min=(60,), workers=1)
-    author = Author("test", "reader VOI test")
-    study = new_demo_study(root / "study", cohort, author=author)
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    cohort, study = build_voi_study(tmp_path_factory.mktemp("reader-vois"))
     database = open_database(study)
-    result = ingest(study, database, cohort / "dicom", author=author)
-    assert not result.problems, result.problems
     with database.begin() as connection:
         rows = connection.exec_driver_sql(
             "select patient_id, series_uid from series where modality = 'PT'"
@@ -78,18 +69,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     ((patient, series_uid),) = rows
     yield World(cohort, study, database, Case("case-a", str(patient), (str(series_uid),)))
     database.dispose()
-
-
-def _truth(world: World) -> tuple[list[dict[str, str]], np.ndarray]:
-    """The simulator's lesions and its ground-truth SEG read onto the original PET grid."""
-    (entry,) = index_dicom_folder(next((world.cohort / "dicom").glob("*/*60min"))).of_kind(
-        SeriesKind.PT
-    )
-    series = read_series_volume(entry)
-    seg = next((world.cohort / "truth").glob("*/*60min/lesions_seg.dcm"))
-    labels = np.asarray(read_seg(seg, series).labels.array)
-    with (world.cohort / "lesions.csv").open() as handle:
-        return list(csv.DictReader(handle)), labels
 
 
 def _hottest(world: World) -> tuple[int, int, int]:
@@ -115,10 +94,10 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_seed_on_a_simulated_lesion_overlaps_the_truth(world: World) -> None:
-    lesions, truth = _truth(world)
+    truth = truth_labels(world.cohort)
     chosen = [
         row
-        for row in lesions
+        for row in simulated_lesions(world.cohort)
         if row["lesion_class"] == "pdl1_positive_malignant"
         and float(row["diameter_mm"]) >= 20
         and row["site"] != "liver"  # 41 % of SUVmax lies below the liver's own uptake there

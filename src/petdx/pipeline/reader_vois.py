@@ -190,6 +190,11 @@ def _store(
     expected_version: int | None,
 ) -> ReaderVoi:
     sop_uid = str(hd.UID()) if mask is not None else None
+    if mask is not None:  # the VOI's bounding box (the threshold tool's default box)
+        where = np.argwhere(np.asarray(mask.array))
+        if where.size:
+            box = [[int(v) for v in where.min(axis=0)], [int(v) for v in where.max(axis=0)]]
+            metrics = {**metrics, "box_zyx": box, "grid_zyx": list(mask.shape)}
     try:
         with database.begin_write() as connection:
             version = next_version(connection, voi_id)
@@ -431,9 +436,9 @@ def delete_voi(
     reason: str,
 ) -> ReaderVoi:
     """Withdraw a VOI: a last version with origin ``delete`` (earlier versions stay)."""
+    current = _current(study, database, case, reader_id, voi_id)
     if not reason.strip():
         raise InputValidationError("Deleting a VOI needs a reason; say why it is withdrawn.")
-    current = _current(study, database, case, reader_id, voi_id)
     return _store(
         study,
         database,

@@ -35,6 +35,7 @@ from petdx.web.routes import (
     reader,
     signoff,
     statistician,
+    voi,
 )
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import WebState, render
@@ -52,6 +53,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     statistician.router,
     # petdx.web.routes.reader: the reader workstation (issue 14)
     reader.router,
+    # petdx.web.routes.voi: the reader's VOIs (issue 14)
+    voi.router,
 )
 
 

@@ -87,6 +87,13 @@ POLICY: Mapping[str, frozenset[Role]] = {
     "reader_case": _READER,
     "reader_case_submit": _READER,
     "reader_session_lock": _READER,
+    # petdx.web.routes.voi: the reader's VOIs (issue 14, docs/vois.md)
+    "reader_vois": _READER,
+    "reader_voi_add": _READER,
+    "reader_voi_edit": _READER,
+    "reader_voi_delete": _READER,
+    "reader_voi": _READER,
+    "reader_voi_mask": _READER,
 }
 
 #: Pages listed on the home page of the roles that may open them: route name -> label.

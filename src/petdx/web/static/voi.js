@@ -1,0 +1,135 @@
+// petdx reader workstation: the VOI panel (templates/reader/voi_panel.html). The browser only
+// sends a seed or edit operations (docs/vois.md); petdx segments, edits and measures, and
+// answers the VOI list as HTML with its own metrics, which replaces the list here.
+// The point is the viewer's crosshair (window.petdxViewer, static/viewer.js; NIfTI RAS mm,
+// sent as DICOM LPS mm) copied into the x, y, z fields; without a viewer, the fields as typed.
+(function () {
+  "use strict";
+  const panel = document.getElementById("voi-panel");
+  if (!panel) { return; }
+  const list = document.getElementById("voi-list");
+  const status = document.getElementById("voi-status");
+  const series = document.getElementById("voi-series");
+  const fields = ["voi-x", "voi-y", "voi-z"].map(function (id) { return document.getElementById(id); });
+  let overlay = null;
+
+  function say(text) { status.textContent = text; }
+
+  function viewer() {
+    const v = window.petdxViewer;
+    return v && typeof v.valueAtCrosshair === "function" && v.nv && v.nv.volumes && v.nv.volumes.length ? v : null;
+  }
+
+  // The seed: the crosshair (into the fields) when a viewer shows a volume, else the fields.
+  function point() {
+    const v = viewer();
+    if (v) {
+      const mm = v.valueAtCrosshair().mm;
+      const lps = [-mm[0], -mm[1], mm[2]];
+      fields.forEach(function (field, i) { field.value = lps[i].toFixed(2); });
+    }
+    const values = fields.map(function (field) { return Number.parseFloat(field.value); });
+    return values.every(Number.isFinite) ? values : null;
+  }
+
+  function chosen() {
+    const radio = list.querySelector("input[name=voi-chosen]:checked");
+    return radio ? radio.closest("tr.voi-row") : null;
+  }
+
+  function reason() { return document.getElementById("voi-reason").value.trim(); }
+
+  async function showOverlay() {
+    const v = viewer();
+    const row = chosen();
+    if (!v || typeof v.nv.addVolumeFromUrl !== "function") { return; }
+    try {
+      if (overlay) { v.nv.removeVolume(overlay); overlay = null; }
+      if (!row) { v.nv.drawScene(); return; }
+      overlay = await v.nv.addVolumeFromUrl({
+        url: row.dataset.maskUrl + "?v=" + row.dataset.version,
+        name: "voi.nii.gz", colormap: "red", opacity: 0.45, cal_min: 0.5, cal_max: 1,
+      });
+    } catch (error) {
+      overlay = null;
+      say("The VOI could not be drawn over the image (" + error + "); its metrics are below.");
+    }
+  }
+
+  async function answer(response) {
+    if (!response.ok) {
+      say("The server refused (" + response.status + "): " + (await response.text()).slice(0, 300));
+      return;
+    }
+    list.innerHTML = await response.text();
+    const error = document.getElementById("voi-error");
+    say(error ? "" : "Metrics computed by petdx.");
+    await showOverlay();
+  }
+
+  async function post(url, body) {
+    say("petdx is computing…");
+    panel.dataset.busy = "true";
+    try {
+      await answer(await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": panel.dataset.csrf },
+        body: JSON.stringify(body),
+      }));
+    } finally {
+      panel.dataset.busy = "false";
+    }
+  }
+
+  async function refresh() {
+    await answer(await fetch(panel.dataset.listUrl, { credentials: "same-origin" }));
+  }
+
+  function edit(operation) {
+    const row = chosen();
+    if (!row) { say("Choose the VOI to edit in the list first."); return; }
+    post(row.dataset.editUrl, {
+      operations: [operation],
+      base_version: Number.parseInt(row.dataset.version, 10),
+      reason: reason(),
+    });
+  }
+
+  function sphere(op) {
+    const at = point();
+    if (!at) { say("Give the point (x, y, z in mm) or put the crosshair on the image."); return; }
+    edit({ op: op, centre_mm: at, radius_mm: Number.parseFloat(document.getElementById("voi-radius").value) });
+  }
+
+  document.getElementById("voi-add").addEventListener("click", function () {
+    const at = point();
+    if (!at) { say("Give the point (x, y, z in mm) or put the crosshair on the lesion."); return; }
+    post(panel.dataset.addUrl, { series_uid: series.value, seed_mm: at, reason: reason() });
+  });
+  document.getElementById("voi-brush").addEventListener("click", function () { sphere("brush"); });
+  document.getElementById("voi-erase").addEventListener("click", function () { sphere("erase"); });
+  document.getElementById("voi-apply-threshold").addEventListener("click", function () {
+    const row = chosen();
+    const threshold = Number.parseFloat(document.getElementById("voi-threshold").value);
+    if (!row || !row.dataset.box) { say("Choose the VOI to threshold in the list first."); return; }
+    if (!Number.isFinite(threshold)) { say("Give the SUV threshold."); return; }
+    const box = JSON.parse(row.dataset.box);
+    const grid = JSON.parse(row.dataset.grid);
+    const low = box[0].map(function (v) { return Math.max(0, v - 2); });
+    const high = box[1].map(function (v, i) { return Math.min(grid[i] - 1, v + 2); });
+    edit({ op: "threshold", box_zyx: [low, high], min_suv: threshold });
+  });
+  document.getElementById("voi-delete").addEventListener("click", function () {
+    const row = chosen();
+    if (!row) { say("Choose the VOI to delete in the list first."); return; }
+    if (!reason()) { say("Give the reason for deleting the VOI."); return; }
+    post(row.dataset.deleteUrl, { reason: reason() });
+  });
+  list.addEventListener("change", function () { showOverlay(); });
+  const timepoint = document.querySelector(".viewer-timepoint");
+  if (timepoint && series.tagName === "SELECT") {
+    timepoint.addEventListener("change", function () { series.selectedIndex = timepoint.selectedIndex; });
+  }
+  refresh().catch(function (error) { say("The VOIs could not be loaded: " + error); });
+}());

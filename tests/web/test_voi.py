@@ -1,0 +1,266 @@
+"""The reader's VOI routes (petdx.web.routes.voi) on a simulated study: a reader adds a missed
+lesion at a point, edits it, sees petdx's metrics; the SEG on disk reads back as the mask the
+server answers; another reader gets 403 on the case and on the VOI; bad posts are refused by
+name; and in Chromium the reader adds the lesion by the panel, edits it and submits the read."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Page, expect
+
+from petdx.dicom import SeriesKind, index_dicom_folder, read_seg, read_series_volume
+from petdx.study.accounts import create_account
+from petdx.study.config import StudyFolder
+from petdx.study.database import open_database
+from petdx.study.reader_vois import voi_history
+from petdx.study.roles import Role
+from petdx.web import create_app
+from tests.dicom._dciodvfy import dciodvfy_errors
+from tests.voi_study import build_voi_study, largest_lesion
+from tests.web.conftest import PASSWORD, SITE, Clock, WebClient, add_role_accounts, sign_in
+from tests.web.server import start_server, stop_server
+
+READER_A = Role.READER.value  # the conftest's reader account
+READER_B = "reader-b"
+_CASE = re.compile(r'href="/read/cases/([^"/]+)"')
+
+
+@dataclass(frozen=True)
+class VoiWorld:
+    cohort: Path
+    study: StudyFolder
+
+
+@pytest.fixture(scope="module")
+def voi_world(tmp_path_factory: pytest.TempPathFactory) -> VoiWorld:
+    cohort, study = build_voi_study(tmp_path_factory.mktemp("voi-web"))
+    add_role_accounts(study)
+    database = open_database(study)
+    try:
+        create_account(
+            database, READER_B, role=Role.READER, site=SITE, password=PASSWORD, actor="test"
+        )
+    finally:
+        database.dispose()
+    return VoiWorld(cohort, study)
+
+
+@pytest.fixture
+def voi_app(voi_world: VoiWorld) -> Iterator[FastAPI]:
+    application = create_app(voi_world.study.root, clock=Clock())
+    yield application
+    application.state.web.database.dispose()
+
+
+def _reader(app: FastAPI, name: str) -> tuple[WebClient, str]:
+    """A signed-in reader client and the (only) case of its worklist."""
+    client = WebClient(app, follow_redirects=False)
+    client.__enter__()
+    assert sign_in(client, name).status_code == 303
+    page = client.get("/read")
+    assert page.status_code == 200, page.text
+    (case_id,) = set(_CASE.findall(page.text))
+    case = client.get(f"/read/cases/{case_id}")
+    assert case.status_code == 200
+    client.csrf = re.search(r'data-csrf="([^"]+)"', case.text).group(1)  # type: ignore[union-attr]
+    return client, case_id
+
+
+def _post(client: WebClient, url: str, body: object) -> str:
+    response = client.post(url, content=json.dumps(body), headers={"x-csrf-token": client.csrf})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _seed(world: VoiWorld) -> list[float]:
+    lesion = largest_lesion(world.cohort)
+    return [float(lesion[f"centre_{a}_mm"]) for a in "xyz"]
+
+
+def _voi_id(html: str) -> str:
+    found = re.findall(r'data-voi="([^"]+)"', html)
+    assert found, html
+    return found[-1]
+
+
+def _seg_mask(world: VoiWorld, seg_path: str) -> np.ndarray:
+    with open_database(world.study).begin() as connection:
+        folder = connection.exec_driver_sql(
+            "select folder from series where modality = 'PT'"
+        ).scalar_one()
+    (entry,) = index_dicom_folder(world.study.layout.stored(folder)).of_kind(SeriesKind.PT)
+    series = read_series_volume(entry)
+    return np.asarray(read_seg(world.study.layout.stored(seg_path), series).labels.array) > 0
+
+
+def _runs_mask(detail: dict) -> np.ndarray:
+    flat = np.zeros(int(np.prod(detail["shape"])), dtype=bool)
+    for start, length in detail["runs"]:
+        flat[start : start + length] = True
+    return flat.reshape(detail["shape"])
+
+
+def _history(world: VoiWorld, reader: str, voi_id: str) -> list:
+    database = open_database(world.study)
+    try:
+        with database.begin() as connection:
+            return voi_history(connection, reader, voi_id)
+    finally:
+        database.dispose()
+
+
+def test_add_edit_and_metrics_are_the_servers(voi_world: VoiWorld, voi_app: FastAPI) -> None:
+    client, case_id = _reader(voi_app, READER_A)
+    base = f"/read/cases/{case_id}/vois"
+    html = _post(client, base, {"seed_mm": _seed(voi_world)})
+    voi_id = _voi_id(html)
+    (first,) = _history(voi_world, READER_A, voi_id)
+    # The page shows the stored metrics (computed by petdx.quantify in the library).
+    assert f"{first.metrics['suv_max']:.2f}" in html
+    assert f"{first.metrics['volume_ml']:.2f}" in html
+    edited = _post(
+        client,
+        f"{base}/{voi_id}/edits",
+        {
+            "operations": [{"op": "brush", "centre_mm": _seed(voi_world), "radius_mm": 14}],
+            "base_version": 1,
+            "reason": "whole lesion",
+        },
+    )
+    history = _history(voi_world, READER_A, voi_id)
+    assert [v.version for v in history] == [1, 2]
+    second = history[-1]
+    assert second.voxels > first.voxels
+    assert f"{second.metrics['volume_ml']:.2f}" in edited
+    assert "v2" in edited
+    detail = client.get(f"{base}/{voi_id}").json()
+    served = _runs_mask(detail)
+    assert second.seg_path is not None
+    on_disk = _seg_mask(voi_world, second.seg_path)
+    assert np.array_equal(served, on_disk)
+    assert int(served.sum()) == second.voxels
+    assert dciodvfy_errors(voi_world.study.layout.stored(second.seg_path)) == []
+    nifti = client.get(f"{base}/{voi_id}/mask.nii.gz")
+    assert nifti.status_code == 200
+    assert nifti.content[:2] == b"\x1f\x8b"  # gzip
+    client.__exit__(None, None, None)
+
+
+def test_another_reader_gets_403(voi_world: VoiWorld, voi_app: FastAPI) -> None:
+    client_a, case_a = _reader(voi_app, READER_A)
+    html = _post(client_a, f"/read/cases/{case_a}/vois", {"seed_mm": _seed(voi_world)})
+    voi_id = _voi_id(html)
+    client_b, case_b = _reader(voi_app, READER_B)
+    edit = {"operations": [{"op": "erase", "centre_mm": _seed(voi_world), "radius_mm": 4}]}
+    assert case_a != case_b  # case ids are drawn per reader's worklist
+    # A's case: refused by reader_case before anything else.
+    for method, path in (
+        ("GET", f"/read/cases/{case_a}/vois"),
+        ("GET", f"/read/cases/{case_a}/vois/{voi_id}"),
+        ("GET", f"/read/cases/{case_a}/vois/{voi_id}/mask.nii.gz"),
+        ("POST", f"/read/cases/{case_a}/vois/{voi_id}/edits"),
+    ):
+        response = client_b.request(
+            method, path, content=json.dumps(edit), headers={"x-csrf-token": client_b.csrf}
+        )
+        assert response.status_code == 403, (method, path)
+    # A's VOI through B's own case: not B's VOI.
+    for method, path in (
+        ("GET", f"/read/cases/{case_b}/vois/{voi_id}"),
+        ("GET", f"/read/cases/{case_b}/vois/{voi_id}/mask.nii.gz"),
+        ("POST", f"/read/cases/{case_b}/vois/{voi_id}/edits"),
+        ("POST", f"/read/cases/{case_b}/vois/{voi_id}/delete"),
+    ):
+        response = client_b.request(
+            method, path, content=json.dumps(edit), headers={"x-csrf-token": client_b.csrf}
+        )
+        assert response.status_code == 403, (method, path)
+    assert voi_id not in client_b.get(f"/read/cases/{case_b}/vois").text
+    assert len(_history(voi_world, READER_A, voi_id)) == 1
+    for client in (client_a, client_b):
+        client.__exit__(None, None, None)
+
+
+def test_bad_posts_are_refused_by_name(voi_world: VoiWorld, voi_app: FastAPI) -> None:
+    client, case_id = _reader(voi_app, READER_A)
+    base = f"/read/cases/{case_id}/vois"
+    voi_id = _voi_id(_post(client, base, {"seed_mm": _seed(voi_world)}))
+    for body, message in (
+        ({"operations": [{"op": "smudge"}]}, "edit operation 1: unknown op"),
+        (
+            {"operations": [{"op": "brush", "centre_zyx": [0, 0, 99999], "radius_mm": 2}]},
+            "outside the PET grid",
+        ),
+        ({"operations": []}, "non-empty list"),
+    ):
+        html = _post(client, f"{base}/{voi_id}/edits", body)
+        assert 'id="voi-error"' in html
+        assert message in html
+    assert "outside the PET grid" in _post(client, base, {"seed_mm": [0, 0, 1e6]})
+    response = client.post(f"{base}/{voi_id}/edits", content=b"{}")  # no CSRF token
+    assert response.status_code == 403
+    assert len(_history(voi_world, READER_A, voi_id)) == 1
+    client.__exit__(None, None, None)
+
+
+def test_browser_adds_edits_and_submits(
+    voi_world: VoiWorld, page: Page, tmp_path: Path, screenshots: Path
+) -> None:
+    server = start_server(voi_world.study.root, tmp_path / "serve.log")
+    try:
+        page.goto(server.url + "/login")
+        page.get_by_label("Name").fill(READER_B)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(server.url + "/read")
+        page.locator("a[href^='/read/cases/']").first.click()
+        panel = page.locator("#voi-panel")
+        expect(panel).to_be_visible()
+        expect(page.locator("#voi-none")).to_be_visible()
+        x, y, z = _seed(voi_world)
+        if page.evaluate("() => Boolean(window.petdxViewer && window.petdxViewer.moveTo)"):
+            page.wait_for_function(
+                "() => window.petdxViewer.nv && window.petdxViewer.nv.volumes.length > 0"
+            )
+            page.evaluate("([x, y, z]) => window.petdxViewer.moveTo([-x, -y, z])", [x, y, z])
+        else:
+            for name, value in (("x", x), ("y", y), ("z", z)):
+                page.locator(f"#voi-{name}").fill(str(value))
+        page.locator("#voi-add").click()
+        row = page.locator("tr.voi-row")
+        expect(row).to_have_count(1)
+        before = row.locator(".voi-mtv").inner_text()
+        page.locator("#voi-radius").fill("14")
+        page.locator("#voi-reason").fill("whole lesion")
+        page.locator("#voi-brush").click()
+        expect(row.locator(".voi-mtv")).not_to_have_text(before)
+        expect(row).to_contain_text("v2")
+        page.screenshot(path=str(screenshots / "voi-edited.png"), full_page=True)
+        voi_id = row.get_attribute("data-voi")
+        assert voi_id is not None
+        shown_mtv = float(row.locator(".voi-mtv").inner_text())
+        history = _history(voi_world, READER_B, voi_id)
+        latest = history[-1]
+        assert shown_mtv == pytest.approx(latest.metrics["volume_ml"], abs=0.005)
+        detail = page.request.get(server.url + str(row.get_attribute("data-detail-url"))).json()
+        assert latest.seg_path is not None
+        assert np.array_equal(_runs_mask(detail), _seg_mask(voi_world, latest.seg_path))
+        assert dciodvfy_errors(voi_world.study.layout.stored(latest.seg_path)) == []
+        # Submit the read (the reading helper's form): every candidate decided, patient call.
+        form = page.locator("#read-form")
+        for fieldset in form.locator("fieldset.candidate").all():
+            fieldset.locator("input[value=rejected]").check()
+        page.locator("#patient-score").select_option("4")
+        page.locator("#patient-call").select_option(index=1)
+        page.locator("#submit-read").click()
+        page.wait_for_url(re.compile(r".*/read\?submitted="))
+    finally:
+        stop_server(server)
