@@ -30,6 +30,8 @@ from tests.web.server import start_server, stop_server
 
 READER_A = Role.READER.value  # the conftest's reader account
 READER_B = "reader-b"
+#: How long the browser waits for petdx's answer to a post (ms).
+POST_TIMEOUT_MS = 30_000
 _CASE = re.compile(r'href="/read/cases/([^"/]+)"')
 
 
@@ -236,12 +238,14 @@ def test_browser_adds_edits_and_submits(
                 page.locator(f"#voi-{name}").fill(str(value))
         page.locator("#voi-add").click()
         row = page.locator("tr.voi-row")
-        expect(row).to_have_count(1)
+        # The first post loads the series and places the liver in the server: allow for a
+        # loaded machine.
+        expect(row).to_have_count(1, timeout=POST_TIMEOUT_MS)
         before = row.locator(".voi-mtv").inner_text()
         page.locator("#voi-radius").fill("14")
         page.locator("#voi-reason").fill("whole lesion")
         page.locator("#voi-brush").click()
-        expect(row.locator(".voi-mtv")).not_to_have_text(before)
+        expect(row.locator(".voi-mtv")).not_to_have_text(before, timeout=POST_TIMEOUT_MS)
         expect(row).to_contain_text("v2")
         page.screenshot(path=str(screenshots / "voi-edited.png"), full_page=True)
         voi_id = row.get_attribute("data-voi")
