@@ -46,6 +46,8 @@ from petdx.study.roles import Role
 from petdx.study.schema import audit_log, exchange_table, web_sessions
 
 USERS = int(os.environ.get("PETDX_BENCH_WEB_USERS", "20"))
+#: ``petdx serve --workers`` of each run (each database is measured with each count).
+WORKERS = tuple(int(w) for w in os.environ.get("PETDX_BENCH_WEB_WORKERS", "1,2").split(","))
 SECONDS = float(os.environ.get("PETDX_BENCH_WEB_SECONDS", "60"))
 PASSWORD = "benchmark password 2026"
 #: Each user signs out and in again every this many turns (an Argon2id verification each).
@@ -262,10 +264,23 @@ def _line(name: str, load: Load, lost: int | None) -> str:
     n_writes = load.sign_ins + load.sign_outs + len(load.patients)
     writes = "" if lost is None else f", {n_writes} writes, lost {lost}"
     return (
-        f"  {name:<26s} {len(values):6d} requests ({len(values) / SECONDS:5.0f}/s), "
+        f"  {name:<40s} {len(values):6d} requests ({len(values) / SECONDS:5.0f}/s), "
         f"p50 {statistics.median(values) * 1e3:6.1f} ms, p95 {_p95(values) * 1e3:6.1f} ms, "
         f"errors {len(load.errors)}{writes}\n    p95 by request (ms): {kinds}\n"
     )
+
+
+def _processes(workers: int) -> str:
+    return f"{workers} process" + ("es" if workers > 1 else "")
+
+
+def _measure(study: Path, names: list[str], workers: int) -> tuple[Load, int | None, float]:
+    """The load on ``petdx serve STUDY --workers WORKERS``, and the writes it lost."""
+    with _running(
+        lambda: start_server(study, study.parent / f"{study.name}.log", workers=workers)
+    ) as server:
+        load, storm_s = _drive(server.url, names)
+    return load, _lost_writes(study, load), storm_s
 
 
 def run() -> str:
@@ -288,15 +303,15 @@ def run() -> str:
         ) as peer:
             load, storm_s = _drive(peer.url, names)
             results["peer (bare Starlette)"] = (load, None, storm_s)
-        sqlite_study = _study(root / "sqlite", "sqlite:///study.sqlite")
-        with _running(lambda: start_server(sqlite_study, root / "sqlite.log")) as server:
-            load, storm_s = _drive(server.url, names)
-        results["petdx serve, SQLite"] = (load, _lost_writes(sqlite_study, load), storm_s)
+        for workers in WORKERS:
+            study = _study(root / f"sqlite-{workers}", "sqlite:///study.sqlite")
+            results[f"petdx serve, SQLite, {_processes(workers)}"] = _measure(study, names, workers)
         with postgres_server() as pg:
-            pg_study = _study(root / "postgres", pg.new_database())
-            with _running(lambda: start_server(pg_study, root / "postgres.log")) as server:
-                load, storm_s = _drive(server.url, names)
-            results["petdx serve, PostgreSQL"] = (load, _lost_writes(pg_study, load), storm_s)
+            for workers in WORKERS:
+                study = _study(root / f"postgres-{workers}", pg.new_database())
+                results[f"petdx serve, PostgreSQL, {_processes(workers)}"] = _measure(
+                    study, names, workers
+                )
     peer_p95 = _p95(results["peer (bare Starlette)"][0].all())
     text = f"## Web application under load (bench_web): {USERS} users x {SECONDS:.0f} s\n"
     for name, (load, lost, storm_s) in results.items():
@@ -306,7 +321,7 @@ def run() -> str:
         )
         if load.errors:
             text += f"    first errors: {', '.join(sorted(set(load.errors))[:5])}\n"
-    for name in ("petdx serve, SQLite", "petdx serve, PostgreSQL"):
+    for name in (n for n in results if n.startswith("petdx")):
         ratio = peer_p95 / _p95(results[name][0].all())
         text += f"  ratio p95 peer / {name} = {ratio:.2f}x\n"
     text += "  goal: p95 < 200 ms, 0 errors, 0 lost writes\n"

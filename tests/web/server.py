@@ -4,6 +4,7 @@ waited for, stopped or killed. Used by the web tests' ``live_server`` fixture an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,15 +32,33 @@ class LiveServer:
     log: Path
 
     def kill(self) -> None:
-        """SIGKILL (no clean-up by the server)."""
-        self.process.send_signal(signal.SIGKILL)
+        """SIGKILL of the server and of its worker processes (no clean-up by any of them)."""
+        _kill_group(self.process)
         self.process.wait(10)
 
 
-def start_server(study: Path, log: Path, *, timeout_s: float = 60.0) -> LiveServer:
-    """Start ``petdx serve`` on a free port and wait until ``/login`` answers."""
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to ``process``'s process group (it leads one: ``start_new_session``)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def start_server(
+    study: Path, log: Path, *, workers: int = 1, timeout_s: float = 60.0
+) -> LiveServer:
+    """Start ``petdx serve`` (``--workers``) on a free port and wait until ``/login`` answers."""
     return start_process(
-        lambda port: [sys.executable, "-m", "petdx", "serve", str(study), "--port", str(port)],
+        lambda port: [
+            sys.executable,
+            "-m",
+            "petdx",
+            "serve",
+            str(study),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         log,
         timeout_s=timeout_s,
     )
@@ -58,6 +77,7 @@ def start_process(
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=True,  # its own process group: its workers are stopped with it
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
@@ -69,16 +89,17 @@ def start_process(
                 return LiveServer(url, process, log)
         except httpx.TransportError:
             time.sleep(0.1)
-    process.kill()
+    _kill_group(process)
     process.wait(10)
     raise RuntimeError(f"petdx serve did not answer within {timeout_s} s: {log.read_text()}")
 
 
 def stop_server(server: LiveServer) -> None:
+    """SIGTERM (uvicorn stops its workers and then itself), SIGKILL of the whole group after
+    15 s, and of any worker left behind."""
     if server.process.poll() is None:
         server.process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             server.process.wait(15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+    _kill_group(server.process)
+    server.process.wait(10)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -184,12 +185,22 @@ def serve_command(
     study: StudyArg,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (each answers requests; sessions and writes go through the "
+            "study database, so any number is safe). One process uses one core.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
 ) -> None:
     """Serve the study's web application (FastAPI on uvicorn) until interrupted."""
     import uvicorn
 
     from petdx.study.accounts import list_accounts
     from petdx.web import create_app
+    from petdx.web.app import STUDY_ENVIRONMENT
 
     try:
         app = create_app(study)
@@ -202,10 +213,27 @@ def serve_command(
             highlight=False,
         )
     shown = f"[{host}]" if ":" in host else host
+    processes = f" ({workers} processes)" if workers > 1 else ""
     err_console.print(
-        f"petdx: serving {escape(str(study))} at http://{shown}:{port}/", highlight=False
+        f"petdx: serving {escape(str(study))} at http://{shown}:{port}/{processes}",
+        highlight=False,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    # Each worker process builds its own application (its own database connections) from
+    # the study path; the one built above only checked that the study opens.
+    app.state.web.database.dispose()
+    os.environ[STUDY_ENVIRONMENT] = str(Path(study).resolve())
+    uvicorn.run(
+        "petdx.web.app:create_app_from_environment", factory=True, workers=workers, **options
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ router to :data:`ROUTERS` and their rows to :data:`petdx.web.policy.POLICY`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from petdx.errors import InputValidationError
 from petdx.study.accounts import load_account_settings
 from petdx.study.config import open_study
 from petdx.study.database import open_database
@@ -38,9 +40,12 @@ from petdx.web.routes import (
     voi,
 )
 from petdx.web.security import AccessMiddleware, csrf_protect
-from petdx.web.templating import WebState, render
+from petdx.web.templating import RouteIndex, WebState, render
 
-__all__ = ["ROUTERS", "create_app"]
+__all__ = ["ROUTERS", "STUDY_ENVIRONMENT", "create_app", "create_app_from_environment"]
+
+#: The environment variable naming the study of :func:`create_app_from_environment`.
+STUDY_ENVIRONMENT = "PETDX_SERVE_STUDY"
 
 #: Every router of the application (each part of the application adds its own).
 ROUTERS: tuple[APIRouter, ...] = (
@@ -98,7 +103,9 @@ def create_app(study_root: str | Path, *, clock: Callable[[], float] | None = No
         dependencies=[Depends(csrf_protect)],
         lifespan=lifespan,
     )
-    app.state.web = WebState(study=study, database=database, settings=settings)
+    app.state.web = WebState(
+        study=study, database=database, settings=settings, routes=RouteIndex(app.router.routes)
+    )
     app.state.clock = clock
     for router in ROUTERS:
         app.include_router(router)
@@ -135,3 +142,15 @@ def create_app(study_root: str | Path, *, clock: Callable[[], float] | None = No
         return PlainTextResponse(f"The request was not understood ({fields}).", 422)
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The application of the study named by :data:`STUDY_ENVIRONMENT`: the factory each
+    worker process of ``petdx serve --workers N`` calls (uvicorn starts them by import
+    string, so the study travels in the environment)."""
+    study = os.environ.get(STUDY_ENVIRONMENT)
+    if not study:
+        raise InputValidationError(
+            f"{STUDY_ENVIRONMENT} is not set: start the server with `petdx serve STUDY`."
+        )
+    return create_app(study)
