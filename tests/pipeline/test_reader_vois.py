@@ -4,6 +4,7 @@ as the same mask, its metrics are petdx.quantify's, bad edits are refused by nam
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from pydicom.sr.codedict import codes
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
 from petdx.errors import InputValidationError
@@ -284,3 +286,48 @@ def test_mask_runs_past_the_grid_and_seed_outside_are_refused(world: World) -> N
         segment_from_seed(
             scan.suv.with_array(np.zeros(scan.suv.shape, np.float32)), (0, 0, 0), method="fixed:1"
         )
+
+
+def test_export_sr_of_a_readers_vois_passes_dciodvfy(world: World, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from petdx.cli.app import app
+
+    first = _add(world, "reader-f", seed_zyx=_hottest(world))
+    lesion = max(simulated_lesions(world.cohort), key=lambda row: float(row["diameter_mm"]))
+    second = _add(world, "reader-f", seed_mm=[float(lesion[f"centre_{a}_mm"]) for a in "xyz"])
+    out = tmp_path / "sr"
+    run = CliRunner().invoke(
+        app, ["reads", "export-sr", str(world.study.root), str(out), "--reader", "reader-f"]
+    )
+    assert run.exit_code == 0, run.output
+    written = json.loads(run.stdout)
+    (report,) = written["reports"]
+    assert len(written["segs"]) == 2
+    assert dciodvfy_errors(Path(report)) == []
+    for seg in written["segs"]:
+        assert dciodvfy_errors(Path(seg)) == []
+    sr = hd.sr.srread(report)
+    groups = sr.content.get_volumetric_roi_measurement_groups()
+    assert len(groups) == 2
+    by_seg = {str(pydicom.dcmread(p).SOPInstanceUID): p for p in written["segs"]}
+    suv_max = {}
+    for group in groups:
+        referenced = group.referenced_segment.referenced_sop_instance_uid
+        assert referenced in by_seg
+        (measurement,) = [
+            m
+            for m in group.get_measurements()
+            if m.derivation is not None and m.derivation == codes.SCT.Maximum
+        ]
+        suv_max[referenced] = float(measurement.value)
+    assert sorted(suv_max.values()) == pytest.approx(
+        sorted([first.metrics["suv_max"], second.metrics["suv_max"]])
+    )
+    assert sr.ContentSequence  # the reader is the person observer
+    assert "reader-f" in str(sr)
+    refused = CliRunner().invoke(
+        app, ["reads", "export-sr", str(world.study.root), str(out), "--reader", "nobody"]
+    )
+    assert refused.exit_code == 2
+    assert "no VOI to export" in refused.output

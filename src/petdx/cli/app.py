@@ -16,6 +16,7 @@ from petdx.cli._console import ExitCode, err_console, fault_text
 from petdx.cli.nema import nema_app
 from petdx.cli.pacs import pacs_app
 from petdx.cli.quantify import quantify_command
+from petdx.cli.reads import reads_app
 from petdx.cli.run import register as register_run_commands
 from petdx.cli.simulate import register as register_simulate_commands
 from petdx.cli.snapshot import snapshot_app
@@ -74,6 +75,7 @@ app.add_typer(stats_app, name="stats")
 app.add_typer(pacs_app, name="pacs")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(nema_app, name="nema")
+app.add_typer(reads_app, name="reads")  # export-sr (petdx.pipeline.reader_sr, issue 14)
 register_simulate_commands(app)  # simulate, simulate-nema
 register_run_commands(app)  # run, report, demo
 register_web_commands(app)  # serve, users
