@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench_ingest",
     "bench_dask",
     "bench_web",
+    "bench_pacs",
 ]
 
 

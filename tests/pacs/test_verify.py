@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pydicom
 import pytest
 import requests
 
+from petdx.dicom import SeriesKind, index_dicom_folder
 from petdx.study.config import open_study
 from tests.pacs.conftest import HOSPITAL_IDS, FilledPacs, write_visit
 from tests.pacs.orthanc import PASSWORD, USER, OrthancServer, orthanc_server
@@ -143,3 +146,76 @@ def test_checksums_orthanc_md5_without_orthanc_is_a_configuration_error(
     code, _, err = _run("pacs", "pull", study.root)
     assert code == 2
     assert "[pacs] checksums is 'sha1'" in err
+
+
+class _CuttingProxy(BaseHTTPRequestHandler):
+    """Forwards to Orthanc; the WADO-RS retrieve of one series stops after half its body
+    (a PACS or a network that fails mid-transfer): the headers promise the whole length."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as Orthanc
+    upstream = ""
+    cut_series = ""
+
+    def _forward(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host",)}
+        answer = requests.request(
+            method, self.upstream + self.path, headers=headers, data=body, timeout=30
+        )
+        content = answer.content
+        cut = self.path.endswith(f"/series/{self.cut_series}") and method == "GET"
+        self.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        if cut:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(content[: len(content) // 2] if cut else content)
+        self.wfile.flush()
+        self.close_connection = cut
+
+    def do_GET(self) -> None:
+        self._forward("GET")
+
+    def do_POST(self) -> None:
+        self._forward("POST")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_transfer_that_stops_midway_keeps_the_good_series(
+    own_pacs: FilledPacs, tmp_path: Path
+) -> None:
+    pet = index_dicom_folder(own_pacs.dicom / "p2" / "PT").of_kind(SeriesKind.PT)[0]
+    handler = type(
+        "Proxy",
+        (_CuttingProxy,),
+        {"upstream": own_pacs.server.url, "cut_series": pet.series_instance_uid},
+    )
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}/dicom-web"
+        study = _study(tmp_path / "s", {**_pacs(own_pacs, tmp_path), "url": url})
+        code, out, err = _run("pacs", "pull", study.root)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+    assert code == 2, err
+    result = json.loads(out)
+    assert len(result["problems"]) == 1
+    assert "SIM-0003 PT series of 20250101" in err
+    assert "retrieval failed" in err
+    assert "the transfer stopped midway" in err
+    assert "Traceback" not in err
+    assert len(_rows(study)["series"]) == 5  # the five other series are stored
+    assert len(_stored(study)) == 10
+    assert not study.layout.pacs_staging.exists()
+    code, _, err = _run("audit", "verify", study.root)
+    assert code == 0, err

@@ -93,6 +93,11 @@ def _explain(config: PacsConfig, what: str, exc: Exception) -> PacsError:
             + (f" ({body})" if body else "")
             + ". See the PACS log; run again when it is fixed.",
         )
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return PacsError(
+            f"{where}: {what}: the transfer stopped midway (the connection closed before the "
+            "answer was complete). Check the PACS and the network; pull again."
+        )
     if isinstance(exc, requests.exceptions.RequestException | ValueError):
         return PacsError(f"{where}: {what}: {type(exc).__name__}: {exc}.")
     raise exc

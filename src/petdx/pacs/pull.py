@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -223,24 +225,35 @@ class PacsStudySource:
         return self.staging
 
     def index(self, *, progress: IndexProgress | None = None) -> DicomIndex:
-        for position, item in enumerate(self.series):
-            folder = self.staging / f"{position:04d}_{item.modality}"
-            folder.mkdir(parents=True)
-            try:
-                retrieved = self._retrieve(item, folder)
-                failure = self._verify(item, retrieved)
-            except PacsError as exc:
-                shutil.rmtree(folder)
-                self._refuse(item, str(exc), "retrieval failed", record=False)
-                if exc.stage in ("server", "authentication"):
-                    raise
-                continue
-            if failure is not None:
-                shutil.rmtree(folder)
-                self._refuse(item, failure, "failed its checks against the PACS", record=True)
-            elif self.quarantine is not None:
-                (self.quarantine / f"{self._deid(item)}.json").unlink(missing_ok=True)
+        # Orthanc's MD5 list of a series is fetched by a thread of its own (its own HTTP
+        # session) while the series streams in: the check then costs no time.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for position, item in enumerate(self.series):
+                self._one(position, item, pool)
         return index_dicom_folder(self.staging, progress=progress)
+
+    def _one(self, position: int, item: PacsSeries, pool: ThreadPoolExecutor) -> None:
+        folder = self.staging / f"{position:04d}_{item.modality}"
+        folder.mkdir(parents=True)
+        stored: Future[dict[str, str]] | None = None
+        if self.rest is not None:
+            stored = pool.submit(self.rest.series_md5, item.series_uid)
+        try:
+            retrieved = self._retrieve(item, folder)
+            failure = self._verify(item, retrieved, None if stored is None else stored.result())
+        except PacsError as exc:
+            shutil.rmtree(folder)
+            if stored is not None:
+                stored.cancel()
+            self._refuse(item, str(exc), "retrieval failed", record=False)
+            if exc.stage in ("server", "authentication"):
+                raise
+            return
+        if failure is not None:
+            shutil.rmtree(folder)
+            self._refuse(item, failure, "failed its checks against the PACS", record=True)
+        elif self.quarantine is not None:
+            (self.quarantine / f"{self._deid(item)}.json").unlink(missing_ok=True)
 
     def _deid(self, item: PacsSeries) -> str:
         return deidentify_uid(self.secret, item.series_uid)
@@ -254,7 +267,8 @@ class PacsStudySource:
     def _refuse(self, item: PacsSeries, why: str, what: str, *, record: bool) -> None:
         fix = "Pull again (petdx pacs pull STUDY --patient " + item.patient_id + ")"
         message = (
-            f"{self._name(item)}: {what}, not ingested (nothing of it is stored): {why}. "
+            f"{self._name(item)}: {what}, not ingested (nothing of it is stored): "
+            f"{why.rstrip('.')}. "
             f"{fix} once the PACS holds the whole, intact series; if it fails again, ask the "
             "PACS administrator to check the series (its files or a resend from the scanner)."
         )
@@ -292,7 +306,7 @@ class PacsStudySource:
             path.write_bytes(data)
             try:
                 ds = pydicom.dcmread(
-                    path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]
+                    io.BytesIO(data), stop_before_pixels=True, specific_tags=["SOPInstanceUID"]
                 )
                 sop = str(ds.get("SOPInstanceUID", ""))
             except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
@@ -302,21 +316,28 @@ class PacsStudySource:
             self.tick(1)
         return got
 
-    def _verify(self, item: PacsSeries, got: list[tuple[str, str]]) -> str | None:
+    def _verify(
+        self, item: PacsSeries, got: list[tuple[str, str]], stored: dict[str, str] | None
+    ) -> str | None:
         """Why the retrieved series differs from what the PACS holds, or None.
 
         1. the number of instances equals QIDO-RS NumberOfSeriesRelatedInstances;
         2. the SOP Instance UIDs equal the PACS's list (QIDO-RS, none missing, extra or
            twice), each part a readable DICOM file;
-        3. with Orthanc, the MD5 of every file equals the MD5 Orthanc recorded when it
-           stored the file (DICOMweb itself carries no checksum)."""
+        3. with Orthanc (``stored``: SOP Instance UID -> MD5 from its REST API, the list of
+           2 then from there too), the MD5 of every file equals the MD5 Orthanc recorded
+           when it stored the file (DICOMweb itself carries no checksum)."""
         n = len(got)
         if item.n_instances is not None and n != item.n_instances:
             return f"{n} instance(s) retrieved, the PACS lists {item.n_instances}"
         unreadable = [sop for sop, _ in got if sop.startswith("<") or not sop]
         if unreadable:
             return f"a retrieved part is not a DICOM file ({unreadable[0]})"
-        listed = self.connection.instance_uids(item.study_uid, item.series_uid)
+        listed = (
+            list(stored)
+            if stored is not None
+            else self.connection.instance_uids(item.study_uid, item.series_uid)
+        )
         uids = [sop for sop, _ in got]
         if len(set(uids)) != len(uids):
             return f"{len(uids) - len(set(uids))} instance(s) arrived twice"
@@ -326,9 +347,8 @@ class PacsStudySource:
                 f"the instances differ from the PACS's list ({len(missing)} missing, "
                 f"{len(extra)} not listed)"
             )
-        if self.rest is None:
+        if stored is None:
             return None
-        stored = self.rest.series_md5(item.series_uid)
         bad = [k for k, (sop, md5) in enumerate(got) if stored.get(sop) != md5]
         self.n_md5_checked += n - len(bad)
         if bad:
@@ -369,13 +389,15 @@ def _checksum_source(pacs: PacsConnection) -> OrthancRest | None:
     if mode == "uids":
         return None
     rest = orthanc_rest(pacs)
-    if rest is None and mode == "orthanc-md5":
+    if rest is not None:  # its own HTTP session: it runs in a thread beside the retrieval
+        return OrthancRest(connect(pacs.config), rest.base)
+    if mode == "orthanc-md5":
         raise PacsConfigError(
             f'{pacs.config.where}: [pacs] checksums = "orthanc-md5" but '
             f"{pacs.config.orthanc_url or pacs.config.url} does not answer Orthanc's REST API "
             '(/system). Set [pacs] orthanc_url to Orthanc\'s REST root, or checksums = "uids".'
         )
-    return rest
+    return None
 
 
 def _by_study(series: Iterable[PacsSeries]) -> list[list[PacsSeries]]:
@@ -441,6 +463,7 @@ def _pull(
     pacs = connect(config) if connection is None else connection
     staging_root = study.layout.pacs_staging
     shutil.rmtree(staging_root, ignore_errors=True)  # a crashed pull's leftovers
+    closing = contextlib.ExitStack()
     try:
         with database.engine.connect() as db:
             identities = patient_identities(db)
@@ -451,6 +474,8 @@ def _pull(
         stored_already = [s for s in wanted if _fully_stored(database, secret, s)]
         to_pull = [s for s in wanted if s not in stored_already]
         rest = _checksum_source(pacs) if to_pull else None
+        if rest is not None:
+            closing.callback(rest.connection.close)
         total = sum(s.n_instances or 0 for s in to_pull)
         done = 0
 
@@ -501,5 +526,6 @@ def _pull(
         with contextlib.suppress(OSError):
             if staging_root.is_dir() and not any(staging_root.iterdir()):
                 staging_root.rmdir()
+        closing.close()
         if own:
             pacs.close()
