@@ -193,3 +193,49 @@ def test_bad_clustered_input() -> None:
         clustered_mcnemar([], [], [])
     with pytest.raises(InputValidationError, match="cluster: expected one cluster id per unit"):
         obuchowski_auc([1, 0, 1], [0.3, 0.2, 0.1], [1, 2])
+
+
+def test_bootstrap_ratio_with_a_zero_denominator_is_corrected_not_left_out() -> None:
+    """A bootstrap replicate without a false positive has LR+ = Se / 0: it used to be left
+    out of the percentile interval (biasing the upper bound down, 36 of 2000 for the demo's
+    lesion LR+). It now gets 0.5 added to each cell (Haldane-Anscombe); only a replicate
+    without diseased or without non-diseased units is left out. Oracle: a Python loop over
+    the replicates' resampled patients (the multiplicities drawn as the function draws them)
+    with the correction written out by hand."""
+    from petdx.stats.bootstrap import cluster_multiplicities
+
+    # 12 patients; the false positives sit in two patients only, so many replicates have none
+    truth = np.array([1, 1, 0] * 4 + [1, 0, 0] * 4 + [1, 1] * 4, dtype=bool)
+    cluster = np.repeat(np.arange(12), [3] * 8 + [2] * 4)
+    test = truth.copy()
+    test[[2, 5]] = True  # false positives in patients 0 and 1
+    test[[0, 12]] = False  # false negatives in patients 0 and 4
+    reps, seed = 400, 5
+    r = clustered_accuracy(truth, test, cluster, n_bootstrap=reps, seed=seed)
+    mult = cluster_multiplicities(np.random.default_rng(seed), 12, reps)
+    lr_plus, corrected, left_out = [], 0, 0
+    for row in mult:
+        weight = row[cluster]
+        tp = float(np.sum(weight * (truth & test)))
+        fp = float(np.sum(weight * (~truth & test)))
+        fn = float(np.sum(weight * (truth & ~test)))
+        tn = float(np.sum(weight * (~truth & ~test)))
+        if tp + fn == 0 or fp + tn == 0:
+            left_out += 1
+            continue
+        if fp == 0:
+            corrected += 1
+            tp, fp, fn, tn = tp + 0.5, fp + 0.5, fn + 0.5, tn + 0.5
+        lr_plus.append((tp / (tp + fn)) / (fp / (fp + tn)))
+    assert corrected > 20  # the case this is about occurs
+    low, high = np.quantile(lr_plus, [0.025, 0.975])
+    assert r.lr_positive.ci_low == pytest.approx(low, rel=1e-12)
+    assert r.lr_positive.ci_high == pytest.approx(high, rel=1e-12)
+    warns = " ".join(r.lr_positive.warnings)
+    assert f"{corrected} of {reps} bootstrap replicates had a zero denominator" in warns
+    assert ("left out" in warns) == (left_out > 0)
+    assert "0.5 added" in r.lr_positive.method
+    # the observed table has its false positives: the reported LR+ is the uncorrected one
+    se = np.sum(truth & test) / np.sum(truth)
+    fpf = np.sum(~truth & test) / np.sum(~truth)
+    assert r.lr_positive.estimate == pytest.approx(se / fpf)

@@ -275,26 +275,29 @@ def clustered_accuracy(
     pooled = diagnostic_accuracy(c.tp, c.fp, c.fn, c.tn, confidence_level=level)
     counts = _per_cluster_counts(t, r, codes, k)
     mult = cluster_multiplicities(np.random.default_rng(seed), k, reps_n)
-    tp, fp, fn, tn = (mult @ counts).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se_b, sp_b = tp / (tp + fn), tn / (tn + fp)
-        boot = {
-            "lr_positive": se_b / (1 - sp_b),
-            "lr_negative": (1 - se_b) / sp_b,
-            "dor": (tp * tn) / (fp * fn),
-            "youden": se_b + sp_b - 1,
-        }
-    method_text = f"cluster bootstrap percentile ({reps_n} replicates, seed {seed})"
+    boot, corrected, no_class = _bootstrap_ratios(*(mult @ counts).T)
+    method_text = (
+        f"cluster bootstrap percentile ({reps_n} replicates, seed {seed}; "
+        "a replicate ratio with a zero denominator: 0.5 added to each cell)"
+    )
     ratios = {}
     for name, values in boot.items():
-        values = np.where(np.isfinite(values), values, np.nan)
-        low, high, dropped = percentile_interval(values, level)
         point: Estimate = getattr(pooled, name)
         warns = list(point.warnings)
-        if dropped:
-            warns.append(
-                warn_undefined(f"{name}: " + dropped_message(dropped, reps_n, "finite value"))
-            )
+        if not math.isfinite(point.estimate):
+            # the observed table itself has the empty cell: no estimate, so no interval
+            low, high = math.nan, math.nan
+        else:
+            low, high, _ = percentile_interval(values, level)
+            if corrected.get(name):
+                warns.append(f"{name}: " + corrected_message(corrected[name], reps_n))
+            if no_class:
+                warns.append(
+                    warn_undefined(
+                        f"{name}: "
+                        + dropped_message(no_class, reps_n, "diseased or no non-diseased unit")
+                    )
+                )
         ratios[name] = Estimate(
             name,
             point.estimate,
@@ -318,6 +321,56 @@ def clustered_accuracy(
         confidence_level=level,
         n_clusters=k,
         **ratios,
+    )
+
+
+def _bootstrap_ratios(
+    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray
+) -> tuple[dict[str, FloatArray], dict[str, int], int]:
+    """LR+, LR-, DOR and Youden's J of each bootstrap replicate's 2x2 table.
+
+    A replicate whose ratio has a zero denominator (LR+: no false positive; LR-: no true
+    negative; DOR: no false positive or no false negative) gets 0.5 added to each of its four
+    cells for that ratio (the Haldane-Anscombe correction, the usual choice for likelihood and
+    odds ratios of a table with an empty cell; Haldane 1956,
+    doi:10.1111/j.1469-1809.1955.tb01285.x; Glas et al. 2003,
+    doi:10.1016/S0895-4356(03)00177-X), so the replicate counts with a large finite ratio
+    instead of being left out, which shifted the interval toward the replicates that happened
+    to have the cell filled (the upper bound biased down). The ratio is reported only when the
+    observed table's denominator is not zero, and then the rule leaves it unchanged: the
+    interval is that of the reported estimator. Youden's J needs no correction. A replicate
+    that resampled no diseased or no non-diseased unit has no sensitivity or no specificity
+    at all: it is left out (NaN) and counted. Returns the replicate values, the replicates
+    corrected per ratio and the number left out.
+    """
+    both = (tp + fn > 0) & (fp + tn > 0)
+    zero_denominator = {
+        "lr_positive": fp == 0,
+        "lr_negative": tn == 0,
+        "dor": (fp == 0) | (fn == 0),
+    }
+    out: dict[str, FloatArray] = {}
+    corrected: dict[str, int] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, zero in zero_denominator.items():
+            fix = both & zero
+            half = np.where(fix, 0.5, 0.0)
+            a, b, c, d = tp + half, fp + half, fn + half, tn + half
+            se, sp = a / (a + c), d / (d + b)
+            value = {"lr_positive": se / (1 - sp), "lr_negative": (1 - se) / sp}.get(
+                name, (a * d) / (b * c)
+            )
+            out[name] = np.where(both, value, np.nan)
+            corrected[name] = int(fix.sum())
+        out["youden"] = np.where(both, tp / (tp + fn) + tn / (tn + fp) - 1, np.nan)
+    return out, corrected, int((~both).sum())
+
+
+def corrected_message(corrected: int, total: int) -> str:
+    """The warning of :func:`_bootstrap_ratios`'s correction (the report shows the count)."""
+    return (
+        f"{corrected} of {total} bootstrap replicates had a zero denominator; 0.5 was added to "
+        "each cell of their 2x2 tables (Haldane-Anscombe)"
     )
 
 
