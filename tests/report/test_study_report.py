@@ -54,11 +54,6 @@ def test_html_loads_every_image_without_console_errors(
     assert screenshot.stat().st_size > 10_000
 
 
-def _html_images(demo_study: DemoStudy) -> int:
-    text = (demo_study.reference / "report" / "report.html").read_text()
-    return len(re.findall(r"<img ", text))
-
-
 def test_pdf_pages_are_not_blank_and_hold_every_figure(
     demo_study: DemoStudy, tmp_path: Path
 ) -> None:
@@ -72,10 +67,47 @@ def test_pdf_pages_are_not_blank_and_hold_every_figure(
         pixels = imread(page)
         ink = (pixels < 0.9).mean()
         assert ink > 0.002, f"{page.name} is blank"
+    # the figures are vector in the PDF (SVG): their text is text; the MIPs' pixels are images
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    for needle in ("Potentially eligible participants", "Lesion uptake at both time points"):
+        assert needle in text
     listing = subprocess.run(
         ["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True
     ).stdout.splitlines()[2:]
-    assert len(listing) >= _html_images(demo_study)
+    mips = len(list((demo_study.reference / "report" / "figures").glob("mip-*.svg")))
+    assert mips >= 1
+    assert len([row for row in listing if " image " in row]) >= mips
+
+
+def test_every_figure_has_alt_text_and_its_files_beside_the_report(
+    demo_study: DemoStudy, tmp_path: Path
+) -> None:
+    """Every <img> has alt text; every figure is in report/figures/ as a 300 dpi PNG, an SVG
+    and a PDF that parse (the journal's separate figure files)."""
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    images = re.findall(r"<img [^>]*>", text)
+    assert len(images) >= 10
+    alts = [re.search(r'alt="([^"]*)"', img) for img in images]
+    assert all(a and a.group(1).strip() for a in alts), "an image without alt text"
+    folder = demo_study.reference / "report" / "figures"
+    stems = sorted(p.stem for p in folder.glob("*.png"))
+    assert len(stems) == len(images)
+    assert stems[0] == "figure-01-flow"
+    for stem in stems:
+        with Image.open(folder / f"{stem}.png") as png:
+            assert png.info["dpi"] == pytest.approx((300, 300), abs=0.01), stem
+        assert ET.parse(folder / f"{stem}.svg").getroot().tag.endswith("svg")
+        info = subprocess.run(
+            ["pdfinfo", str(folder / f"{stem}.pdf")], capture_output=True, text=True
+        )
+        assert info.returncode == 0, stem
+        assert re.search(r"^Pages:\s+1$", info.stdout, re.M), stem
 
 
 def test_report_sections_present(demo_study: DemoStudy) -> None:
@@ -161,3 +193,25 @@ def test_tables_show_labels_from_the_data_dictionary_not_codes(demo_study: DemoS
     assert "Sex: F" not in cells
     assert any(c.startswith("Sex: ") and c[5:] in CODE_LABELS.values() for c in cells)
     assert f"Diagnostic accuracy of <b>{CODE_LABELS['ga68-dota-blp']}</b>" in text
+
+
+def test_stard_18_and_28_say_what_the_trial_record_gives(demo_study: DemoStudy) -> None:
+    """The demo study's intended size is the trial record's estimated enrolment (50); the
+    record's text has no registry number, so the report says it is not given."""
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    assert re.search(r"Intended sample size:\s+50 patients \(trial record", text)
+    assert re.search(r'id="registration"[^>]*>Trial registration: not given', text)
+    checklist = text[text.index('id="checklist"') :]
+    assert "Registration number not given" in checklist
+    assert '<a href="#methods-sample-size">' in checklist
+
+
+def test_methods_state_how_bootstrap_replicates_with_a_zero_denominator_are_handled(
+    demo_study: DemoStudy,
+) -> None:
+    text = (demo_study.reference / "report" / "report.html").read_text()
+    methods = text[text.index('id="methods-statistics"') : text.index('id="flow"')]
+    assert "Haldane-Anscombe" in methods
+    accuracy = text[text.index('id="accuracy"') : text.index('id="roc"')]
+    assert "replicates with a zero denominator corrected (0.5 added)" in accuracy
+    assert "replicates undefined (zero denominator), left out" not in accuracy

@@ -48,6 +48,14 @@ def test_relative_sqlite_url_is_resolved_in_the_folder(tmp_path: Path) -> None:
         ("[index_test]\nvisual_score_at_least = 0\n", "visual_score_at_least is 0"),
         ("[tracer\n", "not valid TOML"),
         ("[index_test]\nvisual_score_at_least = 'high'\n", "wrong type"),
+        ("[sample_size]\nintended = 0\n", r"\[sample_size\] intended is 0"),
+        ("[sample_size]\nintended = 50.5\n", r"\[sample_size\] intended is 50.5"),
+        ("[sample_size]\nexpected_sensitivity = 85\n", "expected_sensitivity is 85; expected a"),
+        ("[sample_size]\npatients = 50\n", r"\[sample_size\] patients: not a known key"),
+        (
+            "[sample_size]\nexpected_sensitivity = 0.85\n",
+            "gives expected_sensitivity but not expected_prevalence, expected_specificity",
+        ),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, text: str, message: str) -> None:
@@ -78,3 +86,31 @@ def test_compute_scheduler_round_trips_and_stays_out_of_the_results(tmp_path: Pa
     assert "scheduler" not in config.to_dict()
     assert back.to_dict() == config.to_dict()
     assert "[compute]" not in StudyConfig().to_toml()
+
+
+def test_registration_and_sample_size_round_trip_and_stay_out_of_the_results(
+    tmp_path: Path,
+) -> None:
+    """STARD 28 and 18: ``[registration] number`` and ``[sample_size]`` are what the report
+    says of the trial, not settings of the analyses (to_dict, and so the results' input hash,
+    leaves them out)."""
+    from petdx.study.config import SampleSizePlan
+
+    plan = SampleSizePlan(
+        intended=120,
+        basis="protocol section 9.2",
+        expected_sensitivity=0.85,
+        expected_specificity=0.8,
+        expected_prevalence=0.6,
+        precision=0.1,
+    )
+    config = StudyConfig(registration="ClinicalTrials.gov NCT01234567", sample_size=plan)
+    back = load_config(write_config(tmp_path, config))
+    assert back == config
+    assert back.sample_size.planning == (0.85, 0.8, 0.6, 0.1)
+    assert "registration" not in config.to_dict()
+    assert config.to_dict() == StudyConfig(created_utc=config.created_utc).to_dict()
+    plain = load_config(write_config(tmp_path, StudyConfig()))
+    assert plain.registration is None
+    assert plain.sample_size == SampleSizePlan()
+    assert "[sample_size]" not in StudyConfig().to_toml()

@@ -25,7 +25,7 @@ from petdx.pipeline.run import ProgressFactory, RunSummary, run_study
 from petdx.simulate import simulate_cohort
 from petdx.simulate.scanner import ScannerModel
 from petdx.study.accounts import create_account, list_accounts
-from petdx.study.config import StudyConfig, StudyFolder
+from petdx.study.config import SampleSizePlan, StudyConfig, StudyFolder
 from petdx.study.database import init_study, open_database
 from petdx.study.forms import assign_unsited_patients
 from petdx.study.importing import import_exchange_tables
@@ -54,6 +54,12 @@ DEMO_CONFIG = StudyConfig(
     time_points_min=(60, 120),
     visual_score_at_least=3,
     suv_max_at_least=3.0,
+    # the trial record (clinicaltrials.gov, first posted 9 March 2026) gives the enrolment
+    # but no registry number in its text, nor how the number was determined
+    sample_size=SampleSizePlan(
+        intended=50,
+        basis="trial record, Enrollment (Estimated); the record does not say how it was determined",
+    ),
 )
 
 #: The demo's cohort is simulated with the scanner model's default noise.

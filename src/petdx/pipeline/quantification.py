@@ -206,6 +206,7 @@ def _write_derived(folder: Path, suv: Any, labels: Any, lesion_ids: Sequence[str
         suv_mip=np.max(np.asarray(suv.array), axis=1).astype(np.float32),
         label_mip=np.max(np.asarray(labels.array), axis=1).astype(np.uint16),
         spacing_mm=np.asarray(suv.spacing_mm),
+        affine=np.asarray(suv.affine),  # which side is the patient's right (report MIPs)
     )
     atomic_write_bytes(folder / "mip.npz", buffer.getvalue())
     labels_json = json.dumps({str(k + 1): lid for k, lid in enumerate(lesion_ids)}, indent=1)

@@ -9,8 +9,9 @@ processes); :func:`figure_png` turns it into PNG bytes for embedding.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +22,13 @@ __all__ = [
     "KaplanMeierCurve",
     "RocCurve",
     "box_figure",
+    "figure_pdf",
     "figure_png",
+    "figure_svg",
     "forest_figure",
     "kaplan_meier_figure",
     "mip_figure",
+    "mip_window",
     "paired_figure",
     "roc_figure",
     "roc_path",
@@ -44,11 +48,43 @@ def _ax(fig: Figure, *, rect: tuple[float, float, float, float] | None = None): 
     return ax
 
 
-def figure_png(fig: Figure, *, dpi: int = 160) -> bytes:
-    """The figure as PNG bytes (tight bounding box, white background)."""
+#: Print resolution of the report's PNG figures (journals ask for at least 300 dpi).
+PNG_DPI = 300
+
+
+def figure_png(fig: Figure, *, dpi: int = PNG_DPI) -> bytes:
+    """The figure as PNG bytes (tight bounding box, white background); the resolution is
+    stored in the file (pHYs), so the PNG prints at the figure's size."""
+    return _save(fig, "png", dpi=dpi)
+
+
+def figure_svg(fig: Figure) -> bytes:
+    """The figure as SVG (vector; text kept as text in DejaVu Sans, so it stays editable)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "petdx"}):
+        return _save(fig, "svg", metadata={"Date": None})
+
+
+def figure_pdf(fig: Figure) -> bytes:
+    """The figure as PDF (vector, fonts embedded as Type 42)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        return _save(fig, "pdf", metadata={"CreationDate": None, "ModDate": None})
+
+
+def _save(fig: Figure, fmt: str, **kwargs: object) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buffer, format=fmt, bbox_inches="tight", facecolor="white", **kwargs)  # type: ignore[arg-type]
     return buffer.getvalue()
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    """A long category label over several lines, so neighbouring labels do not overlap."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 @dataclass(frozen=True)
@@ -246,7 +282,7 @@ def paired_figure(
     title: str,
 ) -> Figure:
     """Paired values (e.g. SUVmax at 60 and 120 min) as lines per lesion, one panel per group."""
-    fig = Figure(figsize=(2.4 * max(len(groups), 1) + 0.6, 3.6))
+    fig = Figure(figsize=(2.0 * max(len(groups), 1) + 0.6, 3.8), layout="constrained")
     for k, (name, first, second) in enumerate(groups):
         ax = fig.add_subplot(1, len(groups), k + 1)
         ax.tick_params(labelsize=_FONT)
@@ -265,7 +301,7 @@ def paired_figure(
         ax.set_xticks([0, 1])
         ax.set_xticklabels(labels, fontsize=_FONT)
         ax.set_xlim(-0.3, 1.3)
-        ax.set_title(f"{name} (n = {a.size})", fontsize=_FONT)
+        ax.set_title(_wrap(f"{name} (n = {a.size})", 20), fontsize=_FONT)
         if k == 0:
             ax.set_ylabel(ylabel, fontsize=_FONT)
     fig.suptitle(title, fontsize=_FONT + 1)
@@ -274,7 +310,7 @@ def paired_figure(
 
 def box_figure(groups: Sequence[tuple[str, npt.ArrayLike]], *, ylabel: str, title: str) -> Figure:
     """Box plots with every value shown as a jittered point (seeded jitter)."""
-    fig = Figure(figsize=(1.4 * max(len(groups), 2) + 1.2, 3.6))
+    fig = Figure(figsize=(1.3 * max(len(groups), 2) + 1.2, 3.8), layout="constrained")
     ax = _ax(fig)
     data = [np.asarray(v, dtype=float) for _, v in groups]
     ax.boxplot(
@@ -296,7 +332,7 @@ def box_figure(groups: Sequence[tuple[str, npt.ArrayLike]], *, ylabel: str, titl
         )
     ax.set_xticks(range(1, len(groups) + 1))
     ax.set_xticklabels(
-        [f"{name}\n(n = {d.size})" for (name, _), d in zip(groups, data, strict=True)],
+        [f"{_wrap(name)}\n(n = {d.size})" for (name, _), d in zip(groups, data, strict=True)],
         fontsize=_FONT,
     )
     ax.set_ylabel(ylabel, fontsize=_FONT)
@@ -333,6 +369,32 @@ def scatter_figure(
     return fig
 
 
+#: The MIPs' grey scale runs from SUV 0 to this multiple of the reference region's mean
+#: (the liver): the liver shows a third of the way up the scale, whatever the tracer, and a
+#: lesion brighter than three times the liver saturates black. Windowing by the image's own
+#: maximum let the bladder set the scale (SUV 0-33) and washed the lesions out.
+MIP_WINDOW_REFERENCE_MULTIPLE = 3.0
+
+
+def mip_window(suv_mip: npt.ArrayLike, reference_mean_suv: float | None) -> tuple[float, str]:
+    """The MIP's upper SUV and how it was chosen: :data:`MIP_WINDOW_REFERENCE_MULTIPLE` times
+    the reference region's mean SUV; without a reference region, the 95th percentile of the
+    projection's pixels above SUV 0.5 (the body; the bladder takes more than 1 % of them),
+    said so in the label."""
+    if (
+        reference_mean_suv is not None
+        and np.isfinite(reference_mean_suv)
+        and reference_mean_suv > 0
+    ):
+        return MIP_WINDOW_REFERENCE_MULTIPLE * float(reference_mean_suv), (
+            f"{MIP_WINDOW_REFERENCE_MULTIPLE:g} × liver mean"
+        )
+    values = np.asarray(suv_mip, dtype=float)
+    body = values[np.isfinite(values) & (values > 0.5)]
+    upper = float(np.percentile(body, 95)) if body.size else 1.0
+    return (upper if upper > 0 else 1.0), "no liver reference: 95th percentile"
+
+
 def mip_figure(
     suv_mip: npt.NDArray[np.floating],
     spacing_zyx_mm: tuple[float, float, float],
@@ -340,9 +402,13 @@ def mip_figure(
     label_mip: npt.NDArray[np.integer] | None = None,
     title: str,
     suv_window: float | None = None,
+    window_note: str | None = None,
+    lesion_names: Mapping[int, str] | None = None,
+    affine: npt.ArrayLike | None = None,
 ) -> Figure:
     """Coronal maximum-intensity projection (inverted grey scale, as PET is read) with the
-    outlines of the projected lesion labels.
+    outlines of the projected lesion labels, each named, a colour bar in SUV and the
+    patient's right and left.
 
     Parameters
     ----------
@@ -350,17 +416,94 @@ def mip_figure(
         Projections along y (anterior-posterior) of a ``(z, y, x)`` volume: arrays ``(z, x)``.
     spacing_zyx_mm
         Voxel spacing of the volume.
+    suv_window, window_note
+        Upper end of the grey scale (SUV) and how it was chosen (:func:`mip_window`); by
+        default :func:`mip_window` without a reference region.
+    lesion_names
+        Label value -> the name written beside its outline.
+    affine
+        The volume's index-to-LPS affine: the image is turned head up with the patient's
+        right on the viewer's left (radiological convention, as if facing the patient) and
+        marked R and L. Without it the array is shown head up by its slice order and no side
+        is marked (the sides are not known).
     """
-    mip = np.asarray(suv_mip)[::-1]  # head up
+    mip = np.asarray(suv_mip, dtype=float)
+    labels = None if label_mip is None else np.asarray(label_mip)
+    flip_rows, flip_cols, sides = True, False, None
+    if affine is not None:
+        a = np.asarray(affine, dtype=float)
+        flip_rows = a[2, 0] > 0  # k runs toward the head: show the last slice on top
+        flip_cols = a[0, 2] < 0  # i runs toward the patient's right: mirror it to the right
+        sides = ("R", "L")
+    if flip_rows:
+        mip = mip[::-1]
+        labels = None if labels is None else labels[::-1]
+    if flip_cols:
+        mip = mip[:, ::-1]
+        labels = None if labels is None else labels[:, ::-1]
     dz, _, dx = spacing_zyx_mm
     height_mm, width_mm = mip.shape[0] * dz, mip.shape[1] * dx
-    fig = Figure(figsize=(2.2, 2.2 * height_mm / max(width_mm, 1.0) + 0.4))
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.88))
-    vmax = suv_window if suv_window is not None else float(np.percentile(mip, 99.5)) or 1.0
-    ax.imshow(mip, cmap="Greys", vmin=0, vmax=vmax, aspect=dz / dx, interpolation="nearest")
-    if label_mip is not None and np.any(label_mip):
-        ax.contour(np.asarray(label_mip)[::-1] > 0, levels=[0.5], colors="black", linewidths=0.7)
+    width_in = 2.6
+    fig = Figure(figsize=(width_in, width_in * 0.8 * height_mm / max(width_mm, 1.0) + 0.7))
+    ax = fig.add_axes((0.02, 0.03, 0.76, 0.85))
+    if suv_window is None:
+        suv_window, window_note = mip_window(mip, None)
+    image = ax.imshow(
+        mip, cmap="Greys", vmin=0, vmax=suv_window, aspect=dz / dx, interpolation="nearest"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}\nSUV 0–{vmax:.1f}", fontsize=_FONT - 1)
+    if labels is not None and np.any(labels):
+        ax.contour(labels > 0, levels=[0.5], colors="black", linewidths=0.7)
+        _name_lesions(fig, ax, labels, lesion_names or {})
+    if sides is not None:
+        for x, side in ((0.03, sides[0]), (0.97, sides[1])):
+            ax.text(
+                x,
+                0.97,
+                side,
+                transform=ax.transAxes,
+                ha="left" if x < 0.5 else "right",
+                va="top",
+                fontsize=_FONT,
+                weight="bold",
+                bbox={"fc": "white", "ec": "none", "pad": 1.0},
+            )
+    bar_ax = fig.add_axes((0.81, 0.03, 0.05, 0.85))
+    bar = fig.colorbar(image, cax=bar_ax)
+    bar.ax.tick_params(labelsize=_FONT - 2)
+    bar.set_label("SUV (g/ml)", fontsize=_FONT - 2)
+    note = f" ({window_note})" if window_note else ""
+    ax.set_title(f"{title}\nSUV 0–{suv_window:.1f}{note}", fontsize=_FONT - 1.5)
     return fig
+
+
+def _name_lesions(
+    fig: Figure, ax: Any, labels: npt.NDArray[np.integer], names: Mapping[int, str]
+) -> None:
+    """Write each lesion's name to the right of its outline; a name that would overlap one
+    already written moves down until it is clear."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    placed: list[Any] = []
+    for value in sorted(int(v) for v in np.unique(labels) if v > 0):
+        rows, cols = np.nonzero(labels == value)
+        name = names.get(value, str(value))
+        text = ax.text(
+            cols.max() + 1.5,
+            rows.mean(),
+            name,
+            fontsize=_FONT - 2,
+            ha="left",
+            va="center",
+            bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+        )
+        pixels_per_row = abs(ax.transData.transform((0, 1))[1] - ax.transData.transform((0, 0))[1])
+        for _ in range(30):
+            extent = text.get_window_extent(renderer).padded(2)  # apart, not touching
+            if not any(extent.overlaps(other) for other in placed):
+                break
+            x, y = text.get_position()
+            text.set_position((x, y + (extent.height + 1) / pixels_per_row))
+        placed.append(text.get_window_extent(renderer).padded(2))

@@ -24,9 +24,9 @@ from petdx import __version__
 from petdx.analysis.results import StudyInfo, parse_results
 from petdx.data_dictionary import code_label
 from petdx.errors import InputValidationError
-from petdx.fileio import atomic_output, atomic_write_text
+from petdx.fileio import atomic_output, atomic_write_bytes, atomic_write_text
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p, fmt_plain
-from petdx.report.sections import build_context
+from petdx.report.sections import FigureBlock, ReportContext, build_context
 from petdx.study.config import StudyConfig, open_study
 from petdx.study.layout import ReportFolder, ResultsFolder, StudyLayout
 
@@ -107,13 +107,29 @@ def render_html(
     config: StudyConfig | None = None,
     provenance: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The report HTML of a study whose analyses have run.
+    """The report HTML of a study whose analyses have run (figures as 300 dpi PNGs).
 
     By default the study's own ``results/`` and ``study.toml``; a locked snapshot passes its
     ``results`` folder, the configuration locked with it and its own ``provenance`` lines
     (shown after the study folder); the per-patient projections always come from the study.
     """
-    root = Path(study_root)
+    context, config = _report_context(Path(study_root), results, config, provenance)
+    return _render(context, config, vector=False)
+
+
+def _render(context: ReportContext, config: StudyConfig, *, vector: bool) -> str:
+    """The report HTML from its context; ``vector``: figures as SVG (for the PDF)."""
+    template = _environment().get_template("report.html.j2")
+    css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    return template.render(ctx=context, css=css, config=config.to_dict(), vector=vector)
+
+
+def _report_context(
+    root: Path,
+    results: ResultsFolder | None,
+    config: StudyConfig | None,
+    provenance: Sequence[tuple[str, str]],
+) -> tuple[ReportContext, StudyConfig]:
     layout = StudyLayout(root)
     folder = results or layout.results
     results_json = folder.results_json
@@ -150,10 +166,9 @@ def render_html(
         patients=patients,
         provenance=lines,
         methods=_methods(analysed.study),
+        config=config,
     )
-    template = _environment().get_template("report.html.j2")
-    css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
-    return template.render(ctx=context, css=css, config=config.to_dict())
+    return context, config
 
 
 def write_report(
@@ -171,13 +186,31 @@ def write_report(
     root = Path(study_root)
     layout = StudyLayout(root)
     folder = out or layout.report_files
-    html = render_html(root, results=results, config=config, provenance=provenance)
-    html_path = atomic_write_text(folder.html, html)
+    context, config = _report_context(root, results, config, provenance)
+    html_path = atomic_write_text(folder.html, _render(context, config, vector=False))
+    _write_figures(folder.figures, [*context.figures.values(), *context.mips])
     pdf_path = None
     if pdf:
         import weasyprint
 
         pdf_path = folder.pdf
         with atomic_output(pdf_path) as tmp:
-            weasyprint.HTML(string=html, base_url=str(root)).write_pdf(tmp)
+            weasyprint.HTML(
+                string=_render(context, config, vector=True), base_url=str(root)
+            ).write_pdf(tmp)
     return ReportPaths(html_path, pdf_path)
+
+
+def _write_figures(folder: Path, figures: Sequence[FigureBlock]) -> None:
+    """Every figure as ``<stem>.png`` (300 dpi), ``<stem>.svg`` and ``<stem>.pdf``, each written
+    atomically; files of figures the report no longer has are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = set()
+    for fig in figures:
+        for suffix, data in ((".png", fig.png), (".svg", fig.svg), (".pdf", fig.pdf)):
+            path = folder / f"{fig.stem}{suffix}"
+            atomic_write_bytes(path, data)
+            written.add(path.name)
+    for stale in folder.iterdir():
+        if stale.suffix in (".png", ".svg", ".pdf") and stale.name not in written:
+            stale.unlink()

@@ -35,10 +35,13 @@ from petdx.report.figures import (
     KaplanMeierCurve,
     RocCurve,
     box_figure,
+    figure_pdf,
     figure_png,
+    figure_svg,
     forest_figure,
     kaplan_meier_figure,
     mip_figure,
+    mip_window,
     paired_figure,
     roc_figure,
     scatter_figure,
@@ -52,6 +55,8 @@ from petdx.report.formatting import (
     fmt_p,
 )
 from petdx.report.stard import STARD_2015_ITEMS, IndexTestArm, StardFlow, flow_diagram
+from petdx.stats.sample_size import buderer_sample_size
+from petdx.study.config import StudyConfig
 from petdx.study.layout import StudyLayout
 
 __all__ = ["FigureBlock", "ReportContext", "build_context"]
@@ -70,12 +75,30 @@ _MEASURES = (
 
 @dataclass(frozen=True)
 class FigureBlock:
-    """A figure as an embedded PNG with its number and caption."""
+    """A figure with its number, caption and alt text, drawn once in three formats: a
+    300 dpi PNG (embedded in the HTML), SVG (embedded in the PDF, so the PDF's figures are
+    vector) and PDF; all three are also written as files beside the report."""
 
     id: str
     caption: str
-    data_uri: str
     alt: str
+    png: bytes
+    svg: bytes
+    pdf: bytes
+    #: The files' name in ``report/figures/`` (``figure-01-flow``, ``mip-SIM-0001``).
+    stem: str
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode()
+
+    @property
+    def svg_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode()
+
+
+def _block(id_: str, fig: Figure, caption: str, alt: str, stem: str) -> FigureBlock:
+    return FigureBlock(id_, caption, alt, figure_png(fig), figure_svg(fig), figure_pdf(fig), stem)
 
 
 @dataclass
@@ -92,13 +115,11 @@ class ReportContext:
     problems: list[str] = field(default_factory=list)
 
 
-def _uri(fig: Figure, dpi: int = 150) -> str:
-    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi=dpi)).decode()
-
-
-def _add(ctx: ReportContext, key: str, fig: Figure, caption: str, alt: str, dpi: int = 150) -> None:
+def _add(ctx: ReportContext, key: str, fig: Figure, caption: str, alt: str) -> None:
     number = len(ctx.figures) + 1
-    ctx.figures[key] = FigureBlock(f"fig-{key}", f"Figure {number}. {caption}", _uri(fig, dpi), alt)
+    ctx.figures[key] = _block(
+        f"fig-{key}", fig, f"Figure {number}. {caption}", alt, f"figure-{number:02d}-{key}"
+    )
 
 
 def _flow(ctx: ReportContext, flow: Flow, study: StudyInfo) -> None:
@@ -190,14 +211,21 @@ def _baseline(ctx: ReportContext, b: Baseline, interval_days: Mapping[str, Summa
 
 
 def _method_with_dropped(measure: Mapping[str, Any]) -> str:
-    """The interval method, with the bootstrap replicates it left out (a ratio with a zero
-    denominator in a resample) beside it rather than only in the notes at the end."""
+    """The interval method, with what was done to bootstrap replicates whose ratio had a
+    zero denominator (corrected, :func:`petdx.stats.clustered._bootstrap_ratios`) or that
+    had no diseased or no non-diseased unit (left out), beside it rather than only in the
+    notes at the end."""
     method = str(measure.get("method") or "")
-    dropped = [w for w in measure.get("warnings") or () if "bootstrap replicates had no" in w]
-    if not dropped:
-        return method
-    count = dropped[0].split(": ", 1)[-1].split(" bootstrap replicates", 1)[0]
-    return f"{method}; {count} replicates undefined (zero denominator), left out"
+    notes = []
+    for warning in measure.get("warnings") or ():
+        text = warning.split(": ", 1)[-1]
+        count = text.split(" bootstrap replicates", 1)[0]
+        if "bootstrap replicates had a zero denominator" in text:
+            notes.append(f"{count} replicates with a zero denominator corrected (0.5 added)")
+        elif "bootstrap replicates had no" in text:
+            what = text.split(" had no ", 1)[1].split(" and were left out", 1)[0]
+            notes.append(f"{count} replicates left out (no {what})")
+    return "; ".join([method, *notes]) if notes else method
 
 
 def _count_of(measure: Mapping[str, Any]) -> str:
@@ -567,6 +595,8 @@ def _survival(ctx: ReportContext, survival: SurvivalSection) -> None:
 
 
 def _mips(ctx: ReportContext, study_root: Path, study: StudyInfo, patients: Sequence[str]) -> None:
+    """One coronal MIP per patient (first index scan), windowed on the patient's liver
+    reference (:func:`~petdx.report.figures.mip_window`), lesions outlined and named."""
     t = study.time_points_min[0] if study.time_points_min else None
     layout = StudyLayout(study_root)
     for patient in patients:
@@ -575,21 +605,51 @@ def _mips(ctx: ReportContext, study_root: Path, study: StudyInfo, patients: Sequ
         path = layout.scan_mip(patient, study.tracer, int(t))
         if not path.exists():
             continue
+        names = _lesion_names(path.parent / "labels.json", patient)
         with np.load(path) as data:
+            window, note = mip_window(
+                data["suv_mip"], _liver_mean(layout.patient_summary(patient), study.tracer, t)
+            )
             fig = mip_figure(
                 data["suv_mip"],
                 tuple(data["spacing_mm"]),
                 label_mip=data["label_mip"],
                 title=patient,
+                suv_window=window,
+                window_note=note,
+                lesion_names=names,
+                affine=data["affine"] if "affine" in data.files else None,
             )
+        lesions = ", ".join(names.values()) or "no registered lesion"
         ctx.mips.append(
-            FigureBlock(
+            _block(
                 f"mip-{patient}",
+                fig,
                 patient,
-                _uri(fig, dpi=90),
-                f"Maximum-intensity projection of {patient}",
+                f"Coronal maximum-intensity projection of {patient}, {code_label(study.tracer)} "
+                f"{t} min, SUV 0 to {window:.1f}; outlined lesions: {lesions}",
+                f"mip-{patient}",
             )
         )
+
+
+def _lesion_names(labels_json: Path, patient: str) -> dict[int, str]:
+    """Label value -> lesion ID without the patient's prefix (``SIM-0001-L02`` -> ``L02``)."""
+    if not labels_json.exists():
+        return {}
+    names = json.loads(labels_json.read_text(encoding="utf-8"))
+    return {int(k): str(v).removeprefix(f"{patient}-") for k, v in names.items()}
+
+
+def _liver_mean(summary_json: Path, tracer: str, time_point: float) -> float | None:
+    """The liver reference's mean SUV on that scan, from the quantify stage's summary."""
+    if not summary_json.exists():
+        return None
+    for scan in json.loads(summary_json.read_text(encoding="utf-8")).get("scans", []):
+        if scan.get("tracer") == tracer and scan.get("time_point_min") == time_point:
+            value = scan.get("liver_mean_suv")
+            return None if value is None else float(value)
+    return None
 
 
 #: Where the report answers a STARD 2015 item: (text, status, anchor of the answering section or
@@ -625,14 +685,40 @@ _CHECKLIST_WHERE: dict[str, tuple[str, str, str | None]] = {
     "22": ("Results: interval between index test and reference standard", "report", "flow"),
     "23": ("Results: 2x2 tables", "report", "accuracy"),
     "24": ("Results: accuracy estimates with 95 % CIs", "report", "accuracy"),
-    "28": ("Study: registration (fill in from the trial record)", "authors", None),
 }
 
 
-def _checklist() -> list[dict[str, str | None]]:
+def _checklist(config: StudyConfig) -> list[dict[str, str | None]]:
+    where_for = dict(_CHECKLIST_WHERE)
+    if config.sample_size.intended is not None:
+        where_for["18"] = (
+            "Methods: intended sample size"
+            + (
+                ""
+                if config.sample_size.basis or config.sample_size.planning
+                else " (how it was determined: not given)"
+            ),
+            "report" if config.sample_size.basis or config.sample_size.planning else "partly",
+            "methods-sample-size",
+        )
+    else:
+        where_for["18"] = (
+            "Not given (study.toml [sample_size] intended and basis)",
+            "authors",
+            "methods-sample-size",
+        )
+    where_for["28"] = (
+        (f"Registration: {config.registration}", "report", "registration")
+        if config.registration
+        else (
+            "Registration number not given (study.toml [registration] number)",
+            "authors",
+            "registration",
+        )
+    )
     rows: list[dict[str, str | None]] = []
     for item in STARD_2015_ITEMS:
-        where, status, anchor = _CHECKLIST_WHERE.get(
+        where, status, anchor = where_for.get(
             item.number, ("Needs the authors' words", "authors", None)
         )
         rows.append(
@@ -655,8 +741,11 @@ def build_context(
     patients: Sequence[str],
     provenance: Sequence[tuple[str, str]],
     methods: Mapping[str, Any],
+    config: StudyConfig | None = None,
 ) -> ReportContext:
-    """Lay out every section of the report from the analysis results."""
+    """Lay out every section of the report from the analysis results (``config``: the
+    study's registration and intended sample size; none given by default)."""
+    config = config or StudyConfig()
     study = results.study
     ctx = ReportContext(study=study, provenance=list(provenance), problems=list(results.problems))
     ctx.text["target"] = _target_name(study)
@@ -674,5 +763,25 @@ def build_context(
     _agreement(ctx, results.agreement)
     _survival(ctx, results.survival)
     _mips(ctx, study_root, study, patients)
-    ctx.checklist = _checklist()
+    ctx.text["trial"] = _trial(config, results.flow.enrolled)
+    ctx.checklist = _checklist(config)
     return ctx
+
+
+def _trial(config: StudyConfig, enrolled: int) -> dict[str, Any]:
+    """Registration (STARD 28) and the intended sample size (STARD 18) as study.toml gives
+    them; the size by Buderer's formula when the planning values are given."""
+    plan = config.sample_size
+    buderer = None
+    if plan.planning is not None:
+        se, sp, prevalence, precision = plan.planning
+        buderer = buderer_sample_size(
+            sensitivity=se, specificity=sp, prevalence=prevalence, precision=precision
+        )
+    return {
+        "registration": config.registration,
+        "intended": plan.intended,
+        "basis": plan.basis,
+        "buderer": buderer,
+        "enrolled": enrolled,
+    }

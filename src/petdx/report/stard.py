@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import Rectangle
 
 from petdx.errors import InputValidationError
 
@@ -84,107 +85,186 @@ class StardFlow:
         return sum(arm.n for arm in self.arms)
 
 
-def _box(fig: Figure, x: float, y: float, w: float, h: float, text: str, size: float = 8) -> None:
-    ax = fig.axes[0]
+#: Flow diagram geometry, in inches (the axes' data coordinates are inches, so text measured
+#: by the renderer sizes the boxes): page-width figure, printed at 100 % in the report.
+_WIDTH = 6.8
+_PAD = 0.07  # between a box's edge and its text
+_GAP = 0.28  # vertical space taken by an arrow between two boxes
+_MAIN_X, _MAIN_W = 2.2, 3.0
+_SIDE_X, _SIDE_W = 5.35, 2.7
+_FONT = 8.0
+
+
+def _measure(text: str, size: float) -> tuple[float, float]:
+    """Width and height (inches) of ``text`` as the Agg renderer draws it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(4, 4), dpi=100)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    extent = fig.text(0, 0, text, fontsize=size, ha="center", va="center").get_window_extent(
+        renderer
+    )
+    return extent.width / fig.dpi, extent.height / fig.dpi
+
+
+def _fit(text: str, width: float, size: float = _FONT) -> tuple[str, float]:
+    """``text`` wrapped (each paragraph line on its own) to fit ``width`` inches inside the
+    box padding, and the box height it needs."""
+    import textwrap
+
+    inner = width - 2 * _PAD
+    chars = max(int(inner / (0.6 * size / 72)), 8)
+    while True:
+        lines = [
+            wrapped
+            for line in text.split("\n")
+            for wrapped in (textwrap.wrap(line, chars, subsequent_indent="  ") or [""])
+        ]
+        wrapped_text = "\n".join(lines)
+        w, h = _measure(wrapped_text, size)
+        if w <= inner or chars <= 8:
+            return wrapped_text, h + 2 * _PAD
+        chars -= 2
+
+
+@dataclass(frozen=True)
+class _Box:
+    x: float  # centre
+    top: float
+    w: float
+    h: float
+    text: str
+
+    @property
+    def bottom(self) -> float:
+        return self.top - self.h
+
+    @property
+    def mid(self) -> float:
+        return self.top - self.h / 2
+
+
+def _draw_box(ax: Any, box: _Box) -> None:
     ax.add_patch(
-        FancyBboxPatch(
-            (x - w / 2, y - h / 2),
-            w,
-            h,
-            boxstyle="round,pad=0.004,rounding_size=0.01",
-            linewidth=1.0,
-            fc="white",
-            ec="black",
+        Rectangle(
+            (box.x - box.w / 2, box.bottom), box.w, box.h, linewidth=1.0, fc="white", ec="black"
         )
     )
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, wrap=True)
+    if box.x == _SIDE_X:  # lists of reasons read left-aligned
+        ax.text(box.x - box.w / 2 + _PAD, box.mid, box.text, ha="left", va="center", fontsize=_FONT)
+    else:
+        ax.text(box.x, box.mid, box.text, ha="center", va="center", fontsize=_FONT)
 
 
-def _arrow(fig: Figure, x0: float, y0: float, x1: float, y1: float) -> None:
-    fig.axes[0].annotate(
+def _arrow(ax: Any, x0: float, y0: float, x1: float, y1: float) -> None:
+    ax.annotate(
         "",
         xy=(x1, y1),
         xytext=(x0, y0),
-        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 0.9},
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": "black",
+            "linewidth": 0.9,
+            "shrinkA": 0,
+            "shrinkB": 0,
+        },
     )
 
 
 def flow_diagram(flow: StardFlow) -> Figure:
-    """Draw the STARD 2015 flow diagram (black on white, prints in grayscale)."""
-    fig = Figure(figsize=(8.3, 8.6))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.axis("off")
+    """Draw the STARD 2015 flow diagram (black on white, prints in grayscale).
+
+    Every box is sized to its text as the renderer measures it (long exclusion reasons are
+    wrapped to the box width), and the boxes are stacked from the top with room for the
+    arrows between them, so no text leaves its box and no arrow crosses one.
+    """
+    boxes: list[_Box] = []
+    arrows: list[tuple[float, float, float, float]] = []
+    y = 0.0
+
+    def main(text: str) -> _Box:
+        nonlocal y
+        wrapped, h = _fit(text, _MAIN_W)
+        box = _Box(_MAIN_X, y, _MAIN_W, h, wrapped)
+        boxes.append(box)
+        y = box.bottom
+        return box
+
+    def side(text: str) -> None:
+        """A box to the right of the main column, between the last main box and the next,
+        with an arrow from the column into it."""
+        nonlocal y
+        wrapped, h = _fit(text, _SIDE_W)
+        box = _Box(_SIDE_X, y - _GAP / 2, _SIDE_W, h, wrapped)
+        boxes.append(box)
+        arrows.append((_MAIN_X, box.mid, _SIDE_X - _SIDE_W / 2, box.mid))
+        y = box.bottom - _GAP / 2
 
     reasons = "\n".join(f"{name}: {n}" for name, n in flow.exclusion_reasons) or "none"
-    excluded_h = 0.05 + 0.016 * max(len(flow.exclusion_reasons), 1)
-    _box(
-        fig,
-        0.35,
-        0.94,
-        0.42,
-        0.06,
-        f"Potentially eligible participants\nn = {flow.potentially_eligible}",
-    )
-    _box(fig, 0.80, 0.84, 0.36, excluded_h, f"Excluded, n = {flow.excluded}\n{reasons}", size=6.5)
-    _arrow(fig, 0.35, 0.91, 0.35, 0.765)
-    _arrow(fig, 0.35, 0.84, 0.62, 0.84)
-    _box(
-        fig,
-        0.35,
-        0.735,
-        0.42,
-        0.06,
-        f"Enrolled; index test: {flow.index_test}\nn = {flow.enrolled}",
-    )
+    top = main(f"Potentially eligible participants\nn = {flow.potentially_eligible}")
+    side(f"Excluded, n = {flow.excluded}\n{reasons}")
+    y -= _GAP / 2
+    arrows.append((_MAIN_X, top.bottom, _MAIN_X, y))
+    enrolled = main(f"Enrolled; index test: {flow.index_test}\nn = {flow.enrolled}")
     if flow.index_test_not_performed:
         why = "\n".join(f"{name}: {n}" for name, n in flow.not_performed_reasons)
-        _box(
-            fig,
-            0.80,
-            0.665,
-            0.36,
-            0.06,
-            f"Index test not performed, n = {flow.index_test_not_performed}\n{why}",
-            size=6.5,
-        )
-        _arrow(fig, 0.35, 0.665, 0.62, 0.665)
-    _arrow(fig, 0.35, 0.705, 0.35, 0.615)
+        side(f"Index test not performed, n = {flow.index_test_not_performed}\n{why}".strip())
+    else:
+        y -= _GAP / 2
+    y -= _GAP / 2
+    arrows.append((_MAIN_X, enrolled.bottom, _MAIN_X, y))
+    performed = main(f"Index test performed, n = {flow.index_test_performed}")
 
     n_arms = len(flow.arms)
-    xs = [0.5 / n_arms + k / n_arms for k in range(n_arms)]
-    _box(fig, 0.35, 0.59, 0.42, 0.05, f"Index test performed, n = {flow.index_test_performed}")
-    ax.plot([0.35, 0.35], [0.565, 0.535], color="black", linewidth=0.9)
-    ax.plot([min(xs), max(xs)], [0.535, 0.535], color="black", linewidth=0.9)
-    for x, arm in zip(xs, flow.arms, strict=True):
-        _arrow(fig, x, 0.535, x, 0.505)
-        _box(fig, x, 0.475, 0.28, 0.06, f"Index test {arm.result}\nn = {arm.n}")
-        _box(
-            fig,
-            x,
-            0.37,
-            0.28,
-            0.06,
-            f"No reference standard\nn = {arm.no_reference_standard}",
-            size=7,
-        )
-        _arrow(fig, x, 0.445, x, 0.40)
-        received = arm.n - arm.no_reference_standard
-        _box(fig, x, 0.265, 0.28, 0.06, f"Reference standard\nn = {received}", size=7)
-        _arrow(fig, x, 0.34, x, 0.295)
-        _box(
-            fig,
-            x,
-            0.15,
-            0.28,
-            0.10,
+    column = _WIDTH / n_arms
+    xs = [column * (k + 0.5) for k in range(n_arms)]
+    arm_w = min(column - 0.2, 2.6)
+    branch = performed.bottom - _GAP / 2
+    lines = [((_MAIN_X, performed.bottom), (_MAIN_X, branch))]
+    lines.append(((min(xs + [_MAIN_X]), branch), (max(xs + [_MAIN_X]), branch)))
+    y = branch - _GAP / 2
+    rows = [
+        [f"Index test {arm.result}\nn = {arm.n}" for arm in flow.arms],
+        [f"No reference standard\nn = {arm.no_reference_standard}" for arm in flow.arms],
+        [f"Reference standard\nn = {arm.n - arm.no_reference_standard}" for arm in flow.arms],
+        [
             f"{flow.target_condition}\npresent: {arm.target_present}\n"
-            f"absent: {arm.target_absent}\ninconclusive: {arm.reference_inconclusive}",
-            size=7,
-        )
-        _arrow(fig, x, 0.235, x, 0.20)
-    fig.text(0.02, 0.02, "STARD 2015 flow diagram (Bossuyt et al., BMJ 2015;351:h5527)", fontsize=6)
+            f"absent: {arm.target_absent}\ninconclusive: {arm.reference_inconclusive}"
+            for arm in flow.arms
+        ],
+    ]
+    previous: list[_Box] = []
+    for k, texts in enumerate(rows):
+        fitted = [_fit(text, arm_w) for text in texts]
+        h = max(height for _, height in fitted)
+        row = [_Box(x, y, arm_w, h, text) for x, (text, _) in zip(xs, fitted, strict=True)]
+        for x, box in zip(xs, row, strict=True):
+            start = branch if k == 0 else previous[xs.index(x)].bottom
+            arrows.append((x, start, x, box.top))
+        boxes.extend(row)
+        previous = row
+        y = y - h - _GAP
+
+    footer = 0.3
+    height = -y - _GAP + footer + 0.05
+    fig = Figure(figsize=(_WIDTH, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, _WIDTH)
+    ax.set_ylim(-height + 0.05, 0.05)
+    ax.axis("off")
+    for box in boxes:
+        _draw_box(ax, box)
+    for (x0, y0), (x1, y1) in lines:
+        ax.plot([x0, x1], [y0, y1], color="black", linewidth=0.9)
+    for x0, y0, x1, y1 in arrows:
+        _arrow(ax, x0, y0, x1, y1)
+    ax.text(
+        0.05,
+        -height + 0.05 + footer / 2,
+        "STARD 2015 flow diagram (Bossuyt et al., BMJ 2015;351:h5527)",
+        fontsize=6.5,
+        va="center",
+    )
     return fig
 
 

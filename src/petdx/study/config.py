@@ -42,6 +42,7 @@ __all__ = [
     "PRIMARY_READ_KINDS",
     "PdL1Score",
     "ReadingConfig",
+    "SampleSizePlan",
     "StudyConfig",
     "StudyFolder",
     "TargetCondition",
@@ -189,6 +190,87 @@ def _reading(doc: Any) -> ReadingConfig:
 
 
 @dataclass(frozen=True)
+class SampleSizePlan:
+    """``[sample_size]`` of ``study.toml``: the intended sample size (STARD 18).
+
+    ``intended`` patients and ``basis``, how the number was determined, in the protocol's
+    words (or where it comes from). With the four planning values (expected sensitivity,
+    specificity and prevalence, and the wanted half-width of the 95 % intervals) the report
+    also gives the size by Buderer's formula (:func:`petdx.stats.sample_size.buderer_sample_size`).
+    """
+
+    intended: int | None = None
+    basis: str | None = None
+    expected_sensitivity: float | None = None
+    expected_specificity: float | None = None
+    expected_prevalence: float | None = None
+    precision: float | None = None
+
+    @property
+    def planning(self) -> tuple[float, float, float, float] | None:
+        values = (
+            self.expected_sensitivity,
+            self.expected_specificity,
+            self.expected_prevalence,
+            self.precision,
+        )
+        if any(v is None for v in values):
+            return None
+        return tuple(float(v) for v in values if v is not None)  # type: ignore[return-value]
+
+
+_SAMPLE_SIZE_KEYS = frozenset(
+    ("intended", "basis", "expected_sensitivity", "expected_specificity")
+    + ("expected_prevalence", "precision")
+)
+
+
+def _sample_size(table: Any, where: str) -> SampleSizePlan:
+    if not isinstance(table, dict):
+        raise InputValidationError(f"{where}: [sample_size] must be a table.")
+    unknown = sorted(set(table) - _SAMPLE_SIZE_KEYS)
+    if unknown:
+        raise InputValidationError(
+            f"{where}: [sample_size] {', '.join(unknown)}: not a known key; expected "
+            f"{', '.join(sorted(_SAMPLE_SIZE_KEYS))}."
+        )
+    intended = table.get("intended")
+    if intended is not None and (
+        isinstance(intended, bool) or not isinstance(intended, int) or intended < 1
+    ):
+        raise InputValidationError(
+            f"{where}: [sample_size] intended is {intended!r}; expected a whole number of "
+            "patients (at least 1), e.g. intended = 50."
+        )
+    values: dict[str, float | None] = {}
+    for key in ("expected_sensitivity", "expected_specificity", "expected_prevalence", "precision"):
+        value = table.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < float(value) < 1
+        ):
+            raise InputValidationError(
+                f"{where}: [sample_size] {key} is {value!r}; expected a proportion strictly "
+                "between 0 and 1 (e.g. 0.85; precision 0.1 for +/- 10 points)."
+            )
+        values[key] = None if value is None else float(value)
+    given = [k for k, v in values.items() if v is not None]
+    if given and len(given) < len(values):
+        missing = sorted(set(values) - set(given))
+        raise InputValidationError(
+            f"{where}: [sample_size] gives {', '.join(given)} but not {', '.join(missing)}; "
+            "Buderer's formula needs all four (or leave all four out)."
+        )
+    basis = table.get("basis")
+    return SampleSizePlan(
+        intended=intended,
+        basis=None if basis in (None, "") else str(basis),
+        **values,
+    )
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """Contents of ``study.toml``.
 
@@ -235,6 +317,12 @@ class StudyConfig:
     reading
         ``[reading]``: readers, adjudicator, primary read, sessions and washout
         (:class:`ReadingConfig`).
+    registration
+        ``[registration] number``: the trial's registry and number as the report gives it
+        (STARD 28), e.g. ``ClinicalTrials.gov NCT01234567``; None = not given (the report says
+        so rather than inventing one).
+    sample_size
+        ``[sample_size]``: the intended sample size and how it was determined (STARD 18).
     """
 
     name: str = "petdx study"
@@ -257,6 +345,8 @@ class StudyConfig:
     audit_key_file: str | None = None
     audit_anchor_file: str | None = None
     reading: ReadingConfig = field(default_factory=ReadingConfig)
+    registration: str | None = None
+    sample_size: SampleSizePlan = field(default_factory=lambda: SampleSizePlan())
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -276,6 +366,9 @@ class StudyConfig:
             out.pop("reading")
         else:
             out["reading"]["readers"] = list(self.reading.readers)
+        # what the report says of the trial (STARD 18, 28), not what defines its results
+        out.pop("registration")
+        out.pop("sample_size")
         out["target_condition"] = self.target_condition.value
         out["pdl1_score"] = self.pdl1_score.value
         out["time_points_min"] = list(self.time_points_min)
@@ -315,6 +408,11 @@ class StudyConfig:
         audit = {"key_file": self.audit_key_file, "anchor_file": self.audit_anchor_file}
         if any(audit.values()):
             doc["audit"] = {k: v for k, v in audit.items() if v}
+        if self.registration:
+            doc["registration"] = {"number": self.registration}
+        plan = {k: v for k, v in asdict(self.sample_size).items() if v is not None}
+        if plan:
+            doc["sample_size"] = plan
         if self.comparator_tracer:
             doc["tracer"]["comparator"] = self.comparator_tracer
         if self.suv_max_at_least is not None:
@@ -470,6 +568,12 @@ def load_config(path: str | Path) -> StudyConfig:
             audit_key_file=_optional_path(doc.get("audit", {}).get("key_file")),
             audit_anchor_file=_optional_path(doc.get("audit", {}).get("anchor_file")),
             reading=_reading(doc.get("reading", {})),
+            registration=(
+                str(number)
+                if (number := doc.get("registration", {}).get("number")) not in (None, "")
+                else None
+            ),
+            sample_size=_sample_size(doc.get("sample_size", {}), where),
         )
     except InputValidationError as exc:
         message = str(exc)

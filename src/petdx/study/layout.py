@@ -110,6 +110,11 @@ class ReportFolder:
     def pdf(self) -> Path:
         return self.path / "report.pdf"
 
+    @property
+    def figures(self) -> Path:
+        """``figures/``: every figure as a 300 dpi PNG, an SVG and a PDF (for a journal)."""
+        return self.path / "figures"
+
 
 @dataclass(frozen=True)
 class SnapshotLayout:
