@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -45,11 +46,55 @@ def test_mixed_folder_json(tmp_path: Path) -> None:
 
 def test_mixed_folder_table(tmp_path: Path) -> None:
     good_uid, _, _ = _mixed_folder(tmp_path)
-    run = CliRunner().invoke(app, ["suv", str(tmp_path)])
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--wide"])
     assert run.exit_code == 2
     assert good_uid in run.stdout
     assert "series-datetime" in run.stdout
     assert "PatientWeight (0010,1030) is missing" in run.stderr
+
+
+def test_table_fits_80_columns_with_factor_and_suvmax_whole(tmp_path: Path) -> None:
+    """The bug: in an 80-132 column terminal the 64-character UID column pushed the factor
+    and SUVmax off screen. The default table at width 80: no line longer than 80, each
+    series' factor and SUVmax (from --json) whole on one line, the UID's end shown."""
+    from rich.console import Console
+
+    from petdx.cli.suv import _compact_table
+    from petdx.suv import SuvNormalization
+
+    good_uid, _, _ = _mixed_folder(tmp_path)
+    rows = json.loads(CliRunner().invoke(app, ["suv", str(tmp_path), "--json"]).stdout)
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(_compact_table(rows, SuvNormalization.BW))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    (good,) = [r for r in rows if r["series_instance_uid"] == good_uid]
+    factor, suv_max = f"{good['suv_factor']:.6g}", f"{good['suv_max']:.2f}"
+    assert any(factor in line and suv_max in line for line in lines)
+    assert any(good_uid[-13:] in line for line in lines)
+    text = " ".join(line.strip("│ ") for line in lines)
+    assert "PatientWeight" in text  # the failed series' error is in the table too
+    # wider terminals get the same table; --wide the full one
+    wide = Console(width=80, record=True, file=io.StringIO())
+    from petdx.cli.suv import _table
+
+    wide.print(_table(rows, SuvNormalization.BW))
+    assert not any(factor in line and suv_max in line for line in wide.export_text().splitlines())
+
+
+def test_progress_without_a_terminal_is_plain_lines(tmp_path: Path) -> None:
+    """Without a terminal (CliRunner's streams, a log file), progress is plain lines with no
+    control codes, and the last line says the work is done."""
+    save_series(pet_series(2), tmp_path / "a")
+    save_series(pet_series(2), tmp_path / "b")
+    run = CliRunner().invoke(app, ["suv", str(tmp_path), "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert "\x1b" not in run.stderr
+    assert "\r" not in run.stderr
+    lines = run.stderr.splitlines()
+    assert any(line.startswith("Computing SUV: 2/2 (") for line in lines)
+    assert any(line.startswith("Indexing DICOM: ") for line in lines)
+    json.loads(run.stdout)  # stdout stays machine-readable
 
 
 def test_weight_option_rescues_the_series(tmp_path: Path) -> None:

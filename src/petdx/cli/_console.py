@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -71,14 +74,35 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # some input was refused; the message names it and the fix
 
 
+#: Without a terminal, a plain progress line at most this often (seconds), and at the end.
+PLAIN_PROGRESS_SECONDS = 10.0
+
+
 @contextmanager
 def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A Rich progress bar on stderr; yields ``update(done, total)``.
+    """Progress on stderr; yields ``update(done, total)``.
 
-    The bar is transient and hidden when stderr is not a terminal or ``enabled`` is False.
+    On a terminal, a transient Rich bar. Without one (a log file, a pipe, ``make demo`` in
+    CI), plain lines with no control codes: ``Simulating patients: 3/50 (12 s)`` at most
+    every :data:`PLAIN_PROGRESS_SECONDS` and when the work is done, so a long step is seen
+    to move. Nothing when ``enabled`` is False.
     """
-    if not enabled or not err_console.is_terminal:
+    if not enabled:
         yield lambda done, total: None
+        return
+    if not err_console.is_terminal:
+        started = time.monotonic()
+        last = [-math.inf]
+
+        def plain(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < PLAIN_PROGRESS_SECONDS:
+                return
+            last[0] = now
+            sys.stderr.write(f"{description}: {done}/{total} ({now - started:.0f} s)\n")
+            sys.stderr.flush()
+
+        yield plain
         return
     progress = Progress(
         TextColumn("[bold]{task.description}"),

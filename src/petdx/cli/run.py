@@ -26,8 +26,9 @@ __all__ = ["register"]
 
 def _headline(summary: RunSummary) -> Table:
     table = Table(title="Headline results", show_lines=False)
-    for name in ("Level", "Index test", "Measure", "Estimate (95 % CI)"):
-        table.add_column(name)
+    for name in ("Level", "Index test", "Measure"):
+        table.add_column(name, overflow="fold")
+    table.add_column("Estimate (95 % CI)", no_wrap=True)  # an interval read whole, at 80 columns
     for row in summary.headline:
         est = row.get("estimate")
         text = format_or_missing(est)

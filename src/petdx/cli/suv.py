@@ -34,6 +34,59 @@ def _fmt_factor(row: dict[str, Any]) -> str:
     return text
 
 
+def _short_uid(uid: str) -> str:
+    """The end of a series UID (where UIDs of one study differ): ``…5206895898058``."""
+    return uid if len(uid) <= _UID_TAIL + 1 else "…" + uid[-_UID_TAIL:]
+
+
+_UID_TAIL = 13
+
+
+def _compact_factor(row: dict[str, Any]) -> str:
+    text = f"{row['suv_factor']:.6g}"
+    check = row.get("vendor_check")
+    if check:
+        colour = "" if check["agrees"] else "[yellow]"
+        text += f"\n{colour}scanner {check['relative_difference']:+.2%}{'[/]' if colour else ''}"
+    return text
+
+
+def _compact_table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table:
+    """The table for an 80-column terminal: the series by its description and the end of its
+    UID, and what a reader checks (units, weight, dose, factor, SUVmax); the factor and SUVmax
+    never wrap. ``--wide`` gives every column, ``--json`` every value."""
+    table = Table(
+        title=f"SUV{normalization.value} per PET series",
+        caption="--wide: injection and reference times, nuclide, full UIDs",
+        show_lines=True,
+    )
+    table.add_column("Series", overflow="fold", ratio=1)
+    table.add_column("Units/decay", overflow="fold", max_width=12)
+    table.add_column("Weight kg", justify="right", max_width=6)
+    table.add_column("Dose MBq", justify="right", max_width=8)
+    table.add_column("Factor", no_wrap=True, justify="right")
+    table.add_column("SUVmax", no_wrap=True, justify="right")
+    for row in rows:
+        series = (
+            f"{row['series_description'] or '(no description)'}\n"
+            f"{_short_uid(row['series_instance_uid'])}"
+        )
+        if row["error"]:
+            table.add_row(f"{series}\n[red]{row['error']}", "", "", "", "", "")
+            continue
+        dose = row["injected_activity_bq"]
+        weight = row["body_weight_kg"]
+        table.add_row(
+            series,
+            f"{row['units']}/{row['decay_correction']}",
+            f"{weight:g}" if weight else MISSING,
+            f"{dose / 1e6:.4g}" if dose else MISSING,
+            _compact_factor(row),
+            f"{row['suv_max']:.2f}",
+        )
+    return table
+
+
 def _table(rows: list[dict[str, Any]], normalization: SuvNormalization) -> Table:
     table = Table(title=f"SUV{normalization.value} per PET series", show_lines=True)
     table.add_column("Series", min_width=64, overflow="fold")
@@ -87,6 +140,10 @@ def suv_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON array (one object per series).")
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column and the full UIDs (needs about 160 columns)."),
+    ] = False,
 ) -> None:
     """SUV factor and SUVmax of every PET series found under PATH.
 
@@ -131,7 +188,7 @@ def suv_command(
     if as_json:
         typer.echo(dumps(rows))
     elif rows:
-        out_console.print(_table(rows, normalization))
+        out_console.print((_table if wide else _compact_table)(rows, normalization))
     _print_problems(index, rows, path)
     failed = any(row["error"] for row in rows) or bool(index.unreadable)
     raise typer.Exit(ExitCode.BAD_INPUT if failed else ExitCode.OK)
