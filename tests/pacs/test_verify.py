@@ -22,6 +22,7 @@ import requests
 
 from petdx.dicom import SeriesKind, index_dicom_folder
 from petdx.study.config import open_study
+from tests.factories import pet_series, save_series
 from tests.pacs.conftest import HOSPITAL_IDS, FilledPacs, write_visit
 from tests.pacs.orthanc import PASSWORD, USER, OrthancServer, orthanc_server
 from tests.pacs.test_pull import _pacs, _rows, _run, _set_pacs, _stored, _study
@@ -219,3 +220,44 @@ def test_a_transfer_that_stops_midway_keeps_the_good_series(
     assert not study.layout.pacs_staging.exists()
     code, _, err = _run("audit", "verify", study.root)
     assert code == 0, err
+
+
+def test_a_known_instance_with_different_content_is_quarantined_never_overwritten(
+    tmp_path: Path,
+) -> None:
+    """The PACS (Orthanc with OverwriteInstances) gets an edited copy of a stored instance
+    (same SOP Instance UID, other pixels) and a new instance of the same series: the next
+    pull quarantines the series and keeps the stored copy as it was."""
+    pet = pet_series(3)
+    for ds in pet:
+        ds.PatientID = HOSPITAL_IDS["SIM-0001"]
+    files = save_series(pet, tmp_path / "dicom" / "PT")
+    settings = {"MaximumStorageCacheSize": 0, "OverwriteInstances": True}
+    with orthanc_server(tmp_path / "server", settings) as server:
+        server.store(files[:2])
+        filled = FilledPacs(server, tmp_path / "dicom")
+        study = _study(tmp_path / "s", _pacs(filled, tmp_path))
+        code, _, err = _run("pacs", "pull", study.root)
+        assert code == 0, err
+        before = {name: path.read_bytes() for name, path in _stored(study).items()}
+        assert len(before) == 2
+
+        edited = pydicom.dcmread(files[0])
+        pixels = bytearray(edited.PixelData)
+        pixels[0] ^= 0x01
+        edited.PixelData = bytes(pixels)
+        edited_file = tmp_path / "edited.dcm"
+        edited.save_as(edited_file, enforce_file_format=True)
+        server.store([edited_file, files[2]])
+
+        code, out, err = _run("pacs", "pull", study.root)
+    assert code == 2, err
+    assert len(json.loads(out)["problems"]) == 1
+    assert "SIM-0001 PT series of 20250101" in err
+    assert "a SOP Instance UID the study stores already but different content" in err
+    assert "petdx never overwrites a stored instance" in err
+    after = {name: path.read_bytes() for name, path in _stored(study).items()}
+    assert after == before  # the stored copies unchanged, the new instance not added
+    rows = _rows(study)
+    assert (len(rows["series"]), len(rows["instances"])) == (1, 2)
+    assert len(list(study.layout.pacs_quarantine.glob("*.json"))) == 1

@@ -38,7 +38,11 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from petdx.dicom import deidentify_uid
-from petdx.dicom.deidentify import redact_uids
+from petdx.dicom.deidentify import (
+    DeidentificationSettings,
+    DeidentifiedFileEncoder,
+    redact_uids,
+)
 from petdx.dicom.discovery import DicomIndex, index_dicom_folder
 from petdx.dicom.discovery import ProgressCallback as IndexProgress
 from petdx.errors import Hint, InputValidationError
@@ -48,7 +52,11 @@ from petdx.pacs.config import PacsConfig, PacsConfigError
 from petdx.pipeline.ingest import IngestedSeries, IngestProblem, ingest
 from petdx.study.config import StudyFolder
 from petdx.study.database import StudyDatabase
-from petdx.study.queries import patient_identities, recorded_instance_uids
+from petdx.study.queries import (
+    patient_identities,
+    recorded_instance_digests,
+    recorded_instance_uids,
+)
 from petdx.study.records import Author
 
 __all__ = ["PacsSeries", "PacsStudySource", "PullResult", "find_series", "pull"]
@@ -215,6 +223,7 @@ class PacsStudySource:
     rest: OrthancRest | None = None
     quarantine: Path | None = None
     n_md5_checked: int = 0
+    database: StudyDatabase | None = None
 
     @property
     def label(self) -> str:
@@ -241,6 +250,8 @@ class PacsStudySource:
         try:
             retrieved = self._retrieve(item, folder)
             failure = self._verify(item, retrieved, None if stored is None else stored.result())
+            if failure is None:
+                failure = self._conflict(item, folder, len(retrieved))
         except PacsError as exc:
             shutil.rmtree(folder)
             if stored is not None:
@@ -315,6 +326,39 @@ class PacsStudySource:
             self.n_retrieved += 1
             self.tick(1)
         return got
+
+    def _conflict(self, item: PacsSeries, folder: Path, n: int) -> str | None:
+        """Why the series conflicts with what the study stores, or None: an instance whose
+        SOP Instance UID is stored already but whose de-identified copy (made exactly as
+        ingest makes it) differs from the stored file's SHA-256. Ingest would skip it
+        (idempotence by UID); petdx never overwrites a stored instance, so the series is
+        quarantined instead, and the stored copy stays as it is."""
+        if self.database is None:
+            return None
+        series_uid = self._deid(item)
+        with self.database.engine.connect() as db:
+            recorded = recorded_instance_digests(db, series_uid)
+        if not recorded:
+            return None
+        encoder = DeidentifiedFileEncoder(DeidentificationSettings(self.secret, item.patient_id))
+        differ: list[str] = []
+        for k in range(n):
+            path = folder / f"{k:06d}.dcm"
+            header = pydicom.dcmread(path)
+            sop = deidentify_uid(self.secret, str(header.SOPInstanceUID))
+            if sop in recorded:
+                digest = hashlib.sha256(encoder.encode(header)).hexdigest()
+                if digest != recorded[sop]:
+                    differ.append(sop)
+        if not differ:
+            return None
+        return (
+            f"{len(differ)} instance(s) arrived with a SOP Instance UID the study stores "
+            f"already but different content (first: de-identified SOP Instance UID "
+            f"{differ[0]}); petdx never overwrites a stored instance. Ask the PACS "
+            "administrator which version is right (the series may have been edited or "
+            "re-sent with changes)"
+        )
 
     def _verify(
         self, item: PacsSeries, got: list[tuple[str, str]], stored: dict[str, str] | None
@@ -499,6 +543,7 @@ def _pull(
                 secret=secret,
                 rest=rest,
                 quarantine=study.layout.pacs_quarantine,
+                database=database,
             )
             try:
                 result = ingest(study, database, source, author=author)

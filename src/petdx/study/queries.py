@@ -38,6 +38,7 @@ __all__ = [
     "measurement_rows",
     "patient_identities",
     "patient_ids",
+    "recorded_instance_digests",
     "recorded_instance_uids",
     "row_type",
     "store_instances",
@@ -107,6 +108,14 @@ def patient_ids(connection: Connection) -> frozenset[str]:
     """The pseudonyms of every registered patient."""
     column = exchange_table("patients").c.patient_id
     return frozenset(str(p) for p in connection.execute(select(column)).scalars())
+
+
+def recorded_instance_digests(connection: Connection, series_uid: str) -> dict[str, str]:
+    """(De-identified) SOP instance UID -> SHA-256 of the stored file, for a series."""
+    query = select(instances.c.sop_instance_uid, instances.c.sha256).where(
+        instances.c.series_uid == series_uid
+    )
+    return {str(uid): str(digest) for uid, digest in connection.execute(query)}
 
 
 def recorded_instance_uids(connection: Connection, series_uid: str) -> frozenset[str]:
