@@ -228,9 +228,10 @@ def test_browser_adds_edits_and_submits(
         expect(panel).to_be_visible()
         expect(page.locator("#voi-none")).to_be_visible()
         x, y, z = _seed(voi_world)
-        if page.evaluate("() => Boolean(window.petdxViewer && window.petdxViewer.moveTo)"):
+        if page.locator("#viewer").count():  # the viewer's crosshair is the point
             page.wait_for_function(
-                "() => window.petdxViewer.nv && window.petdxViewer.nv.volumes.length > 0"
+                "() => document.getElementById('viewer').dataset.state === 'ready'",
+                timeout=POST_TIMEOUT_MS,
             )
             page.evaluate("([x, y, z]) => window.petdxViewer.moveTo([-x, -y, z])", [x, y, z])
         else:

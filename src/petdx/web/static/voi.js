@@ -15,9 +15,13 @@
 
   function say(text) { status.textContent = text; }
 
+  // The viewer, once it shows its volumes (data-state "ready" on #viewer): before that, or
+  // while it loads another time point, neither the crosshair nor an overlay is touched.
   function viewer() {
     const v = window.petdxViewer;
-    return v && typeof v.valueAtCrosshair === "function" && v.nv && v.nv.volumes && v.nv.volumes.length ? v : null;
+    const root = document.getElementById("viewer");
+    const ready = root && root.dataset.state === "ready";
+    return ready && v && typeof v.valueAtCrosshair === "function" && v.nv && v.nv.volumes && v.nv.volumes.length ? v : null;
   }
 
   // The seed: the crosshair (into the fields) when a viewer shows a volume, else the fields.
@@ -44,8 +48,9 @@
     const row = chosen();
     if (!v || typeof v.nv.addVolumeFromUrl !== "function") { return; }
     try {
-      if (overlay) { v.nv.removeVolume(overlay); overlay = null; }
-      if (!row) { v.nv.drawScene(); return; }
+      if (overlay && v.nv.volumes.includes(overlay)) { v.nv.removeVolume(overlay); }
+      overlay = null;
+      if (!row || row.dataset.series !== series.value) { v.nv.drawScene(); return; }
       overlay = await v.nv.addVolumeFromUrl({
         url: row.dataset.maskUrl + "?v=" + row.dataset.version,
         name: "voi.nii.gz", colormap: "red", opacity: 0.45, cal_min: 0.5, cal_max: 1,
@@ -129,7 +134,14 @@
   list.addEventListener("change", function () { showOverlay(); });
   const timepoint = document.querySelector(".viewer-timepoint");
   if (timepoint && series.tagName === "SELECT") {
-    timepoint.addEventListener("change", function () { series.selectedIndex = timepoint.selectedIndex; });
+    // The viewer reloads its volumes for the other scan (dropping the overlay with them).
+    timepoint.addEventListener("change", function () { series.selectedIndex = timepoint.selectedIndex; overlay = null; });
+  }
+  const viewerRoot = document.getElementById("viewer");
+  if (viewerRoot) {
+    new MutationObserver(function () {
+      if (viewerRoot.dataset.state === "ready") { showOverlay(); }
+    }).observe(viewerRoot, { attributes: true, attributeFilter: ["data-state"] });
   }
   refresh().catch(function (error) { say("The VOIs could not be loaded: " + error); });
 }());
