@@ -53,7 +53,7 @@
       if (!row || row.dataset.series !== series.value) { v.nv.drawScene(); return; }
       overlay = await v.nv.addVolumeFromUrl({
         url: row.dataset.maskUrl + "?v=" + row.dataset.version,
-        name: "voi.nii.gz", colormap: "red", opacity: 0.45, cal_min: 0.5, cal_max: 1,
+        name: "voi.nii.gz", colormap: "green", opacity: 0.5, cal_min: 0.5, cal_max: 1, colorbarVisible: false,
       });
     } catch (error) {
       overlay = null;
