@@ -7,6 +7,11 @@ file, when broken, is a clear error."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +21,15 @@ from petdx.study.config import open_study
 from petdx.study.database import open_database
 from tests.pacs.conftest import HOSPITAL_IDS, OUTSIDER, FilledPacs, write_visit
 from tests.pacs.orthanc import orthanc_server
-from tests.pacs.test_pull import _pacs, _rows, _run, _stored, _study
+from tests.pacs.test_pull import (
+    _checkout_env,
+    _files_under,
+    _pacs,
+    _rows,
+    _run,
+    _stored,
+    _study,
+)
 
 pytestmark = [pytest.mark.xdist_group("orthanc"), pytest.mark.slow]
 
@@ -108,3 +121,48 @@ def test_a_broken_watch_state_is_a_clear_error(empty_pacs: FilledPacs, tmp_path:
     assert code == 2
     assert "ends at change 0" in err
     assert "Traceback" not in err
+
+
+def test_kill_minus_9_of_a_watch_midway_then_a_rerun_resumes(
+    empty_pacs: FilledPacs, tmp_path: Path
+) -> None:
+    """SIGKILL of ``watch --once`` while it pulls a study; the next watch pulls it again
+    from the saved place: the same rows and files as a pull never killed, and the audit
+    trail verifies."""
+    n_slices = 120
+    empty_pacs.server.store(
+        write_visit(tmp_path / "dicom", HOSPITAL_IDS["SIM-0001"], n_slices=n_slices, plant=True)
+    )
+    base = _study(tmp_path / "base", _pacs(empty_pacs, tmp_path))
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    shutil.copytree(base.root, whole)
+    shutil.copytree(base.root, killed)
+    code, _, err = _run("pacs", "pull", whole)
+    assert code == 0, err
+
+    study = open_study(killed)
+    command = [sys.executable, "-m", "petdx", "pacs", "watch", str(killed), "--once"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_checkout_env()
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _files_under(study.layout.pacs_staging) < n_slices // 3 and process.poll() is None:
+            assert time.monotonic() < deadline, "the watch did not get going"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the watch ended before it was killed"
+    assert len(_stored(study)) < 2 * n_slices
+
+    code, out, err = _run("pacs", "watch", killed, "--once", "--wait", "60")
+    assert code == 0, err
+    assert json.loads(out)["studies_pulled"] >= 1
+    assert _rows(study) == _rows(open_study(whole))
+    files_whole, files_killed = _stored(open_study(whole)), _stored(study)
+    assert files_killed.keys() == files_whole.keys()
+    assert all(files_killed[k].read_bytes() == files_whole[k].read_bytes() for k in files_whole)
+    assert not study.layout.pacs_staging.exists()
+    code, _, err = _run("audit", "verify", killed)
+    assert code == 0, err
