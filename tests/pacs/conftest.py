@@ -5,8 +5,10 @@ that one worker starts the server."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,32 @@ def filled_pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledPacs
     with orthanc_server(root / "server") as server:
         server.store(files + outsider)
         yield FilledPacs(server, dicom)
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """Answers every request with HTTP 500, as a PACS whose database broke does."""
+
+    def do_GET(self) -> None:
+        body = b"Internal error: database unavailable"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def failing_server() -> Iterator[str]:
+    """A local HTTP server answering 500 (Orthanc cannot be made to fail on demand)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/dicom-web"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -21,10 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -273,35 +270,6 @@ def test_configuration_errors_name_the_key(filled_pacs: FilledPacs, tmp_path: Pa
     assert code == 2
     assert "no [pacs] section" in err
     _nothing_stored(study)
-
-
-class _Failing(BaseHTTPRequestHandler):
-    """Answers every request with HTTP 500, as a PACS whose database broke does."""
-
-    def do_GET(self) -> None:
-        body = b"Internal error: database unavailable"
-        self.send_response(500)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def failing_server() -> Iterator[str]:
-    """A local HTTP server answering 500 (Orthanc cannot be made to fail on demand)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/dicom-web"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_a_server_answering_500_is_a_clear_error(

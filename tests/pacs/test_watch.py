@@ -166,3 +166,15 @@ def test_kill_minus_9_of_a_watch_midway_then_a_rerun_resumes(
     assert not study.layout.pacs_staging.exists()
     code, _, err = _run("audit", "verify", killed)
     assert code == 0, err
+
+
+def test_watch_of_a_server_that_is_not_orthanc_is_a_configuration_error(
+    empty_pacs: FilledPacs, tmp_path: Path, failing_server: str
+) -> None:
+    study = _study(tmp_path / "s", {**_pacs(empty_pacs, tmp_path), "url": failing_server})
+    code, _, err = _watch(study.root)
+    assert code == 2
+    assert "does not answer Orthanc's REST API" in err
+    assert "orthanc_url" in err
+    assert "Traceback" not in err
+    assert _stored(study) == {}
