@@ -215,3 +215,24 @@ def test_methods_state_how_bootstrap_replicates_with_a_zero_denominator_are_hand
     accuracy = text[text.index('id="accuracy"') : text.index('id="roc"')]
     assert "replicates with a zero denominator corrected (0.5 added)" in accuracy
     assert "replicates undefined (zero denominator), left out" not in accuracy
+
+
+def test_tables_docx_holds_the_reports_result_tables(demo_study: DemoStudy) -> None:
+    """report/tables.docx: every result table of the HTML, numbered, cells as shown."""
+    import docx
+
+    from petdx.report.docx_tables import html_tables
+
+    html = (demo_study.reference / "report" / "report.html").read_text()
+    tables = html_tables(html)
+    assert len(tables) >= 10
+    document = docx.Document(str(demo_study.reference / "report" / "tables.docx"))
+    assert len(document.tables) == len(tables)
+    captions = [p.text for p in document.paragraphs if p.text.startswith("Table ")]
+    assert captions[0] == "Table 1. Headline results"
+    assert any("Patient level — Visual read" in c for c in captions)
+    for table, grid in zip(tables, document.tables, strict=True):
+        shown = [[cell.text for cell in row.cells] for row in grid.rows]
+        assert shown[len(table.header) :] == [
+            row + [""] * (len(shown[0]) - len(row)) for row in table.rows
+        ]

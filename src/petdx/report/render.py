@@ -25,6 +25,7 @@ from petdx.analysis.results import StudyInfo, parse_results
 from petdx.data_dictionary import code_label
 from petdx.errors import InputValidationError
 from petdx.fileio import atomic_output, atomic_write_bytes, atomic_write_text
+from petdx.report.docx_tables import write_tables_docx
 from petdx.report.formatting import fmt_estimate, fmt_iqr, fmt_number, fmt_p, fmt_plain
 from petdx.report.sections import FigureBlock, ReportContext, build_context
 from petdx.study.config import StudyConfig, open_study
@@ -47,6 +48,7 @@ _LIBRARIES = (
     "matplotlib",
     "Jinja2",
     "weasyprint",
+    "python-docx",
 )
 
 
@@ -187,8 +189,10 @@ def write_report(
     layout = StudyLayout(root)
     folder = out or layout.report_files
     context, config = _report_context(root, results, config, provenance)
-    html_path = atomic_write_text(folder.html, _render(context, config, vector=False))
+    html = _render(context, config, vector=False)
+    html_path = atomic_write_text(folder.html, html)
     _write_figures(folder.figures, [*context.figures.values(), *context.mips])
+    write_tables_docx(html, folder.tables_docx, title=f"{context.study.name}: tables")
     pdf_path = None
     if pdf:
         import weasyprint

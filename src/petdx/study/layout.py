@@ -111,6 +111,11 @@ class ReportFolder:
         return self.path / "report.pdf"
 
     @property
+    def tables_docx(self) -> Path:
+        """``tables.docx``: the report's result tables for a journal (python-docx)."""
+        return self.path / "tables.docx"
+
+    @property
     def figures(self) -> Path:
         """``figures/``: every figure as a 300 dpi PNG, an SVG and a PDF (for a journal)."""
         return self.path / "figures"
