@@ -259,3 +259,31 @@ def test_pdl1_secondary_target_equals_petdx_stats(demo_study: DemoStudy, tmp_pat
             for key in ("estimate", "ci_low", "ci_high"):
                 expected = entry["result"]["measures"][name][key]
                 assert cli[name][key] == pytest.approx(expected, abs=1e-12), (entry["test"], name)
+
+
+def test_retention_cohort_test_equals_petdx_stats(demo_study: DemoStudy) -> None:
+    """Issue 17: the report's cohort-level retention test is what ``petdx stats retention``
+    gives on the exported lesion table; every lesion with a carried-VOI-mean retention
+    index there has an image-noise CI and a verdict that matches it."""
+    doc = _results(demo_study.reference)["retention"]["uncertainty"]
+    csv = demo_study.reference / "results" / "analysis_lesions.csv"
+    cli = _cli("retention", str(csv))
+    for key in ("primary", "secondary"):
+        mine, theirs = doc["cohort_test"][key], cli[key]
+        assert mine["p_value"] == pytest.approx(theirs["p_value"], rel=1e-9, nan_ok=True)
+        for field in ("estimate", "ci_low", "ci_high", "n", "n_clusters"):
+            assert mine["effect"][field] == pytest.approx(theirs["effect"][field], nan_ok=True)
+    table = pd.read_csv(csv)
+    with_ri = table[table["ri_voi_mean_pct"].notna()]
+    assert len(doc["lesions"]) == len(with_ri) > 0
+    assert cli["primary"]["effect"]["n"] + cli["secondary"]["effect"]["n"] > 0
+    for lesion in doc["lesions"]:
+        low, high, verdict = lesion["ci_low_pct"], lesion["ci_high_pct"], lesion["verdict"]
+        assert low is not None
+        assert low < lesion["ri_pct"] < high
+        expected = "retained" if low > 0 else "washout" if high < 0 else "indeterminate"
+        assert verdict == expected
+    assert sum(v["n"] for v in doc["verdicts"]) == len(doc["lesions"])
+    html = (demo_study.reference / "report" / "report.html").read_text()
+    assert "Retention with its uncertainty" in html
+    assert "fig-retention-ci" in html

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from petdx.quantify.noise import retention_ci_pct, retention_verdict
 from petdx.quantify.timepoints import retention_index_pct_values
 from petdx.study.adjudication import primary_reads
 from petdx.study.config import (
@@ -50,7 +51,16 @@ from petdx.study.schema import exchange_table
 __all__ = ["DAYS_PER_MONTH", "AnalysisData", "load_analysis_data", "metric_column"]
 
 DAYS_PER_MONTH = 30.4375
-_METRICS = ("suv_max", "suv_peak_global", "suv_mean", "volume_ml", "tbr_liver")
+_METRICS = (
+    "suv_max",
+    "suv_peak_global",
+    "suv_mean",
+    "volume_ml",
+    "tbr_liver",
+    "suv_mean_carried",
+    "suv_mean_carried_noise_sd",
+    "suv_max_noise_sd",
+)
 
 
 #: What the analyses lack when a table holds no rows (``petdx run`` says so in its notes).
@@ -197,6 +207,45 @@ def _attenuation_methods(summaries: StudyLayout, patients: list[str]) -> tuple[s
                 str(s.get("attenuation_correction_method") or "") for s in summary.get("scans", [])
             )
     return tuple(sorted(found - {""}))
+
+
+def _retention_uncertainty(lesions: pd.DataFrame, t1: int, t2: int) -> None:
+    """Add the carried-VOI-mean retention index (``ri_voi_mean_pct``) and, for it and for
+    SUVmax, the 95 % CI from image noise (``..._ci_low_pct``, ``..._ci_high_pct``) and the
+    verdict (``ri_voi_mean_verdict``, ``ri_suv_max_verdict``; petdx.quantify.noise)."""
+    lesions["ri_voi_mean_pct"] = retention_index_pct_values(
+        lesions[metric_column("suv_mean_carried", t1)],
+        lesions[metric_column("suv_mean_carried", t2)],
+    )
+    for stem, value, sd in (
+        ("ri_voi_mean", "suv_mean_carried", "suv_mean_carried_noise_sd"),
+        ("ri_suv_max", "suv_max", "suv_max_noise_sd"),
+    ):
+        cis = [
+            retention_ci_pct(*_finite(m1, m2), *_squared(s1, s2))
+            for m1, m2, s1, s2 in zip(
+                lesions[metric_column(value, t1)],
+                lesions[metric_column(value, t2)],
+                lesions[metric_column(sd, t1)],
+                lesions[metric_column(sd, t2)],
+                strict=True,
+            )
+        ]
+        lesions[f"{stem}_ci_low_pct"] = [c[0] if c else np.nan for c in cis]
+        lesions[f"{stem}_ci_high_pct"] = [c[1] if c else np.nan for c in cis]
+        lesions[f"{stem}_verdict"] = [
+            v.value if (v := retention_verdict(c)) is not None else None for c in cis
+        ]
+    volume = lesions[metric_column("volume_ml", t1)]
+    lesions["voi_diameter_mm"] = 10.0 * np.cbrt(6.0 * volume.astype(float) / np.pi)
+
+
+def _finite(*values: Any) -> tuple[float | None, ...]:
+    return tuple(float(v) if pd.notna(v) and np.isfinite(v) else None for v in values)
+
+
+def _squared(*values: Any) -> tuple[float | None, ...]:
+    return tuple(None if v is None else v * v for v in _finite(*values))
 
 
 def load_analysis_data(
@@ -368,6 +417,8 @@ def load_analysis_data(
             b = lesions.get(metric_column(metric, index_points[1]))
             if a is not None and b is not None:
                 lesions[f"ri_{metric}_pct"] = retention_index_pct_values(a, b)
+    if len(index_points) >= 2:
+        _retention_uncertainty(lesions, index_points[0], index_points[1])
 
     # Patient summaries of the lesions.
     non_primary = lesions[lesions["non_primary"]]

@@ -301,7 +301,7 @@ def analyse(data: AnalysisData) -> StudyResults:
 
     # 4. Uptake and PD-L1, 5. Retention, 6. Agreement (petdx.analysis.uptake)
     pdl1, pdl1_lesions = pdl1_section(run, data)
-    retention = retention_section(run, data)
+    retention = retention_section(run, data, lesions)
     agreement = agreement_section(run, data, enrolled)
 
     # 7. Survival

@@ -3,6 +3,9 @@ uptake and PD-L1, retention between the first two time points, inter-reader agre
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -18,10 +21,15 @@ from petdx.analysis.results import (
     UptakeGroup,
 )
 from petdx.quantify.timepoints import retention_index_pct_values
-from petdx.stats import cohen_kappa, spearman, wilcoxon_signed_rank
+from petdx.stats import cohen_kappa, retention_tests, spearman, wilcoxon_signed_rank
 from petdx.study.config import TargetCondition
 
-__all__ = ["agreement_section", "pdl1_section", "retention_section"]
+__all__ = [
+    "agreement_section",
+    "pdl1_section",
+    "retention_section",
+    "retention_uncertainty",
+]
 
 
 def pdl1_section(run: Collector, data: AnalysisData) -> tuple[Pdl1Section, pd.DataFrame]:
@@ -84,8 +92,12 @@ def pdl1_section(run: Collector, data: AnalysisData) -> tuple[Pdl1Section, pd.Da
     return pdl1, pdl1_lesions
 
 
-def retention_section(run: Collector, data: AnalysisData) -> RetentionSection:
-    """Retention between the first two index time points per lesion class, and the liver's."""
+def retention_section(
+    run: Collector, data: AnalysisData, exported: pd.DataFrame | None = None
+) -> RetentionSection:
+    """Retention between the first two index time points per lesion class, and the liver's;
+    with ``exported`` (the exported lesion set), the retention uncertainty and the
+    cohort-level test on it (:func:`retention_uncertainty`)."""
     time_points = tuple(data.index_time_points[:2])
     if len(data.index_time_points) < 2:
         return RetentionSection(time_points, ())
@@ -144,7 +156,101 @@ def retention_section(run: Collector, data: AnalysisData) -> RetentionSection:
         tuple(retention),
         tuple(livers),
         iqr_summary(pd.Series(livers, dtype=float)),
+        retention_uncertainty(run, exported) if exported is not None else None,
     )
+
+
+#: VOI size classes of the noise floor (volume-equivalent diameter, mm; lower bound kept).
+SIZE_CLASSES = ((0.0, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 30.0), (30.0, math.inf))
+
+
+def _group(malignant: object, positive: object) -> str:
+    if malignant is False or malignant == False:  # noqa: E712 (pandas booleans)
+        return "benign"
+    if positive is True or positive == True:  # noqa: E712
+        return "malignant, PD-L1 positive"
+    if positive is False or positive == False:  # noqa: E712
+        return "malignant, PD-L1 negative"
+    return "malignant, PD-L1 not sampled"
+
+
+def retention_uncertainty(run: Collector, lesions: pd.DataFrame) -> dict[str, Any]:
+    """Issue 17's retention results on ``lesions`` (RetentionSection.uncertainty); the
+    cohort test is :func:`petdx.stats.retention_tests` on the exported columns
+    ``ri_voi_mean_pct``, ``malignant``, ``pdl1_positive``, ``patient_id``."""
+    rows = (
+        lesions[lesions["ri_voi_mean_pct"].notna()]
+        if "ri_voi_mean_pct" in lesions
+        else lesions.iloc[0:0]
+    )
+    groups = [
+        _group(m, p)
+        for m, p in zip(rows.get("malignant", []), rows.get("pdl1_positive", []), strict=True)
+    ]
+    per_lesion: list[dict[str, Any]] = [
+        {
+            "lesion_id": str(r["lesion_id"]),
+            "patient_id": str(r["patient_id"]),
+            "group": g,
+            "voi_diameter_mm": _number(r.get("voi_diameter_mm")),
+            "ri_pct": _number(r["ri_voi_mean_pct"]),
+            "ci_low_pct": _number(r.get("ri_voi_mean_ci_low_pct")),
+            "ci_high_pct": _number(r.get("ri_voi_mean_ci_high_pct")),
+            "verdict": r.get("ri_voi_mean_verdict")
+            if isinstance(r.get("ri_voi_mean_verdict"), str)
+            else None,
+        }
+        for (_, r), g in zip(rows.iterrows(), groups, strict=True)
+    ]
+    verdicts = []
+    for name in dict.fromkeys(groups):
+        mine = [p["verdict"] for p in per_lesion if p["group"] == name]
+        verdicts.append(
+            {
+                "group": name,
+                "n": len(mine),
+                **{v: mine.count(v) for v in ("retained", "washout", "indeterminate")},
+                "no_ci": mine.count(None),
+            }
+        )
+    floor = []
+    for low, high in SIZE_CLASSES:
+        halves = [
+            (p["ci_high_pct"] - p["ci_low_pct"]) / 2
+            for p in per_lesion
+            if p["voi_diameter_mm"] is not None
+            and low <= p["voi_diameter_mm"] < high
+            and p["ci_low_pct"] is not None
+            and p["ci_high_pct"] is not None
+        ]
+        if halves:
+            size = f"{low:g}–{high:g} mm" if math.isfinite(high) else f">= {low:g} mm"
+            floor.append(
+                {"size": size, "n": len(halves), "median_half_width_pct": float(np.median(halves))}
+            )
+    test = run.run(
+        "retention cohort test",
+        retention_tests,
+        rows["ri_voi_mean_pct"].to_numpy(float) if len(rows) else np.array([]),
+        list(rows.get("malignant", [])),
+        list(rows.get("pdl1_positive", [])),
+        rows["patient_id"].astype(str).to_numpy() if len(rows) else np.array([]),
+    )
+    return {
+        "estimate": "carried-VOI mean",
+        "lesions": per_lesion,
+        "verdicts": verdicts,
+        "noise_floor": floor,
+        "cohort_test": test.to_dict() if test is not None else None,
+    }
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def agreement_section(

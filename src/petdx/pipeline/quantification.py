@@ -42,6 +42,7 @@ from petdx.errors import InputValidationError, PetdxError
 from petdx.fileio import atomic_output, atomic_write_bytes
 from petdx.image import Volume
 from petdx.quantify import LesionSource, ReferenceSpec, ScanInput, quantify_visit
+from petdx.quantify.results import TimePointResult
 from petdx.segment import find_liver_centre
 from petdx.study.layout import StudyLayout, scan_folder_name
 from petdx.suv import SuvResult, compute_suv, suv_volume
@@ -333,6 +334,20 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
                         "series_uid": scan.series_uid,
                     }
                 )
+        rows.extend(
+            {
+                "lesion_id": lesion_ids[label - 1],
+                "patient_id": job.patient_id,
+                "tracer": scan.tracer,
+                "time_point_min": scan.time_point_min,
+                "method": method,
+                "metric": metric,
+                "value": value,
+                "unit": unit_suv,
+                "series_uid": scan.series_uid,
+            }
+            for label, metric, value in _carried_rows(result.time_points[0], point)
+        )
         liver = point.references.get("liver")
         scan_folder = layout.derived_scan(job.patient_id, scan.tracer, scan.time_point_min)
         derived = layout.relative(scan_folder)
@@ -363,6 +378,39 @@ def quantify_patient(job: PatientJob) -> PatientMeasurements:
             )
         )
     return PatientMeasurements(job.patient_id, tuple(rows), tuple(summaries), tuple(problems))
+
+
+def _carried_rows(
+    first: TimePointResult, point: TimePointResult
+) -> list[tuple[int, str, float | None]]:
+    """Per first-scan lesion: the mean in its first-scan VOI carried to this scan
+    (``suv_mean_carried``; the VOI's own mean on the first scan) and the image-noise SDs of
+    that mean and of SUVmax (``..._noise_sd``, petdx.quantify.noise; None without a
+    reference region), for the retention CIs of issue 17."""
+    out: list[tuple[int, str, float | None]] = []
+    for lesion in first.lesions:
+        value = (
+            lesion.suv_mean if point.index == 0 else point.carried_voi_mean_suv.get(lesion.label)
+        )
+        factor = first.voi_noise_factor.get(lesion.label)
+        mine = point.lesion(lesion.label)
+        noise = point.noise
+        sd_mean = (
+            float(np.sqrt(noise.variance(value, factor)))
+            if noise is not None and value is not None and factor is not None
+            else None
+        )
+        sd_max = (
+            float(np.sqrt(noise.variance(mine.suv_max, 1.0)))
+            if noise is not None and mine is not None
+            else None
+        )
+        out += [
+            (lesion.label, "suv_mean_carried", value),
+            (lesion.label, "suv_mean_carried_noise_sd", sd_mean),
+            (lesion.label, "suv_max_noise_sd", sd_max),
+        ]
+    return out
 
 
 def quantify_patient_measured(job: PatientJob) -> PatientMeasurements:

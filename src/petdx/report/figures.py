@@ -274,6 +274,32 @@ def forest_figure(
     return fig
 
 
+def interval_figure(
+    points: Sequence[tuple[str, float, float, float]], *, ylabel: str, title: str
+) -> Figure:
+    """Per-unit estimates with intervals (group, estimate, low, high), sorted by estimate,
+    one colour per group, a line at 0 (the per-lesion retention plot of issue 17)."""
+    fig = Figure(figsize=(5.6, 3.6))
+    ax = _ax(fig)
+    order = sorted(range(len(points)), key=lambda i: points[i][1])
+    groups = list(dict.fromkeys(p[0] for p in points))
+    colours = {g: f"C{k}" for k, g in enumerate(groups)}
+    for x, i in enumerate(order):
+        group, est, lo, hi = points[i]
+        ax.plot([x, x], [lo, hi], color=colours[group], linewidth=0.8)
+        ax.plot(x, est, marker="o", color=colours[group], markersize=2.5)
+    for g in groups:
+        ax.plot([], [], marker="o", color=colours[g], label=g)
+    ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.8)
+    ax.set_xticks([])
+    ax.set_xlabel("lesions, by retention index", fontsize=_FONT)
+    ax.set_ylabel(ylabel, fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    if groups:
+        ax.legend(fontsize=_FONT - 1, frameon=False)
+    return fig
+
+
 def paired_figure(
     groups: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]],
     *,

@@ -48,12 +48,22 @@ class RetentionGroup:
 @dataclass(frozen=True)
 class RetentionSection:
     """Retention between the first two index time points; the liver's fields are None (not
-    written) when the study has fewer than two."""
+    written) when the study has fewer than two.
+
+    ``uncertainty`` (issue 17, None without two time points): the carried-VOI-mean retention
+    index with its image-noise CI per lesion of the exported lesion set (``lesions``: list
+    of {lesion_id, patient_id, group, voi_diameter_mm, ri_pct, ci_low_pct, ci_high_pct,
+    verdict}), the share of verdicts per lesion class (``verdicts``: list of {group, n,
+    retained, washout, indeterminate, no_ci}), the noise floor per VOI size class
+    (``noise_floor``: list of {size, n, median_half_width_pct}: the smallest change whose CI
+    excludes 0) and the cohort-level test (``cohort_test``: petdx.stats.RetentionTests).
+    """
 
     time_points_min: tuple[int, ...]
     groups: tuple[RetentionGroup, ...]
     ri_liver_pct: tuple[float, ...] | None = None
     ri_liver_pct_summary: Summary | None = None
+    uncertainty: Doc | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -64,6 +74,8 @@ class RetentionSection:
             out["ri_liver_pct"] = list(self.ri_liver_pct)
         if self.ri_liver_pct_summary is not None:
             out["ri_liver_pct_summary"] = self.ri_liver_pct_summary.to_dict()
+        if self.uncertainty is not None:
+            out["uncertainty"] = self.uncertainty
         return out
 
     @classmethod
@@ -74,4 +86,5 @@ class RetentionSection:
             tuple(RetentionGroup.from_dict(g) for g in d["groups"]),
             tuple(d["ri_liver_pct"]) if "ri_liver_pct" in d else None,
             Summary.from_dict(summary) if summary is not None else None,
+            d.get("uncertainty"),
         )
