@@ -39,7 +39,6 @@ from petdx.report.figures import (
     figure_png,
     figure_svg,
     forest_figure,
-    interval_figure,
     kaplan_meier_figure,
     mip_figure,
     mip_window,
@@ -55,6 +54,7 @@ from petdx.report.formatting import (
     fmt_number,
     fmt_p,
 )
+from petdx.report.retention import retention_uncertainty
 from petdx.report.stard import STARD_2015_ITEMS, IndexTestArm, StardFlow, flow_diagram
 from petdx.stats.sample_size import buderer_sample_size
 from petdx.study.config import StudyConfig
@@ -481,74 +481,7 @@ def _retention(ctx: ReportContext, retention: RetentionSection) -> None:
             ("liver reference", str(liver.n), fmt_iqr(liver, 1, "%"), "—")
         )
     if retention.uncertainty is not None:
-        _retention_uncertainty(ctx, retention.uncertainty, (t1, t2))
-
-
-def _retention_uncertainty(
-    ctx: ReportContext, doc: Mapping[str, Any], times: tuple[int, int]
-) -> None:
-    """Issue 17: verdict shares, noise floor, the cohort test and the per-lesion CI plot
-    (all computed in petdx.analysis; laid out here)."""
-    ctx.tables["retention_verdicts"] = [
-        (
-            v["group"],
-            str(v["n"]),
-            *(_share(v[k], v["n"]) for k in ("retained", "washout", "indeterminate")),
-            str(v["no_ci"]),
-        )
-        for v in doc["verdicts"]
-    ]
-    ctx.tables["retention_floor"] = [
-        (f["size"], str(f["n"]), f"{f['median_half_width_pct']:.1f} %") for f in doc["noise_floor"]
-    ]
-    test = doc.get("cohort_test") or {}
-    rows = []
-    for key in ("primary", "secondary"):
-        entry = test.get(key) or {}
-        effect = entry.get("effect") or {}
-        if effect.get("estimate") is None:
-            rows.append((entry.get("name", key), "—", "—", "—", "—"))
-            continue
-        rows.append(
-            (
-                entry["name"],
-                f"{effect['estimate']:.1f}",
-                f"{effect['ci_low']:.1f} to {effect['ci_high']:.1f}",
-                fmt_p(entry["p_value"]),
-                f"{effect['n']} ({effect['n_clusters']})",
-            )
-        )
-    for entry in test.get("descriptive", ()):
-        rows.append(
-            (
-                f"{entry['name']} (Wilcoxon rank-sum, descriptive)",
-                "—",
-                "—",
-                fmt_p(entry["p_value"]),
-                str(entry["n"]),
-            )
-        )
-    ctx.tables["retention_test"] = rows
-    points = [
-        (p["group"], p["ri_pct"], p["ci_low_pct"], p["ci_high_pct"])
-        for p in doc["lesions"]
-        if p["ci_low_pct"] is not None and p["ci_high_pct"] is not None
-    ]
-    if points:
-        _add(
-            ctx,
-            "retention-ci",
-            interval_figure(
-                points, ylabel="Retention index (%)", title="Per-lesion retention with 95 % CI"
-            ),
-            f"Retention index of each lesion's {times[0]}-min VOI mean carried to {times[1]} min, "
-            "with its 95 % CI from image noise (petdx.quantify.noise), by lesion class.",
-            "Per-lesion retention index with confidence intervals",
-        )
-
-
-def _share(k: int, n: int) -> str:
-    return f"{k} ({100 * k / n:.0f} %)" if n else "0"
+        retention_uncertainty(ctx, retention.uncertainty, (t1, t2), _add)
 
 
 def _wilcoxon(group: RetentionGroup) -> str:
