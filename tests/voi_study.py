@@ -5,28 +5,36 @@ simulator's lesions and ground-truth SEG beside it."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_seg, read_series_volume
-from petdx.pipeline.demo import new_demo_study
+from petdx.pipeline.demo import DEMO_CONFIG, new_demo_study
 from petdx.pipeline.ingest import ingest
 from petdx.simulate import simulate_cohort
 from petdx.study.config import StudyFolder
-from petdx.study.database import open_database
+from petdx.study.database import init_study, open_database
+from petdx.study.importing import import_exchange_tables
 from petdx.study.records import Author
 
 AUTHOR = Author("test", "reader VOI test")
 
 
-def build_voi_study(root: Path) -> tuple[Path, StudyFolder]:
-    """(cohort folder, study folder) under ``root``."""
+def build_voi_study(root: Path, database_url: str | None = None) -> tuple[Path, StudyFolder]:
+    """(cohort folder, study folder) under ``root`` (the demo's settings; on
+    ``database_url`` when given, else SQLite)."""
     cohort = root / "cohort"
     simulate_cohort(cohort, n_patients=1, seed=3, small=True, time_points_min=(60,), workers=1)
-    study = new_demo_study(root / "study", cohort, author=AUTHOR)
+    if database_url is None:
+        study = new_demo_study(root / "study", cohort, author=AUTHOR)
+    else:
+        study = init_study(root / "study", replace(DEMO_CONFIG, database_url=database_url))
     database = open_database(study)
     try:
+        if database_url is not None:
+            import_exchange_tables(database, cohort, author=AUTHOR)
         result = ingest(study, database, cohort / "dicom", author=AUTHOR)
         assert not result.problems, result.problems
     finally:

@@ -331,3 +331,53 @@ def test_export_sr_of_a_readers_vois_passes_dciodvfy(world: World, tmp_path: Pat
     )
     assert refused.exit_code == 2
     assert "no VOI to export" in refused.output
+
+
+@pytest.mark.postgres
+def test_concurrent_edits_on_postgresql_store_one_version(tmp_path: Path) -> None:
+    """Two edits of the same version at once (two windows): one is stored, the other is a
+    VoiConflict, on PostgreSQL (no write lock taken at the transaction's start there)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.study.postgres import postgres_server
+
+    with postgres_server() as server:
+        cohort, study = build_voi_study(tmp_path, server.new_database())
+        database = open_database(study)
+        try:
+            with database.begin() as connection:
+                ((patient, series_uid),) = connection.exec_driver_sql(
+                    "select patient_id, series_uid from series where modality = 'PT'"
+                ).all()
+            case = Case("case-pg", str(patient), (str(series_uid),))
+            lesion = max(simulated_lesions(cohort), key=lambda row: float(row["diameter_mm"]))
+            centre = [float(lesion[f"centre_{a}_mm"]) for a in "xyz"]
+            voi = add_lesion(study, database, case, "reader-pg", str(series_uid), seed_mm=centre)
+
+            def edit(radius: float) -> str:
+                try:
+                    edit_voi(
+                        study,
+                        database,
+                        case,
+                        "reader-pg",
+                        voi.voi_id,
+                        [{"op": "brush", "centre_mm": centre, "radius_mm": radius}],
+                        base_version=1,
+                    )
+                except VoiConflict:
+                    return "conflict"
+                return "stored"
+
+            with ThreadPoolExecutor(2) as pool:
+                outcomes = sorted(pool.map(edit, (10.0, 12.0)))
+            assert outcomes == ["conflict", "stored"]
+            with database.begin() as connection:
+                history = voi_history(connection, "reader-pg", voi.voi_id)
+            assert [v.version for v in history] == [1, 2]
+            path = seg_file(study, history[-1])
+            assert path is not None
+            assert dciodvfy_errors(path) == []
+            assert verify_study(study).ok
+        finally:
+            database.dispose()
