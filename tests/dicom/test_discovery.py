@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from petdx.dicom import SeriesKind, index_dicom_folder
+from petdx.dicom import SeriesKind, index_dicom_files, index_dicom_folder
 from petdx.errors import InputValidationError
 from tests.factories import ct_series, pet_series, save_series
 
@@ -62,3 +62,24 @@ def test_progress_callback(tmp_path: Path) -> None:
     index_dicom_folder(tmp_path, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (3, 3)
     assert [c[0] for c in calls] == [1, 2, 3]
+
+
+def test_files_in_memory_are_parsed_from_their_bytes(tmp_path: Path) -> None:
+    """``contents`` (the bytes of files just written): those files are parsed from memory,
+    the others read from disk, into the same index as reading every file."""
+    paths = save_series(pet_series(3), tmp_path)
+    on_disk = index_dicom_files(paths)
+    in_memory = {paths[1]: paths[1].read_bytes(), paths[2]: paths[2].read_bytes()}
+    for path in in_memory:
+        path.unlink()  # only the bytes given can be read now
+    index = index_dicom_files(paths, contents=in_memory)
+    (entry,) = index.of_kind(SeriesKind.PT)
+    (expected,) = on_disk.of_kind(SeriesKind.PT)
+    assert [i.path for i in entry.instances] == [i.path for i in expected.instances]
+    assert [i.sop_instance_uid for i in entry.instances] == [
+        i.sop_instance_uid for i in expected.instances
+    ]
+    assert index.unreadable == []
+    # and a file neither on disk nor given is reported, not skipped
+    paths[0].unlink()
+    assert [p.path for p in index_dicom_files(paths, contents=in_memory).unreadable] == [paths[0]]

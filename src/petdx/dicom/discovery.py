@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -496,10 +496,11 @@ def _iter_files(root: Path, problems: list[FileProblem] | None = None) -> list[P
 _ReadOutcome = tuple[Path, Dataset | None, tuple[str, ...], str | None, bool]
 
 
-def _read_one(path: Path) -> _ReadOutcome:
-    """(path, header, notes, problem message, is_dicom)."""
+def _read_one(path: Path, data: bytes | None = None) -> _ReadOutcome:
+    """(path, header, notes, problem message, is_dicom); ``data``: the file's bytes, when
+    they are in memory already (see :func:`read_dicom`)."""
     try:
-        header, notes = read_dicom(path)
+        header, notes = read_dicom(path, data)
         return path, header, notes, None, True
     except InvalidDicomError:
         return path, None, (), None, False
@@ -514,17 +515,21 @@ def index_dicom_files(
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    contents: Mapping[Path, bytes] | None = None,
 ) -> DicomIndex:
-    """Index the given files (see :func:`index_dicom_folder`)."""
+    """Index the given files (see :func:`index_dicom_folder`). ``contents`` holds the
+    bytes of files that are in memory already (just written, say): those are parsed from
+    memory, not read from disk again."""
     file_list = list(paths)
+    data = [None if contents is None else contents.get(path) for path in file_list]
     index = DicomIndex()
     n_workers = workers or 1
     with ExitStack() as stack:
         if n_workers > 1:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=n_workers))
-            results: Iterable[_ReadOutcome] = pool.map(_read_one, file_list)
+            results: Iterable[_ReadOutcome] = pool.map(_read_one, file_list, data)
         else:
-            results = map(_read_one, file_list)
+            results = map(_read_one, file_list, data)
         for done, (path, header, notes, problem, is_dicom) in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(file_list))

@@ -20,7 +20,9 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    ``deidentify_dataset`` + ``dcmwrite``) and written to
    ``images/<patient>/<study uid>/<modality>_<series uid>/<sop uid>.dcm`` through a
    temporary name and a rename, then the SUV factors of the stored copies are recomputed
-   from the files and must equal the original's exactly, instance by instance; only then
+   from the bytes written (the encoder's output, parsed from memory: a second read of the
+   files would find the same bytes in the page cache) and must equal the original's
+   exactly, instance by instance; only then
    are the series and its instances recorded, in one transaction (series and visits go to
    the audit trail).
 

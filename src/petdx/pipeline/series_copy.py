@@ -5,7 +5,8 @@ A task reads the series (or takes the index's headers, inherited by a forked wor
 refuses duplicate instances and files changed since indexing, computes the SUV of the
 original, writes every instance de-identified (:class:`DeidentifiedFileEncoder`) through a
 temporary name and a rename, and recomputes the SUV from the stored copies, which must equal
-the original's exactly. :func:`copy_all` runs the tasks on an executor
+the original's exactly (the copies it wrote are parsed from the encoder's output, the bytes
+just written, not read from disk again). :func:`copy_all` runs the tasks on an executor
 (:mod:`petdx.pipeline.executors`) and yields the outcomes in task order.
 """
 
@@ -168,9 +169,13 @@ def _measure_pet(entry: SeriesEntry, secret: bytes) -> tuple[PetSuv, _Factors | 
     return PetSuv(result, None, start), _factors_by_frame(image.frames, result.factors, secret)
 
 
-def _check_suv_unchanged(targets: list[Path], expected: _Factors) -> None:
-    """Recompute the SUV factors from the stored copies; they must equal the original's."""
-    stored = index_dicom_files(targets).of_kind(SeriesKind.PT)
+def _check_suv_unchanged(
+    targets: list[Path], expected: _Factors, encoded: dict[Path, bytes]
+) -> None:
+    """Recompute the SUV factors from the stored copies; they must equal the original's.
+    The copies written by this task are parsed from the encoder's output (``encoded``, the
+    bytes just written), the others (stored by an earlier run) from their files."""
+    stored = index_dicom_files(targets, contents=encoded).of_kind(SeriesKind.PT)
     if len(stored) != 1 or len(stored[0].instances) != len(targets):
         raise PetdxError(
             "the stored de-identified copies cannot be read back as the series "
@@ -226,6 +231,7 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
         encoder = DeidentifiedFileEncoder(DeidentificationSettings(task.secret, task.pseudonym))
         rows: list[dict[str, Any]] = []
         targets: list[Path] = []
+        encoded: dict[Path, bytes] = {}  # the PET copies written, for the SUV check
         for instance in entry.instances:
             sop_uid = deidentify_uid(task.secret, instance.sop_instance_uid)
             target = task.folder / f"{sop_uid}.dcm"
@@ -235,6 +241,8 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
             data = _encode(encoder, instance.header, task.kind)
             written.append(target)
             atomic_write_bytes(target, data)
+            if factors is not None:
+                encoded[target] = data
             rows.append(
                 {
                     "sop_instance_uid": sop_uid,
@@ -245,7 +253,7 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
                 }
             )
         if factors is not None:
-            _check_suv_unchanged(targets, factors)
+            _check_suv_unchanged(targets, factors, encoded)
     except PetdxError as exc:
         remove_unrecorded(written, task.study_root)  # a refused series leaves no file behind
         return CopyOutcome(error=str(exc))
