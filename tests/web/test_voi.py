@@ -122,9 +122,12 @@ def _history(world: VoiWorld, reader: str, voi_id: str) -> list:
 def test_add_edit_and_metrics_are_the_servers(voi_world: VoiWorld, voi_app: FastAPI) -> None:
     client, case_id = _reader(voi_app, READER_A)
     base = f"/read/cases/{case_id}/vois"
-    html = _post(client, base, {"seed_mm": _seed(voi_world)})
+    lesion = largest_lesion(voi_world.cohort)
+    html = _post(client, base, {"seed_mm": _seed(voi_world), "lesion_id": lesion["lesion_id"]})
     voi_id = _voi_id(html)
     (first,) = _history(voi_world, READER_A, voi_id)
+    assert first.lesion_id == lesion["lesion_id"]
+    assert f"<td>{lesion['lesion_id']}</td>" in html
     # The page shows the stored metrics (computed by petdx.quantify in the library).
     assert f"{first.metrics['suv_max']:.2f}" in html
     assert f"{first.metrics['volume_ml']:.2f}" in html
@@ -207,6 +210,9 @@ def test_bad_posts_are_refused_by_name(voi_world: VoiWorld, voi_app: FastAPI) ->
         assert 'id="voi-error"' in html
         assert message in html
     assert "outside the PET grid" in _post(client, base, {"seed_mm": [0, 0, 1e6]})
+    assert "not a lesion candidate of this case" in _post(
+        client, base, {"seed_mm": _seed(voi_world), "lesion_id": "SIM-9999-L01"}
+    )
     response = client.post(f"{base}/{voi_id}/edits", content=b"{}")  # no CSRF token
     assert response.status_code == 403
     assert len(_history(voi_world, READER_A, voi_id)) == 1

@@ -33,7 +33,7 @@ from petdx.pipeline.reader_vois import (
 from petdx.quantify.reader_voi import encode_runs
 from petdx.study.forms import AccessRefused
 from petdx.study.reader_vois import ReaderVoi, VoiNotFound, voi_history
-from petdx.study.reading import CaseNotFound, ReaderCase, reader_case
+from petdx.study.reading import CaseNotFound, ReaderCase, case_candidates, reader_case
 from petdx.web.routes.coordinator import REFUSED, account, reading
 from petdx.web.templating import render, web_state
 
@@ -108,12 +108,23 @@ def vois_list(request: Request, case_id: str) -> Response:
 @router.post("", name="reader_voi_add")
 async def voi_add(request: Request, case_id: str) -> Response:
     """Body: ``{"series_uid": ..., "seed_mm": [x, y, z]`` (LPS) or ``"seed_zyx": [k, j, i],
-    "lesion_id": optional, "reason": optional}``."""
+    "lesion_id": a candidate of the case (empty: a missed lesion), "reason": optional}``."""
     case = _case(request, case_id)
     web = web_state(request)
     try:
         data = await _body(request)
         series_uid = _optional_text(data, "series_uid") or case.pet_series_uids[0]
+        lesion_id = _optional_text(data, "lesion_id")
+        if lesion_id is not None:
+            with reading(request) as connection:
+                known = [
+                    c.lesion_id for c in case_candidates(connection, account(request).name, case)
+                ]
+            if lesion_id not in known:
+                raise InputValidationError(
+                    f"lesion_id {lesion_id!r} is not a lesion candidate of this case; choose one "
+                    f"of {', '.join(known) or 'none'}, or leave it empty for a missed lesion."
+                )
         voi = add_lesion(
             web.study,
             web.database,
@@ -122,7 +133,7 @@ async def voi_add(request: Request, case_id: str) -> Response:
             series_uid,
             seed_zyx=data.get("seed_zyx"),
             seed_mm=data.get("seed_mm"),
-            lesion_id=_optional_text(data, "lesion_id"),
+            lesion_id=lesion_id,
             reason=_optional_text(data, "reason"),
         )
     except VoiNotFound as exc:

@@ -110,7 +110,10 @@
   document.getElementById("voi-add").addEventListener("click", function () {
     const at = point();
     if (!at) { say("Give the point (x, y, z in mm) or put the crosshair on the lesion."); return; }
-    post(panel.dataset.addUrl, { series_uid: series.value, seed_mm: at, reason: reason() });
+    const lesion = document.getElementById("voi-lesion");
+    post(panel.dataset.addUrl, {
+      series_uid: series.value, seed_mm: at, reason: reason(), lesion_id: lesion ? lesion.value : "",
+    });
   });
   document.getElementById("voi-brush").addEventListener("click", function () { sphere("brush"); });
   document.getElementById("voi-erase").addEventListener("click", function () { sphere("erase"); });
