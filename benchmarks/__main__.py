@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_dask",
     "bench_web",
     "bench_pacs",
+    "bench_viewer",
 ]
 
 

@@ -16,6 +16,7 @@ from petdx.pipeline.demo import new_demo_study
 from petdx.pipeline.ingest import ingest
 from petdx.pipeline.run import RunSummary, run_study
 from petdx.simulate import simulate_cohort
+from petdx.study.config import StudyFolder
 from petdx.study.database import open_database
 from petdx.study.records import Author
 
@@ -37,16 +38,22 @@ def build_demo(root: Path) -> DemoStudy:
     simulate_cohort(
         cohort, n_patients=DEMO_PATIENTS, seed=DEMO_SEED, with_fdg=True, small=True, workers=1
     )
-    study = new_demo_study(root / "template", cohort, author=AUTHOR)
+    study = ingested_study(root / "template", cohort)
+    reference = copy_study(study.root, root / "reference")
+    summary = run_study(reference, workers=1, pdf=True, author=AUTHOR)
+    return DemoStudy(cohort, study.root, reference, summary)
+
+
+def ingested_study(folder: Path, cohort: Path) -> StudyFolder:
+    """A new study at ``folder`` holding the simulated ``cohort``: imported and ingested."""
+    study = new_demo_study(folder, cohort, author=AUTHOR)
     database = open_database(study)
     try:
         result = ingest(study, database, cohort / "dicom", author=AUTHOR)
         assert not result.problems, result.problems
     finally:
         database.dispose()
-    reference = copy_study(study.root, root / "reference")
-    summary = run_study(reference, workers=1, pdf=True, author=AUTHOR)
-    return DemoStudy(cohort, study.root, reference, summary)
+    return study
 
 
 def copy_study(source: Path, target: Path) -> Path:

@@ -327,7 +327,7 @@ def read_series_volume(entry: SeriesEntry, *, workers: int | None = None) -> Ima
         Pixel data cannot be read.
     """
     label = entry.label()
-    if entry.kind not in (SeriesKind.PT, SeriesKind.CT, SeriesKind.OTHER):
+    if entry.kind not in (SeriesKind.PT, SeriesKind.CT, SeriesKind.MR, SeriesKind.OTHER):
         raise InvalidSeriesError(f"{label}: not an image series, so it has no volume.")
     frames = [frame for instance in entry.instances for frame in frames_of(instance)]
     if not frames:

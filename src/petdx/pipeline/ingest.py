@@ -1,6 +1,8 @@
-"""``petdx ingest STUDY PATH``: store de-identified copies of PET/CT series in the study.
+"""``petdx ingest STUDY PATH``: store de-identified copies of PET/CT and PET/MR series in the
+study.
 
-For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_folder`):
+For every PET, CT and anatomical MR series found under PATH (an MR-derived attenuation map,
+``SeriesKind.MR_AC``, is not stored) (:func:`petdx.dicom.index_dicom_folder`):
 
 1. **Patient**: DICOM PatientID (with IssuerOfPatientID) is looked up in the identity table
    (``patient_identity``); a PatientID that is already a study pseudonym (simulated data,
@@ -12,9 +14,10 @@ For every PET and CT series found under PATH (:func:`petdx.dicom.index_dicom_fol
    nominal time point is the study's (or the profile's) nearest within 15 min or 20 %, or
    the ``scans`` row whose ``pet_series_uid`` is this series. A PET series whose SUV cannot
    be computed (not quantitative, a missing dose) is stored with the reason in
-   ``series.suv_error``. A CT takes the visit of the
+   ``series.suv_error``. A CT or MR takes the visit of the
    PET series with the same study and frame of reference (or its ``scans.ct_series_uid``),
-   stored in the same run or an earlier one (a CT the PACS received later).
+   stored in the same run or an earlier one (a CT the PACS received later); the reader's
+   viewer shows it under the PET (:mod:`petdx.pipeline.viewer_volumes`).
 3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`, through
    :class:`~petdx.dicom.deidentify.DeidentifiedFileEncoder`, byte-identical to
    ``deidentify_dataset`` + ``dcmwrite``) and written to
@@ -466,7 +469,8 @@ def ingest(
     executor: Executor | None = None,
     fork_workers: bool = False,
 ) -> IngestResult:
-    """Ingest every PET and CT series under ``path`` into ``study`` (see the module docstring).
+    """Ingest every PET, CT and anatomical MR series under ``path`` into ``study`` (see the
+    module docstring).
 
     ``path`` is a folder, or any :class:`~petdx.dicom.sources.ImageSource` (a list of files,
     the PACS): the source finds the series, ingest copies them.
@@ -504,7 +508,11 @@ def ingest(
         _remove_stale_temporaries(study.images)
         index = source.index()
         ctx = _load_context(study, database, author, root)
-        entries = index.of_kind(SeriesKind.PT) + index.of_kind(SeriesKind.CT)
+        entries = (
+            index.of_kind(SeriesKind.PT)
+            + index.of_kind(SeriesKind.CT)
+            + index.of_kind(SeriesKind.MR)  # the anatomy of a PET/MR scan (the reader's viewer)
+        )
         total = sum(len(e.instances) for e in entries)
         n_workers = workers or (min(2, os.cpu_count() or 1) if total >= _POOL_MIN_FILES else 1)
         done = 0

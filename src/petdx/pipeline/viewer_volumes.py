@@ -102,13 +102,14 @@ def pet_nifti(image: ImageSeries) -> tuple[nib.Nifti1Image, str, str | None]:
     """A PET series as NIfTI: ``(image, unit, warning)`` (module docstring)."""
     try:
         result = compute_suv(image, normalization="bw")
-    except PetdxError as exc:
+    except PetdxError:
         units = str(image.entry.first_header.get("Units", "")).strip().upper()
         unit = _ACTIVITY_UNITS.get(units, units or "unknown unit")
-        # the reason (which header value) stays on the server: no DICOM header to the reader
+        # the reason (which header value) stays on the server: no DICOM header to the reader;
+        # and the word SUV is not used for a volume that is not in SUV
         warning = (
-            f"Not SUV: petdx could not compute SUV for this series (a header value SUV needs "
-            f"is missing or implausible: {type(exc).__name__}). Values are in {unit}."
+            "Standardised uptake values could not be computed for this series (a header "
+            f"value they need is missing or implausible): values are in {unit}."
         )
         values = np.asarray(image.volume.array, dtype=np.float32)
         return _nifti(image.volume, values, unit), unit, warning

@@ -38,6 +38,7 @@ from petdx.web.routes import (
     signoff,
     statistician,
     voi,
+    viewer,
 )
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import RouteIndex, WebState, render
@@ -60,6 +61,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     reader.router,
     # petdx.web.routes.voi: the reader's VOIs (issue 14)
     voi.router,
+    # petdx.web.routes.viewer: the reader's case volumes
+    viewer.router,
 )
 
 

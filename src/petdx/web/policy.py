@@ -94,6 +94,8 @@ POLICY: Mapping[str, frozenset[Role]] = {
     "reader_voi_delete": _READER,
     "reader_voi": _READER,
     "reader_voi_mask": _READER,
+    # petdx.web.routes.viewer: the volumes of a reader's case (the route checks the case)
+    "reader_volume": _READER,
 }
 
 #: Pages listed on the home page of the roles that may open them: route name -> label.
