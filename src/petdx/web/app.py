@@ -37,8 +37,8 @@ from petdx.web.routes import (
     reader,
     signoff,
     statistician,
-    voi,
     viewer,
+    voi,
 )
 from petdx.web.security import AccessMiddleware, csrf_protect
 from petdx.web.templating import RouteIndex, WebState, render
