@@ -184,6 +184,8 @@ class CaseViewer {
 
   async start() {
     const started = performance.now();
+    const first = this.fetchPoint(0); // the volumes download while NiiVue starts
+    first.catch(() => {}); // (a failure is reported by load, below)
     this.nv = new Niivue({
       backColor: [0, 0, 0, 1],
       crosshairColor: CROSSHAIR,
@@ -203,7 +205,7 @@ class CaseViewer {
       this.distanceOut.dataset.mm = String(m.distance);
     };
     this.wireControls();
-    await this.load(0);
+    await this.load(0, first);
     const frame = await new Promise((resolve) =>
       requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))),
     );
@@ -213,13 +215,18 @@ class CaseViewer {
     return this;
   }
 
-  async load(index) {
+  fetchPoint(index) {
     const point = this.timePoints[index];
-    show(this.status, `Loading the ${point.label} volumes…`);
-    const [pet, anatomy] = await Promise.all([
+    return Promise.all([
       fetchVolume(point.pet_url),
       point.anatomy_url ? fetchVolume(point.anatomy_url) : Promise.resolve(null),
     ]);
+  }
+
+  async load(index, fetched = null) {
+    const point = this.timePoints[index];
+    show(this.status, `Loading the ${point.label} volumes…`);
+    const [pet, anatomy] = await (fetched || this.fetchPoint(index));
     this.mip?.stop();
     this.mip = null;
     while (this.nv.volumes.length) this.nv.removeVolume(this.nv.volumes[0]);
