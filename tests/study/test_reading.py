@@ -329,3 +329,8 @@ def test_the_reading_section_of_study_toml(tmp_path) -> None:
         ReadingConfig(readers=("R1", "R2"), adjudicator="R2")
     with pytest.raises(InputValidationError, match="no adjudicator is named"):
         ReadingConfig(primary_read="adjudicated")
+
+
+def test_a_session_without_cases_is_not_locked(database: StudyDatabase) -> None:
+    with database.begin_write() as c, pytest.raises(InputValidationError, match="has no cases"):
+        lock_session(c, CONFIG, "R1", now=at())

@@ -359,6 +359,11 @@ def lock_session(
     session = listed.state.session
     if session is None or not listed.state.is_open:
         raise InputValidationError(f"{reader_id}: no open read session to lock.")
+    if not listed.entries:
+        raise InputValidationError(
+            f"read session {session} has no cases (no PET series stored when its worklist "
+            "was drawn); nothing to lock."
+        )
     unread = [e.position for e in listed.entries if e.current_version is None]
     if unread:
         raise _problem(
