@@ -67,7 +67,9 @@ def test_reader_a_reads_a_case_in_the_browser(
     page.get_by_role("link", name=order_a[0]).click()
     expect(page.locator("h1")).to_have_text(f"Case {order_a[0]}")
     candidates = page.locator("fieldset.candidate")
-    assert candidates.count() >= 1
+    # the page parses on once the viewer's stylesheet and volumes are served (first time:
+    # converted from DICOM, slow on a loaded machine)
+    expect(candidates.first).to_be_visible(timeout=120_000)
     first = candidates.first
     first.get_by_label("confirm").check()
     first.get_by_label("Score").select_option("4")
