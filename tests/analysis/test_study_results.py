@@ -286,4 +286,4 @@ def test_retention_cohort_test_equals_petdx_stats(demo_study: DemoStudy) -> None
     assert sum(v["n"] for v in doc["verdicts"]) == len(doc["lesions"])
     html = (demo_study.reference / "report" / "report.html").read_text()
     assert "Retention with its uncertainty" in html
-    assert "fig-retention-ci" in html
+    assert "Per-lesion retention index with confidence intervals" in html  # the figure
