@@ -92,6 +92,8 @@ def _study(root: Path) -> Path:
 
 def _ready_ms(page: Page, selector: str, timeout_s: float = 300.0) -> float:
     deadline = time.monotonic() + timeout_s
+    if page.locator(selector).count() == 0:
+        raise RuntimeError(f"no {selector} on {page.url}: {page.inner_text('body')[:500]}")
     while time.monotonic() < deadline:
         value = page.locator(selector).get_attribute("data-since-navigation-ms")
         if value:
