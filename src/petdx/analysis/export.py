@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from petdx.analysis.dictionary import analysis_dictionary
 from petdx.analysis.outcomes import StudyResults
 from petdx.fileio import atomic_write_text
 from petdx.study.layout import ResultsFolder
@@ -42,7 +43,8 @@ def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]
     """Write ``results.json``, ``analysis_patients.csv`` (enrolled patients),
     ``analysis_lesions.csv`` (the lesion-level analysis set: enrolled patients' non-primary
     lesions with a reference standard), ``screening_log.csv`` and, when the secondary
-    PD-L1 analysis ran, ``analysis_pdl1_lesions.csv`` into ``folder``.
+    PD-L1 analysis ran, ``analysis_pdl1_lesions.csv`` into ``folder``, with their data
+    dictionary ``analysis_dictionary.csv`` (:func:`petdx.analysis.dictionary.analysis_dictionary`).
 
     Booleans are written ``true``/``false`` as in the exchange format, so the files feed
     ``petdx stats`` directly (e.g. ``--truth target --positive true``). Text that a
@@ -58,8 +60,17 @@ def write_analysis(results: StudyResults, folder: str | Path) -> dict[str, Path]
             files.screening_log_csv, _csv(pd.DataFrame(list(results.screening_rows)))
         ),
     }
+    tables = {
+        "analysis_patients": results.patients,
+        "analysis_lesions": results.lesions,
+        "screening_log": pd.DataFrame(list(results.screening_rows)),
+    }
     if not results.pdl1_lesions.empty:
         paths["pdl1_lesions"] = atomic_write_text(
             files.pdl1_lesions_csv, _csv(results.pdl1_lesions)
         )
+        tables["analysis_pdl1_lesions"] = results.pdl1_lesions
+    paths["dictionary"] = atomic_write_text(
+        files.dictionary_csv, _csv(pd.DataFrame(analysis_dictionary(tables)))
+    )
     return paths

@@ -187,6 +187,27 @@ def _new_log(logs: Path, stem: str) -> Path:
     return path
 
 
+def export_spss_command(
+    study: StudyArg,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default STUDY/export-spss).")
+    ] = None,
+) -> None:
+    """Write the analysis sets (results/) as SPSS .sav files with variable and value labels
+    from the analysis data dictionary (results/analysis_dictionary.csv)."""
+    from petdx.analysis.spss import write_sav_files
+    from petdx.study.config import open_study
+
+    try:
+        folder = open_study(study)
+        files = write_sav_files(folder.layout.results, out or folder.root / "export-spss")
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    for f in files:
+        err_console.print(escape(f"{f.path}: {f.rows} rows, {f.variables} variables"))
+    _echo({"files": [str(f.path) for f in files]})
+
+
 def ingest_command(
     study: StudyArg,
     path: Annotated[Path, typer.Argument(help="DICOM folder.")],
@@ -286,5 +307,6 @@ def register(app: typer.Typer) -> None:
     app.command("init")(init_command)
     app.command("import")(import_command)
     app.command("export")(export_command)
+    app.command("export-spss")(export_spss_command)
     app.command("ingest")(ingest_command)
     app.add_typer(audit_app, name="audit")

@@ -95,6 +95,11 @@ class ResultsFolder:
     def pdl1_lesions_csv(self) -> Path:
         return self.path / "analysis_pdl1_lesions.csv"
 
+    @property
+    def dictionary_csv(self) -> Path:
+        """The analysis sets' data dictionary (:mod:`petdx.analysis.dictionary`)."""
+        return self.path / "analysis_dictionary.csv"
+
 
 @dataclass(frozen=True)
 class ReportFolder:
