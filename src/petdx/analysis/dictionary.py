@@ -49,6 +49,7 @@ uptake_group | code |  | highest non-primary SUVmax (first time point) above the
 non_primary | boolean |  | a nodal or distant lesion (not the primary tumour)
 malignant | boolean |  | malignant by the lesion's reference standard
 pdl1_positive | boolean |  | the lesion's own sample's PD-L1 score >= pdl1_cutoff
+voi_diameter_mm | decimal | mm | equivalent-sphere diameter of the first scan's delineated volume
 days_index_to_reference | integer | days | index scan to reference standard (STARD 22)
 criterion_id | code |  | eligibility criterion (docs/protocol.md)
 kind | code |  | inclusion or exclusion criterion
@@ -70,14 +71,23 @@ _METRICS: dict[str, tuple[str, str]] = {
     "suv_mean": ("g/ml", "SUVmean of the delineated lesion"),
     "volume_ml": ("ml", "metabolic volume of the delineated lesion"),
     "tbr_liver": ("ratio", "SUVmax / liver reference SUVmean"),
+    "suv_mean_carried": ("g/ml", "SUVmean in the first scan's VOI carried to this scan"),
+    "suv_mean_carried_noise_sd": ("g/ml", "image-noise SD of the carried-VOI SUVmean"),
+    "suv_max_noise_sd": ("g/ml", "image-noise SD of SUVmax"),
 }
+#: Retention-index stems: ``ri_<stem>_pct`` and its noise CI and verdict (petdx.quantify.noise).
+_RI_STEMS = {**{m: _METRICS[m][1] for m in _METRICS}, "voi_mean": "the carried-VOI SUVmean"}
 
+# longest first, so that suv_mean_carried_noise_sd is not read as suv_mean
+_ALTERNATIVES = "|".join(sorted(_METRICS, key=len, reverse=True))
 _METRIC = re.compile(
-    r"^(?P<max>max_)?(?P<comparator>comparator_)?(?P<metric>"
-    + "|".join(_METRICS)
-    + r")_(?P<t>\d+)min$"
+    r"^(?P<max>max_)?(?P<comparator>comparator_)?(?P<metric>" + _ALTERNATIVES + r")_(?P<t>\d+)min$"
 )
-_RI = re.compile(r"^ri_(?P<metric>" + "|".join(_METRICS) + r")_pct$")
+_RI = re.compile(
+    r"^ri_(?P<stem>"
+    + "|".join(sorted(_RI_STEMS, key=len, reverse=True))
+    + r")_(?P<part>pct|ci_low_pct|ci_high_pct|verdict)$"
+)
 _READER = re.compile(r"^visual_score_(?P<reader>.+)$")
 
 
@@ -114,14 +124,20 @@ def _define(column: str) -> tuple[str, str, str, str]:
             text = f"highest over the patient's non-primary lesions: {text}"
         return "decimal", unit, "", text
     if match := _RI.match(column):
-        unit, text = _METRICS[match["metric"]]
-        return (
-            "decimal",
-            "%",
-            "",
-            f"retention index of {text.split(':')[0]} between the first two time points, "
-            "(v_t2 - v_t1) / v_t1 x 100",
-        )
+        what = _RI_STEMS[match["stem"]].split(":")[0]
+        text = f"retention index of {what} between the first two time points, (v2 - v1) / v1 x 100"
+        part = match["part"]
+        if part == "verdict":
+            return (
+                "code",
+                "",
+                "retained; washout; indeterminate",
+                f"{text}: retained / washout when its image-noise 95 % CI lies above / below 0",
+            )
+        if part != "pct":
+            bound = "lower" if part == "ci_low_pct" else "upper"
+            text = f"{bound} bound of the image-noise 95 % CI of the {text}"
+        return "decimal", "%", "", text
     if match := _READER.match(column):
         return "integer", "", "1-5", f"reader {match['reader']}'s score (1-5)"
     return "", "", "", UNDEFINED
