@@ -213,6 +213,12 @@ def test_bad_posts_are_refused_by_name(voi_world: VoiWorld, voi_app: FastAPI) ->
     assert "not a lesion candidate of this case" in _post(
         client, base, {"seed_mm": _seed(voi_world), "lesion_id": "SIM-9999-L01"}
     )
+    # a form post (read by the CSRF check first) is told to send JSON, not answered with 500
+    form = client.post(
+        f"{base}/{voi_id}/edits", data={"csrf_token": client.csrf, "operations": "[]"}
+    )
+    assert form.status_code < 500
+    assert "send a JSON object" in form.text
     response = client.post(f"{base}/{voi_id}/edits", content=b"{}")  # no CSRF token
     assert response.status_code == 403
     assert len(_history(voi_world, READER_A, voi_id)) == 1

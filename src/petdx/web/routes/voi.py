@@ -77,6 +77,13 @@ def _list(
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # a form post has been read by the CSRF check already; say what to send instead
+        raise InputValidationError(
+            f"The post is a form ({content_type}); send a JSON object "
+            "with Content-Type: application/json (the CSRF token in the X-CSRF-Token header)."
+        )
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise InputValidationError(
