@@ -182,11 +182,13 @@ def retention_tests(
     mal = np.array([_flag(v) for v in malignant], dtype=object)
     pos = np.array([_flag(v) for v in pdl1_positive], dtype=object)
     ids = np.asarray(clusters)
-    keep = np.isfinite(y) & np.array([m is not None for m in mal])
+    keep = np.isfinite(y) & np.array([m is not None for m in mal], dtype=bool)
     y, mal, pos, ids = y[keep], mal[keep], pos[keep], ids[keep]
-    malignant_rows = mal == True  # noqa: E712 (object array)
-    sampled = malignant_rows & np.array([p is not None for p in pos])
-    positive = sampled & (pos == True)  # noqa: E712
+    # boolean arrays built element by element: on an empty object array '== True' is not
+    # boolean (a run without lesion data crashed here)
+    malignant_rows = np.array([m is True for m in mal], dtype=bool)
+    sampled = malignant_rows & np.array([p is not None for p in pos], dtype=bool)
+    positive = sampled & np.array([p is True for p in pos], dtype=bool)
     primary = clustered_mean_difference(
         y[sampled],
         positive[sampled],

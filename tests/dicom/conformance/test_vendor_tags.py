@@ -210,8 +210,13 @@ def test_suv_cli_reports_the_scanner_factor(shared_data: Path, tmp_path: Path) -
     assert any("scanner's SUVbw factor" in w for w in row["warnings"])
     table = CliRunner().invoke(app, ["suv", str(folder)])
     assert table.exit_code == 0, table.output
-    assert "scanner SUVbw" in table.stdout  # beside petdx's factor in the table
-    assert f"is {vendor:.6g} and petdx's is" in table.output  # the warning line
+    # the 80-column table keeps the warning line; the wide table also shows the scanner's
+    # factor beside petdx's
+    assert f"is {vendor:.6g} and petdx's is" in table.output
+    wide = CliRunner().invoke(app, ["suv", str(folder), "--wide"])
+    assert wide.exit_code == 0, wide.output
+    assert "scanner SUVbw" in wide.stdout
+    assert f"is {vendor:.6g} and petdx's is" in wide.output
 
 
 # --- GE private dose record (GEMS_PETD_01, group 0009) -------------------------------------
