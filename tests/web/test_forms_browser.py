@@ -82,7 +82,9 @@ def _fill(page: Page, values: dict[str, str]) -> None:
 
 def _save(page: Page) -> None:
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Saved")
+    # up to 30 s: under the full suite's load a save (validation, audit, anchor fsync) and the
+    # page that follows took longer than Playwright's 5 s once (fresh clone, 7 Dec 2026)
+    expect(page.get_by_role("status")).to_contain_text("Saved", timeout=30_000)
 
 
 def test_coordinator_data_manager_and_investigator_in_the_browser(
