@@ -200,7 +200,7 @@ def export_spss_command(
 
     try:
         folder = open_study(study)
-        files = write_sav_files(folder.layout.results, out or folder.root / "export-spss")
+        files = write_sav_files(folder.layout.results, out or folder.layout.export_spss)
     except PetdxError as exc:
         raise _fail(exc) from None
     for f in files:

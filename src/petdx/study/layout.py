@@ -15,6 +15,7 @@ inside a study folder. The layout needs only the folder's root, so code that hol
     results/                           analysis tables and results.json (petdx analyse)
     report/report.html, report.pdf     the report (petdx report)
     exports/                           exchange CSV exports (petdx export)
+    export-spss/                       the analysis sets as SPSS .sav (petdx export-spss)
     snapshots/<n>/                     locked snapshots (petdx snapshot lock): snapshot.sqlite,
                                        manifest.json, study.toml and derived/<patient>/
                                        summary.json as at lock time (read-only); results/,
@@ -240,6 +241,11 @@ class StudyLayout:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
+
+    @property
+    def export_spss(self) -> Path:
+        """Default folder of ``petdx export-spss`` (the analysis sets as SPSS .sav)."""
+        return self.root / "export-spss"
 
     @property
     def derived(self) -> Path:
