@@ -3,7 +3,10 @@ session timeouts, cookies and security headers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -144,6 +147,54 @@ def test_passwords_are_stored_as_argon2id_with_the_rfc_9106_parameters(
 
 
 # --- throttling -----------------------------------------------------------------------------
+
+
+def _thread_niceness(thread_id: int) -> int:
+    # /proc/<pid>/task/<tid>/stat, field 19 (proc(5)); the name field may hold spaces
+    stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def test_password_checks_run_one_at_a_time_at_low_cpu_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst of sign-ins must not take the cores from the pages (issue 13's load): every
+    Argon2 verification runs in one thread per process, niced below the caller's threads."""
+    real = PasswordHasher()
+    stored = real.hash(PASSWORD)
+    seen: list[tuple[int, int]] = []
+    running = [0]
+    overlap = [0]
+    guard = threading.Lock()
+
+    class Watched:
+        def verify(self, hash_: str, password: str) -> bool:
+            return watched(hash_, password)
+
+    def watched(hash_: str, password: str) -> bool:
+        with guard:
+            running[0] += 1
+            overlap[0] = max(overlap[0], running[0])
+            seen.append((threading.get_native_id(), _thread_niceness(threading.get_native_id())))
+        try:
+            return real.verify(hash_, password)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(accounts_module, "_hasher", Watched())
+    with ThreadPoolExecutor(max_workers=4) as callers:
+        answers = list(
+            callers.map(
+                lambda p: accounts_module._verify(stored, p),
+                [PASSWORD] * 3 + ["wrong password 1234"],
+            )
+        )
+    assert answers == [True, True, True, False]
+    assert overlap[0] == 1  # never two at once
+    assert len({tid for tid, _ in seen}) == 1  # one verifying thread
+    mine = _thread_niceness(threading.get_native_id())
+    assert {nice for _, nice in seen} == {min(mine + accounts_module.VERIFY_NICENESS, 19)}
 
 
 def test_repeated_failed_sign_ins_lock_the_account_for_a_while(

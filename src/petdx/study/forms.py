@@ -30,10 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from petdx.data_dictionary import FieldType, code_label
 from petdx.data_dictionary import Table as DictTable
@@ -522,16 +523,20 @@ def mark_complete(connection: Connection, patient_id: str, form: str, *, author:
     return True
 
 
-def form_records(connection: Connection, patient_id: str, form: str) -> list[dict[str, Any]]:
-    """The patient's stored records of a form, in key order."""
+@cache
+def _form_records_query(form: str) -> Select[Any]:
+    # built once per form: SQLAlchemy memoizes a statement's cache key on the object, so a
+    # page that reads every form of a patient neither rebuilds nor re-keys ten statements
     spec = form_spec(form)
     table = exchange_table(spec.table)
-    query = select(table).where(table.c.patient_id == patient_id)
-    query = query.order_by(*(table.c[k] for k in spec.key))
-    return [
-        {k: v for k, v in row.items() if k != "record_key"}
-        for row in connection.execute(query).mappings()
-    ]
+    query = select(table).where(table.c.patient_id == bindparam("patient_id"))
+    return query.order_by(*(table.c[k] for k in spec.key))
+
+
+def form_records(connection: Connection, patient_id: str, form: str) -> list[dict[str, Any]]:
+    """The patient's stored records of a form, in key order."""
+    rows = connection.execute(_form_records_query(form), {"patient_id": patient_id})
+    return [{k: v for k, v in row.items() if k != "record_key"} for row in rows.mappings()]
 
 
 _ID_PREFIX = {
