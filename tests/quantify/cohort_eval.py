@@ -266,9 +266,11 @@ def _retention(
         a = t1.lesion(entry["label"])
         assert a is not None
         follow = by_label[entry["label"]]["follow_up"][0]
-        for estimate in ("", "peak_", "voi_mean_"):
+        for estimate in ("", "peak_", "voi_mean_", "pvc_"):
             ci = follow[f"retention_index_{estimate}ci_pct"]
-            name = {"": "max_", "peak_": "peak_", "voi_mean_": "voi_mean_"}[estimate]
+            name = {"": "max_", "peak_": "peak_", "voi_mean_": "voi_mean_", "pvc_": "pvc_"}[
+                estimate
+            ]
             entry[f"ri_{name}ci_low_pct"] = ci[0] if ci else np.nan
             entry[f"ri_{name}ci_high_pct"] = ci[1] if ci else np.nan
             entry[f"ri_{name}verdict"] = follow[f"retention_{estimate}verdict"]

@@ -32,6 +32,7 @@ __all__ = [
     "CI_Z",
     "NoiseModel",
     "RetentionVerdict",
+    "correlated_sum",
     "correlation_factor",
     "noise_model",
     "retention_ci_pct",
@@ -147,6 +148,17 @@ def correlation_factor(mask: npt.NDArray[np.bool_], rho: tuple[float, float, flo
     return float(smoothed[region].sum()) / float(n * n)
 
 
+def correlated_sum(
+    a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_], rho: tuple[float, float, float]
+) -> float:
+    """``sum_{i in a, j in b} rho(r_i - r_j)`` for two masks on one grid (the covariance of
+    the two regions' voxel sums per unit voxel variance)."""
+    smoothed = np.asarray(a, dtype=np.float64)
+    for axis, r in enumerate(rho):
+        smoothed = ndimage.correlate1d(smoothed, _kernel(r), axis=axis, mode="constant")
+    return float(smoothed[np.asarray(b, dtype=bool)].sum())
+
+
 def _peak_mask(spacing_mm: tuple[float, float, float]) -> npt.NDArray[np.bool_]:
     reach = [math.floor(_PEAK_RADIUS_MM / s) for s in spacing_mm]
     grids = np.meshgrid(
@@ -175,15 +187,21 @@ def noise_model(
 
 
 def retention_ci_pct(
-    m1: float | None, m2: float | None, var1: float | None, var2: float | None
+    m1: float | None,
+    m2: float | None,
+    var1: float | None,
+    var2: float | None,
+    *,
+    extra_log_variance: float = 0.0,
 ) -> tuple[float, float] | None:
     """95 % CI (percent) of ``100 (m2/m1 - 1)``; ``None`` when an input is missing or a
-    value is not positive."""
+    value is not positive. ``extra_log_variance`` is added to the variance of
+    ``ln(m2/m1)`` (e.g. the recovery's uncertainty of a partial-volume-corrected index)."""
     if m1 is None or m2 is None or var1 is None or var2 is None:
         return None
     if not (m1 > 0 and m2 > 0 and math.isfinite(var1) and math.isfinite(var2)):
         return None
-    half = CI_Z * math.sqrt(var1 / m1**2 + var2 / m2**2)
+    half = CI_Z * math.sqrt(var1 / m1**2 + var2 / m2**2 + extra_log_variance)
     log_ratio = math.log(m2 / m1)
     return (100.0 * math.expm1(log_ratio - half), 100.0 * math.expm1(log_ratio + half))
 

@@ -48,7 +48,7 @@ from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import quantify_lesions
 from petdx.quantify.noise import NoiseModel, correlation_factor, noise_model
 from petdx.quantify.peak import suv_peak_local
-from petdx.quantify.pvc import two_compartment_pvc
+from petdx.quantify.pvc import PvcEstimate, two_compartment_pvc
 from petdx.quantify.results import QuantificationResult, TimePointResult
 from petdx.quantify.timepoints import match_lesions
 from petdx.segment import (
@@ -403,10 +403,14 @@ def _voi_noise_factors(
 
 
 def _carried_voi_means(
-    first: TimePointResult, scan: ScanInput, transform: RigidTransform, psf_fwhm_mm: float | None
-) -> tuple[dict[int, float], dict[int, float]]:
+    first: TimePointResult,
+    scan: ScanInput,
+    transform: RigidTransform,
+    psf_fwhm_mm: float | None,
+    noise: NoiseModel | None,
+) -> tuple[dict[int, float], dict[int, PvcEstimate]]:
     """Mean SUV of ``scan`` inside each first-scan lesion carried there (nearest neighbour),
-    and its partial-volume-corrected value when ``psf_fwhm_mm`` is given."""
+    and its partial-volume correction when ``psf_fwhm_mm`` is given."""
     carried = np.asarray(resample_labels(first.labels, scan.suv, transform).array)
     labels = [les.label for les in first.lesions]
     if not labels:
@@ -419,16 +423,22 @@ def _carried_voi_means(
         for label, total, count in zip(labels, sums, counts, strict=True)
         if count > 0
     }
-    return means, _pvc_means(scan.suv, carried, labels, psf_fwhm_mm)
+    return means, _pvc(scan.suv, carried, labels, psf_fwhm_mm, noise)
 
 
-def _pvc_means(
-    suv: Volume, labels: npt.NDArray[np.integer], wanted: Sequence[int], fwhm_mm: float | None
-) -> dict[int, float]:
+def _pvc(
+    suv: Volume,
+    labels: npt.NDArray[np.integer],
+    wanted: Sequence[int],
+    fwhm_mm: float | None,
+    noise: NoiseModel | None,
+) -> dict[int, PvcEstimate]:
+    """Two-compartment correction of each wanted VOI, with its uncertainty terms when the
+    scan has a noise model (issue 17, revision 1)."""
     if fwhm_mm is None or not wanted:
         return {}
-    estimates = two_compartment_pvc(suv, labels, fwhm_mm, only=wanted)
-    return {label: e.lesion_suv for label, e in estimates.items()}
+    rho = noise.rho if noise is not None else None
+    return two_compartment_pvc(suv, labels, fwhm_mm, only=wanted, noise_rho=rho)
 
 
 def quantify_visit(
@@ -505,16 +515,28 @@ def quantify_visit(
             )
         if n:
             assert transform is not None
-            means, corrected = _carried_voi_means(results[0], scan, transform, psf_fwhm_mm)
-            result = replace(result, carried_voi_mean_suv=means, pvc_voi_mean_suv=corrected)
+            means, corrected = _carried_voi_means(
+                results[0], scan, transform, psf_fwhm_mm, result.noise
+            )
+            result = replace(
+                result,
+                carried_voi_mean_suv=means,
+                pvc_voi_mean_suv={k: e.lesion_suv for k, e in corrected.items()},
+                pvc_estimates=corrected,
+            )
         elif psf_fwhm_mm is not None:
-            corrected = _pvc_means(
+            corrected = _pvc(
                 scan.suv,
                 np.asarray(result.labels.array),
                 [les.label for les in result.lesions],
                 psf_fwhm_mm,
+                result.noise,
             )
-            result = replace(result, pvc_voi_mean_suv=corrected)
+            result = replace(
+                result,
+                pvc_voi_mean_suv={k: e.lesion_suv for k, e in corrected.items()},
+                pvc_estimates=corrected,
+            )
         results.append(result)
         if n:
             assert transform is not None

@@ -28,6 +28,13 @@ estimate is unbiased when the VOI is the lesion and the background is uniform, a
 amplifies noise by about ``1 / (a - b)``. A lesion whose system is ill-conditioned
 (``a - b`` below ``min_contrast_recovery``) or whose shell is empty gets no estimate.
 
+Uncertainty (issue 17, docs/validation.md "Revision 1"): given the scan's noise correlation,
+each estimate also carries the correlation sums of VOI and shell (``noise_factors``: ``S_LL /
+N_L**2``, ``S_BB / N_B**2``, ``S_LB / (N_L N_B)``) from which :meth:`PvcEstimate.variance`
+gives the noise variance of ``t_L`` by the delta method (the estimate is linear in ``m_L`` and
+``m_B``), and the derivative of ``t_L`` with respect to the FWHM (central differences at
+``FWHM * (1 +/- FWHM_REL_SD)``, the shell kept) for the uncertainty of the recovery.
+
 References
 ----------
 Rousset OG, Ma Y, Evans AC. Correction for partial volume effects in PET: principle and
@@ -47,12 +54,16 @@ from scipy import ndimage
 
 from petdx.errors import InputValidationError
 from petdx.image import Volume
+from petdx.quantify.noise import correlated_sum, retention_ci_pct
 
-__all__ = ["PvcEstimate", "two_compartment_pvc"]
+__all__ = ["FWHM_REL_SD", "PvcEstimate", "pvc_retention_ci_pct", "two_compartment_pvc"]
 
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 #: Shell around the VOI, in units of the FWHM beyond its boundary.
 SHELL_FWHM = (0.5, 1.5)
+#: Assumed relative standard uncertainty of a site's phantom-derived FWHM (docs/validation.md,
+#: revision 1; an assumption, not estimated from any cohort).
+FWHM_REL_SD = 0.05
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,26 @@ class PvcEstimate:
     shell_suv: float
     recovery: float
     spill_out: float
+    noise_factors: tuple[float, float, float] | None = None
+    d_lesion_d_fwhm: float | None = None
+    fwhm_mm: float | None = None
+
+    def variance(self, variance_per_suv: float) -> float | None:
+        """Noise variance of ``lesion_suv`` for a voxel variance ``variance_per_suv * m``
+        (petdx.quantify.noise): ``[(1-b)**2 V_L + (1-a)**2 V_B - 2 (1-a)(1-b) C_LB] /
+        (a-b)**2``; ``None`` without ``noise_factors``."""
+        if self.noise_factors is None:
+            return None
+        f_ll, f_bb, f_lb = self.noise_factors
+        m_l, m_b = max(self.measured_suv, 0.0), max(self.shell_suv, 0.0)
+        a, b = self.recovery, self.spill_out
+        v_l = variance_per_suv * m_l * f_ll
+        v_b = variance_per_suv * m_b * f_bb
+        c_lb = variance_per_suv * float(np.sqrt(m_l * m_b)) * f_lb
+        value = ((1 - b) ** 2 * v_l + (1 - a) ** 2 * v_b - 2 * (1 - a) * (1 - b) * c_lb) / (
+            a - b
+        ) ** 2
+        return max(float(value), 0.0)
 
 
 def _validated_fwhm(fwhm_mm: float) -> float:
@@ -95,6 +126,7 @@ def two_compartment_pvc(
     *,
     only: Iterable[int] | None = None,
     min_contrast_recovery: float = 0.1,
+    noise_rho: tuple[float, float, float] | None = None,
 ) -> dict[int, PvcEstimate]:
     """Partial-volume-corrected mean uptake of every labelled VOI (module docstring).
 
@@ -111,6 +143,10 @@ def two_compartment_pvc(
         Labels to correct (default: every label present).
     min_contrast_recovery
         Smallest ``a - b`` accepted; below it the lesion gets no estimate.
+    noise_rho
+        The scan's lag-one noise correlation per axis (:class:`petdx.quantify.noise.
+        NoiseModel`); when given, each estimate carries ``noise_factors`` and
+        ``d_lesion_d_fwhm`` for its uncertainty (module docstring).
 
     Returns
     -------
@@ -158,12 +194,58 @@ def two_compartment_pvc(
         image = values[box]
         m_l = float(image[voi].mean())
         m_b = float(image[shell].mean())
+        factors = derivative = None
+        if noise_rho is not None:
+            n_l, n_b = float(voi.sum()), float(shell.sum())
+            factors = (
+                correlated_sum(voi, voi, noise_rho) / n_l**2,
+                correlated_sum(shell, shell, noise_rho) / n_b**2,
+                correlated_sum(voi, shell, noise_rho) / (n_l * n_b),
+            )
+            ends = []
+            for scale in (1.0 + FWHM_REL_SD, 1.0 - FWHM_REL_SD):
+                g = ndimage.gaussian_filter(
+                    voi.astype(np.float64), sigma_vox * scale, mode="constant"
+                )
+                a_s, b_s = float(g[voi].mean()), float(g[shell].mean())
+                ends.append(_lesion(m_l, m_b, a_s, b_s))
+            derivative = (ends[0] - ends[1]) / (2.0 * FWHM_REL_SD * fwhm)
         out[label] = PvcEstimate(
-            lesion_suv=(m_l * (1.0 - b) - m_b * (1.0 - a)) / (a - b),
+            lesion_suv=_lesion(m_l, m_b, a, b),
             background_suv=(m_b * a - m_l * b) / (a - b),
             measured_suv=m_l,
             shell_suv=m_b,
             recovery=a,
             spill_out=b,
+            noise_factors=factors,
+            d_lesion_d_fwhm=derivative,
+            fwhm_mm=fwhm,
         )
     return out
+
+
+def _lesion(m_l: float, m_b: float, a: float, b: float) -> float:
+    """``t_L`` of the two-compartment model."""
+    return (m_l * (1.0 - b) - m_b * (1.0 - a)) / (a - b)
+
+
+def pvc_retention_ci_pct(
+    first: PvcEstimate | None,
+    later: PvcEstimate | None,
+    variance_per_suv: tuple[float, float] | None,
+) -> tuple[float, float] | None:
+    """95 % CI (percent) of the corrected retention index ``100 (t_2 / t_1 - 1)``: noise of
+    both corrected means (:meth:`PvcEstimate.variance`) and the FWHM's uncertainty
+    (``FWHM_REL_SD``), on the log scale (docs/validation.md, revision 1). ``None`` when an
+    input is missing or a corrected value is not positive."""
+    if first is None or later is None or variance_per_suv is None:
+        return None
+    var_1, var_2 = first.variance(variance_per_suv[0]), later.variance(variance_per_suv[1])
+    t_1, t_2 = first.lesion_suv, later.lesion_suv
+    if var_1 is None or var_2 is None or not (t_1 > 0 and t_2 > 0):
+        return None
+    if first.d_lesion_d_fwhm is None or later.d_lesion_d_fwhm is None or first.fwhm_mm is None:
+        return None
+    slope = later.d_lesion_d_fwhm / t_2 - first.d_lesion_d_fwhm / t_1
+    fwhm_term = (slope * FWHM_REL_SD * first.fwhm_mm) ** 2
+    return retention_ci_pct(t_1, t_2, var_1, var_2, extra_log_variance=fwhm_term)

@@ -23,6 +23,7 @@ from petdx.quantify.align import RigidTransform
 from petdx.quantify.method import MethodSpec
 from petdx.quantify.metrics import LesionMetrics
 from petdx.quantify.noise import NoiseModel, retention_ci_pct, retention_verdict
+from petdx.quantify.pvc import PvcEstimate, pvc_retention_ci_pct
 from petdx.quantify.timepoints import LesionMatch, MatchStatus, retention_index_pct
 from petdx.segment import ReferenceRegion
 
@@ -37,7 +38,8 @@ class TimePointResult:
     ``carried_voi_mean_suv`` (later scans only) maps each first-scan lesion label to this
     scan's mean SUV inside that lesion's first-scan VOI carried here through the rigid
     transform, without re-segmenting; ``pvc_voi_mean_suv`` (every scan, when a PSF FWHM was
-    given) the same VOI's partial-volume-corrected mean uptake, keyed the same way.
+    given) the same VOI's partial-volume-corrected mean uptake, keyed the same way, and
+    ``pvc_estimates`` the full two-compartment estimates (with their uncertainty terms).
     """
 
     index: int
@@ -56,6 +58,7 @@ class TimePointResult:
     detection: dict[str, Any] | None = None
     carried_voi_mean_suv: dict[int, float] = field(default_factory=dict)
     pvc_voi_mean_suv: dict[int, float] = field(default_factory=dict)
+    pvc_estimates: dict[int, PvcEstimate] = field(default_factory=dict, repr=False)
     pixel_compression: str = "uncompressed"
     attenuation_correction_method: str = ""
     noise: NoiseModel | None = None
@@ -106,7 +109,7 @@ class TimePointResult:
 #: ``..._ci_low_pct`` and ``..._ci_high_pct``.
 _CI_KEYS = tuple(
     f"retention_{part}"
-    for key in ("", "peak_", "voi_mean_")
+    for key in ("", "peak_", "voi_mean_", "pvc_")
     for part in (f"index_{key}ci_pct", f"{key}verdict")
 )
 
@@ -152,7 +155,8 @@ def _uncertainty(
 ) -> dict[str, Any]:
     """CI and verdict of each estimate's retention index: SUVmax (``retention_index_ci_pct``,
     ``retention_verdict``), SUVpeak (``..._peak_...``) and the carried VOI's mean
-    (``..._voi_mean_...``)."""
+    (``..._voi_mean_...``), and the partial-volume-corrected carried-VOI mean
+    (``..._pvc_...``, docs/validation.md revision 1) when the scans were corrected."""
     voi = first.voi_noise_factor.get(lesion.label)
     peaks = (
         first.noise.peak_factor if first.noise else None,
@@ -168,6 +172,16 @@ def _uncertainty(
         ci, verdict = _ri_ci(first, later, values, factors)
         out[f"retention_index_{key}ci_pct"] = ci
         out[f"retention_{key}verdict"] = verdict
+    pvc_ci = pvc_retention_ci_pct(
+        first.pvc_estimates.get(lesion.label),
+        later.pvc_estimates.get(lesion.label),
+        (first.noise.variance_per_suv, later.noise.variance_per_suv)
+        if first.noise and later.noise
+        else None,
+    )
+    pvc_verdict = retention_verdict(pvc_ci)
+    out["retention_index_pvc_ci_pct"] = list(pvc_ci) if pvc_ci else None
+    out["retention_pvc_verdict"] = pvc_verdict.value if pvc_verdict else None
     return out
 
 
