@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from petdx.errors import InputValidationError
@@ -132,7 +133,8 @@ async def voi_add(request: Request, case_id: str) -> Response:
                     f"lesion_id {lesion_id!r} is not a lesion candidate of this case; choose one "
                     f"of {', '.join(known) or 'none'}, or leave it empty for a missed lesion."
                 )
-        voi = add_lesion(
+        voi = await run_in_threadpool(  # segmenting is seconds: not on the event loop
+            add_lesion,
             web.study,
             web.database,
             case,
@@ -160,7 +162,8 @@ async def voi_edit(request: Request, case_id: str, voi_id: str) -> Response:
         base = data.get("base_version")
         if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
             raise InputValidationError(f"base_version {base!r}: expected the version edited.")
-        edit_voi(
+        await run_in_threadpool(
+            edit_voi,
             web.study,
             web.database,
             case,
@@ -184,7 +187,8 @@ async def voi_delete(request: Request, case_id: str, voi_id: str) -> Response:
     web = web_state(request)
     try:
         data = await _body(request)
-        delete_voi(
+        await run_in_threadpool(
+            delete_voi,
             web.study,
             web.database,
             case,
