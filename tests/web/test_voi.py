@@ -1,7 +1,8 @@
 """The reader's VOI routes (petdx.web.routes.voi) on a simulated study: a reader adds a missed
 lesion at a point, edits it, sees petdx's metrics; the SEG on disk reads back as the mask the
 server answers; another reader gets 403 on the case and on the VOI; bad posts are refused by
-name; and in Chromium the reader adds the lesion by the panel, edits it and submits the read."""
+name. In Chromium (the panel adding a missed lesion at the crosshair, editing it, the SEG
+read back and checked by dciodvfy, the read submitted): tests/web/test_reader_browser.py."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect
 
-from petdx.dicom import SeriesKind, index_dicom_folder, read_seg, read_series_volume
 from petdx.study.accounts import create_account
 from petdx.study.config import StudyFolder
 from petdx.study.database import open_database
@@ -26,7 +25,7 @@ from petdx.web import create_app
 from tests.dicom._dciodvfy import dciodvfy_errors
 from tests.voi_study import build_voi_study, largest_lesion
 from tests.web.conftest import PASSWORD, SITE, Clock, WebClient, add_role_accounts, sign_in
-from tests.web.server import start_server, stop_server
+from tests.web.reader_helpers import runs_mask, seg_mask
 
 READER_A = Role.READER.value  # the conftest's reader account
 READER_B = "reader-b"
@@ -93,23 +92,6 @@ def _voi_id(html: str) -> str:
     return found[-1]
 
 
-def _seg_mask(world: VoiWorld, seg_path: str) -> np.ndarray:
-    with open_database(world.study).begin() as connection:
-        folder = connection.exec_driver_sql(
-            "select folder from series where modality = 'PT'"
-        ).scalar_one()
-    (entry,) = index_dicom_folder(world.study.layout.stored(folder)).of_kind(SeriesKind.PT)
-    series = read_series_volume(entry)
-    return np.asarray(read_seg(world.study.layout.stored(seg_path), series).labels.array) > 0
-
-
-def _runs_mask(detail: dict) -> np.ndarray:
-    flat = np.zeros(int(np.prod(detail["shape"])), dtype=bool)
-    for start, length in detail["runs"]:
-        flat[start : start + length] = True
-    return flat.reshape(detail["shape"])
-
-
 def _history(world: VoiWorld, reader: str, voi_id: str) -> list:
     database = open_database(world.study)
     try:
@@ -147,9 +129,9 @@ def test_add_edit_and_metrics_are_the_servers(voi_world: VoiWorld, voi_app: Fast
     assert f"{second.metrics['volume_ml']:.2f}" in edited
     assert "v2" in edited
     detail = client.get(f"{base}/{voi_id}").json()
-    served = _runs_mask(detail)
+    served = runs_mask(detail)
     assert second.seg_path is not None
-    on_disk = _seg_mask(voi_world, second.seg_path)
+    on_disk = seg_mask(voi_world.study, second.seg_path, second.series_uid)
     assert np.array_equal(served, on_disk)
     assert int(served.sum()) == second.voxels
     assert dciodvfy_errors(voi_world.study.layout.stored(second.seg_path)) == []
@@ -223,61 +205,3 @@ def test_bad_posts_are_refused_by_name(voi_world: VoiWorld, voi_app: FastAPI) ->
     assert response.status_code == 403
     assert len(_history(voi_world, READER_A, voi_id)) == 1
     client.__exit__(None, None, None)
-
-
-def test_browser_adds_edits_and_submits(
-    voi_world: VoiWorld, page: Page, tmp_path: Path, screenshots: Path
-) -> None:
-    server = start_server(voi_world.study.root, tmp_path / "serve.log")
-    try:
-        page.goto(server.url + "/login")
-        page.get_by_label("Name").fill(READER_B)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.goto(server.url + "/read")
-        page.locator("a[href^='/read/cases/']").first.click()
-        panel = page.locator("#voi-panel")
-        expect(panel).to_be_visible()
-        expect(page.locator("#voi-none")).to_be_visible()
-        x, y, z = _seed(voi_world)
-        if page.locator("#viewer").count():  # the viewer's crosshair is the point
-            page.wait_for_function(
-                "() => document.getElementById('viewer').dataset.state === 'ready'",
-                timeout=POST_TIMEOUT_MS,
-            )
-            page.evaluate("([x, y, z]) => window.petdxViewer.moveTo([-x, -y, z])", [x, y, z])
-        else:
-            for name, value in (("x", x), ("y", y), ("z", z)):
-                page.locator(f"#voi-{name}").fill(str(value))
-        page.locator("#voi-add").click()
-        row = page.locator("tr.voi-row")
-        # The first post loads the series and places the liver in the server: allow for a
-        # loaded machine.
-        expect(row).to_have_count(1, timeout=POST_TIMEOUT_MS)
-        before = row.locator(".voi-mtv").inner_text()
-        page.locator("#voi-radius").fill("14")
-        page.locator("#voi-reason").fill("whole lesion")
-        page.locator("#voi-brush").click()
-        expect(row.locator(".voi-mtv")).not_to_have_text(before, timeout=POST_TIMEOUT_MS)
-        expect(row).to_contain_text("v2")
-        page.screenshot(path=str(screenshots / "voi-edited.png"), full_page=True)
-        voi_id = row.get_attribute("data-voi")
-        assert voi_id is not None
-        shown_mtv = float(row.locator(".voi-mtv").inner_text())
-        history = _history(voi_world, READER_B, voi_id)
-        latest = history[-1]
-        assert shown_mtv == pytest.approx(latest.metrics["volume_ml"], abs=0.005)
-        detail = page.request.get(server.url + str(row.get_attribute("data-detail-url"))).json()
-        assert latest.seg_path is not None
-        assert np.array_equal(_runs_mask(detail), _seg_mask(voi_world, latest.seg_path))
-        assert dciodvfy_errors(voi_world.study.layout.stored(latest.seg_path)) == []
-        # Submit the read (the reading helper's form): every candidate decided, patient call.
-        form = page.locator("#read-form")
-        for fieldset in form.locator("fieldset.candidate").all():
-            fieldset.locator("input[value=rejected]").check()
-        page.locator("#patient-score").select_option("4")
-        page.locator("#patient-call").select_option(index=1)
-        page.locator("#submit-read").click()
-        page.wait_for_url(re.compile(r".*/read\?submitted="))
-    finally:
-        stop_server(server)
