@@ -129,7 +129,11 @@ def test_reader_walks_the_workstation_from_worklist_to_the_analyses(
 
     # The case form is usable while the viewer's volumes are held back.
     held: list[Route] = []
-    page.route("**/volume.nii.gz", held.append)
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/volume.nii.gz", hold)
     page.get_by_role("link", name=case_id).click()
     expect(page.locator("h1")).to_have_text(f"Case {case_id}")
     candidates = page.locator("fieldset.candidate")
