@@ -153,9 +153,9 @@ def test_reader_walks_the_workstation_from_worklist_to_the_analyses(
     assert len(held) >= 2, [r.request.url for r in held]
     expect(page.locator("#viewer")).to_have_attribute("data-state", "loading")
     screenshot("case-form-before-volumes")
-    page.unroute("**/volume.nii.gz")
     for route in held:
         route.continue_()
+    page.unroute("**/volume.nii.gz", hold)
 
     # The PET/CT renders; the SUV at the hottest voxel of a lesion is quantify's SUVmax.
     viewer = page.locator("#viewer")
