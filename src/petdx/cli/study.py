@@ -187,6 +187,28 @@ def _new_log(logs: Path, stem: str) -> Path:
     return path
 
 
+def _export_labelled(study: Path, out: Path | None, kind: str) -> None:
+    """The analysis sets (results/) written by petdx.analysis.<kind> into ``out`` or the
+    study's default folder of that export."""
+    from petdx.analysis import rscript, spss, stata
+    from petdx.study.config import open_study
+
+    writers = {
+        "spss": spss.write_sav_files,
+        "stata": stata.write_dta_files,
+        "r": rscript.write_r_files,
+    }
+    try:
+        folder = open_study(study)
+        default = getattr(folder.layout, f"export_{kind}")
+        files = writers[kind](folder.layout.results, out or default)
+    except PetdxError as exc:
+        raise _fail(exc) from None
+    for f in files:
+        err_console.print(escape(f"{f.path}: {f.rows} rows, {f.variables} variables"))
+    _echo({"files": [str(f.path) for f in files]})
+
+
 def export_spss_command(
     study: StudyArg,
     out: Annotated[
@@ -195,17 +217,29 @@ def export_spss_command(
 ) -> None:
     """Write the analysis sets (results/) as SPSS .sav files with variable and value labels
     from the analysis data dictionary (results/analysis_dictionary.csv)."""
-    from petdx.analysis.spss import write_sav_files
-    from petdx.study.config import open_study
+    _export_labelled(study, out, "spss")
 
-    try:
-        folder = open_study(study)
-        files = write_sav_files(folder.layout.results, out or folder.layout.export_spss)
-    except PetdxError as exc:
-        raise _fail(exc) from None
-    for f in files:
-        err_console.print(escape(f"{f.path}: {f.rows} rows, {f.variables} variables"))
-    _echo({"files": [str(f.path) for f in files]})
+
+def export_stata_command(
+    study: StudyArg,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default STUDY/export-stata).")
+    ] = None,
+) -> None:
+    """Write the analysis sets (results/) as Stata .dta files with variable and value labels
+    from the analysis data dictionary; stata_variables.csv maps the names (32 characters)."""
+    _export_labelled(study, out, "stata")
+
+
+def export_r_command(
+    study: StudyArg,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default STUDY/export-r).")
+    ] = None,
+) -> None:
+    """Write the analysis sets (results/) as CSV files and analysis_sets.R, which reads them
+    into R (base R only) with factor labels and variable labels from the data dictionary."""
+    _export_labelled(study, out, "r")
 
 
 def ingest_command(
@@ -308,5 +342,7 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("export")(export_command)
     app.command("export-spss")(export_spss_command)
+    app.command("export-stata")(export_stata_command)
+    app.command("export-r")(export_r_command)
     app.command("ingest")(ingest_command)
     app.add_typer(audit_app, name="audit")

@@ -16,6 +16,8 @@ inside a study folder. The layout needs only the folder's root, so code that hol
     report/report.html, report.pdf     the report (petdx report)
     exports/                           exchange CSV exports (petdx export)
     export-spss/                       the analysis sets as SPSS .sav (petdx export-spss)
+    export-stata/                      the analysis sets as Stata .dta (petdx export-stata)
+    export-r/                          the analysis sets as CSV + an R script (petdx export-r)
     snapshots/<n>/                     locked snapshots (petdx snapshot lock): snapshot.sqlite,
                                        manifest.json, study.toml and derived/<patient>/
                                        summary.json as at lock time (read-only); results/,
@@ -246,6 +248,16 @@ class StudyLayout:
     def export_spss(self) -> Path:
         """Default folder of ``petdx export-spss`` (the analysis sets as SPSS .sav)."""
         return self.root / "export-spss"
+
+    @property
+    def export_stata(self) -> Path:
+        """Default folder of ``petdx export-stata`` (the analysis sets as Stata .dta)."""
+        return self.root / "export-stata"
+
+    @property
+    def export_r(self) -> Path:
+        """Default folder of ``petdx export-r`` (the analysis sets as CSV and an R script)."""
+        return self.root / "export-r"
 
     @property
     def derived(self) -> Path:
