@@ -49,3 +49,17 @@ def test_report_imports_nothing_from_the_pipeline() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     assert not {m for m in imported if m.startswith("petdx.pipeline")}
+
+
+def test_dicom_modules_import_no_private_names() -> None:
+    """A petdx.dicom module uses another's public API only (the de-identified file encoder
+    builds on the profile's public steps, not its underscored helpers)."""
+    offenders = [
+        f"{_relative(path)}: {node.module}.{alias.name}"
+        for path in _modules("dicom")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("petdx")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert offenders == [], "private names imported across petdx.dicom modules"

@@ -22,7 +22,8 @@ from petdx.dicom import (
     read_header,
     read_series_volume,
 )
-from petdx.dicom.deidentify import DeidentifiedFileEncoder, profile_action
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import profile_action
 from petdx.errors import InvalidSeriesError
 from petdx.suv import compute_suv
 from tests.factories import ct_series, enhanced_pet, pet_series, save_series

@@ -14,7 +14,8 @@ import pytest
 from pydicom.dataelem import DataElement
 
 from petdx.dicom import DeidentificationSettings, deidentify_dataset, read_header
-from petdx.dicom.deidentify import KEPT_TEXT, DeidentifiedFileEncoder
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import KEPT_TEXT
 from tests.factories import ct_series, pet_series, save_series
 from tests.study.planted import (
     plant_every_text_attribute,

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from petdx.dicom import SeriesKind, index_dicom_folder, read_series_volume
-from petdx.dicom.deidentify import DeidentifiedFileEncoder
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
 from petdx.errors import InputValidationError
 from petdx.pipeline import IngestResult, ingest
 from petdx.pipeline.executors import fork_available

@@ -38,11 +38,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from petdx.dicom import deidentify_uid
-from petdx.dicom.deidentify import (
-    DeidentificationSettings,
-    DeidentifiedFileEncoder,
-    redact_uids,
-)
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import DeidentificationSettings, redact_uids
 from petdx.dicom.discovery import DicomIndex, index_dicom_folder
 from petdx.dicom.discovery import ProgressCallback as IndexProgress
 from petdx.errors import Hint, InputValidationError

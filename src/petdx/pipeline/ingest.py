@@ -19,7 +19,7 @@ For every PET, CT and anatomical MR series found under PATH (an MR-derived atten
    stored in the same run or an earlier one (a CT the PACS received later); the reader's
    viewer shows it under the PET (:mod:`petdx.pipeline.viewer_volumes`).
 3. **Copies**: every instance is de-identified (:mod:`petdx.dicom.deidentify`, through
-   :class:`~petdx.dicom.deidentify.DeidentifiedFileEncoder`, byte-identical to
+   :class:`~petdx.dicom.deidentified_file.DeidentifiedFileEncoder`, byte-identical to
    ``deidentify_dataset`` + ``dcmwrite``) and written to
    ``images/<patient>/<study uid>/<modality>_<series uid>/<sop uid>.dcm`` through a
    temporary name and a rename, then the SUV factors of the stored copies are recomputed

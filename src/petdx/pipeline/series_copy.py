@@ -35,7 +35,8 @@ from petdx.dicom import (
     index_dicom_files,
     read_series_volume,
 )
-from petdx.dicom.deidentify import DeidentifiedFileEncoder, redact_uids
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import redact_uids
 from petdx.dicom.discovery import read_dicom
 from petdx.errors import PetdxError
 from petdx.fileio import atomic_write_bytes

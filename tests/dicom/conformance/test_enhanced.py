@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 
 from petdx.cli import app
 from petdx.dicom import SeriesKind, index_dicom_folder, read_header, read_series_volume
-from petdx.dicom.deidentify import DeidentificationSettings, DeidentifiedFileEncoder
+from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+from petdx.dicom.deidentify import DeidentificationSettings
 from petdx.dicom.discovery import classify
 from petdx.errors import GeometryError, MissingAttributeError
 from petdx.nuclides import NUCLIDES

@@ -198,7 +198,8 @@ def test_corrupt_compressed_file_names_file_and_syntax(shared_data: Path, tmp_pa
 
 def test_ingested_copy_keeps_the_compressed_pixels(shared_data: Path, tmp_path: Path) -> None:
     """De-identification does not re-encode: the stored file keeps syntax and pixel bytes."""
-    from petdx.dicom.deidentify import DeidentificationSettings, DeidentifiedFileEncoder
+    from petdx.dicom.deidentified_file import DeidentifiedFileEncoder
+    from petdx.dicom.deidentify import DeidentificationSettings
 
     folder = _transcode(_sts(shared_data), tmp_path / "ls", _dcmtk("dcmcjpls", "+el"))
     path = sorted(folder.iterdir())[0]
