@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from petdx.errors import InputValidationError
@@ -93,3 +96,23 @@ def test_migrations_downgrade_and_upgrade_again(database: StudyDatabase) -> None
         assert MigrationContext.configure(connection).get_current_revision() is None
     database.upgrade()
     database.check_current()
+
+
+def test_twenty_concurrent_users_reuse_their_connections(database: StudyDatabase) -> None:
+    """The web application's busy hour: 20 requests at once, again and again. The engine keeps
+    their connections (on PostgreSQL each new one is a server process); with SQLAlchemy's
+    default of 5 kept it opened about one per second request (issue 13's load)."""
+    opened: list[object] = []
+    event.listen(database.engine, "connect", lambda connection, record: opened.append(record))
+    database.engine.dispose()  # count from an empty pool
+    barrier = threading.Barrier(20)
+
+    def request(_: int) -> int:
+        with database.engine.connect() as connection:
+            barrier.wait(timeout=30)  # all 20 hold a connection at once
+            return int(connection.execute(text("SELECT 1")).scalar_one())
+
+    with ThreadPoolExecutor(max_workers=20) as users:
+        for _ in range(5):
+            assert sum(users.map(request, range(20))) == 20
+    assert len(opened) == 20

@@ -85,6 +85,16 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: Connections an engine keeps open, and how many more it may open for a while. The web
+#: application serves each request on a thread of a pool of 40 with one connection at a time;
+#: with SQLAlchemy's default of 5 kept, 20 busy users made a PostgreSQL connection (a new
+#: server process, its authentication) for about every second request (bench_web: 168
+#: sessions in 10 s). A server process of ``petdx serve`` may hold up to 30, so PostgreSQL's
+#: ``max_connections`` should be at least 30 x the number of processes (``--workers``).
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for ``url`` with petdx's SQLite settings.
 
@@ -95,7 +105,13 @@ def make_engine(url: str) -> Engine:
     """
     try:
         parsed = make_url(url)
-        engine = create_engine(parsed, future=True)
+        in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (
+            None,
+            "",
+            ":memory:",
+        )
+        pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(parsed, future=True, **pool)
     except (ArgumentError, ImportError) as exc:
         raise InputValidationError(
             f"database URL '{_redact(url)}' is not usable ({exc}). Expected e.g. "
