@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from petdx.analysis.dictionary import UNDEFINED, analysis_dictionary
+from petdx.analysis.labelled import STUDY_DAY_LABEL
 from petdx.data_dictionary import TABLES
 from tests.conftest import RScript
 from tests.demo_study import DemoStudy
@@ -93,7 +95,7 @@ def test_spss_files_hold_the_analysis_sets_with_their_labels(
     from petdx.cli import app
 
     run = CliRunner().invoke(
-        app, ["export-spss", str(demo_study.reference), "--out", str(tmp_path)]
+        app, ["export-spss", str(demo_study.reference), "--out", str(tmp_path), "--dates"]
     )
     assert run.exit_code == 0, run.stderr
     results = demo_study.reference / "results"
@@ -129,7 +131,7 @@ def test_stata_files_hold_the_analysis_sets_with_valid_names_and_labels(
     from petdx.cli import app
 
     run = CliRunner().invoke(
-        app, ["export-stata", str(demo_study.reference), "--out", str(tmp_path)]
+        app, ["export-stata", str(demo_study.reference), "--out", str(tmp_path), "--dates"]
     )
     assert run.exit_code == 0, run.stderr
     results = demo_study.reference / "results"
@@ -168,7 +170,8 @@ def test_r_export_read_by_rscript_has_the_values_factors_and_labels(
 ) -> None:
     """petdx export-r, sourced by R (tests/analysis/r_read_export.R): every column carries
     its dictionary label; codes are factors showing the dictionary's labels, booleans
-    logicals, dates Dates, numbers the CSV's numbers."""
+    logicals, numbers the CSV's numbers, and dates (no --dates) days since the patient's
+    index scan, also inside text."""
     from typer.testing import CliRunner
 
     from petdx.cli import app
@@ -181,7 +184,11 @@ def test_r_export_read_by_rscript_has_the_values_factors_and_labels(
     seen = pd.read_csv(tmp_path / "seen.csv", dtype=str, keep_default_na=False)
     results = demo_study.reference / "results"
     dictionary = pd.read_csv(results / "analysis_dictionary.csv", keep_default_na=False)
-    r_class = {"code": "factor", "boolean": "logical", "date": "Date", "string": "character"}
+    r_class = {"code": "factor", "boolean": "logical", "date": "numeric", "string": "character"}
+    patients = pd.read_csv(results / "analysis_patients.csv", dtype=str)
+    index_scans = dict(
+        zip(patients["patient_id"], pd.to_datetime(patients["index_scan_date"]), strict=True)
+    )
     for name in _DEMO_RESULTS:
         csv = pd.read_csv(results / f"{name}.csv", dtype=str, keep_default_na=False)
         defined = dictionary[dictionary["table"] == name].set_index("column")
@@ -192,6 +199,14 @@ def test_r_export_read_by_rscript_has_the_values_factors_and_labels(
             values = in_r[in_r["column"] == column]
             assert len(values) == len(csv)
             assert set(values["class"]) == {r_class.get(row["type"], "numeric")}, column
+            if row["type"] == "date":  # without --dates: days since the index scan
+                assert set(values["label"]) == {f"{row['description']} [{STUDY_DAY_LABEL}]"}
+                zero = csv["patient_id"].map(index_scans)
+                days = (pd.to_datetime(csv[column].replace("", None)) - zero).dt.days
+                assert list(values["value"]) == ["" if pd.isna(d) else str(int(d)) for d in days], (
+                    column
+                )
+                continue
             unit = f" [{row['unit']}]" if row["unit"] else ""
             assert set(values["label"]) == {f"{row['description']}{unit}"}, column
             shown = list(values["value"])
@@ -203,8 +218,11 @@ def test_r_export_read_by_rscript_has_the_values_factors_and_labels(
                 numbers = pd.to_numeric(csv[column].replace("", None))
                 read = pd.to_numeric(pd.Series(shown).replace("", None))
                 assert np.allclose(read, numbers, equal_nan=True, rtol=1e-12), column
-            else:
-                assert shown == list(csv[column]), column
+            else:  # text keeps no calendar date: "signed 2026-04-14" -> "signed day -6"
+                iso = r"\d{4}-\d{2}-\d{2}"
+                assert not any(re.search(iso, v) for v in shown), column
+                dated = csv[column].str.contains(iso)
+                assert list(pd.Series(shown)[~dated.to_numpy()]) == list(csv[column][~dated])
 
 
 @pytest.mark.parametrize("command", ["export-spss", "export-stata", "export-r"])

@@ -4,14 +4,21 @@ Each analysis CSV in ``results/`` (:data:`ANALYSIS_TABLES`) is read with its dat
 (:mod:`petdx.analysis.dictionary`) and turned into one :class:`LabelledTable`: every variable
 labelled with its description (unit in brackets); a code column numeric 1..k in the
 dictionary's order (codes seen in the data but not listed follow, sorted) with the codes'
-labels as value labels (``F`` -> 1 "Female"); a boolean 0/1 with "No"/"Yes"; a date column
-``datetime.date``; decimals and integers numbers. Missing values stay missing. The writers
+labels as value labels (``F`` -> 1 "Female"); a boolean 0/1 with "No"/"Yes"; decimals and
+integers numbers. Dates become study days unless the real dates are asked for
+(``dates=True``, then ``datetime.date``): whole days since the patient's index scan (the
+first index-tracer injection, ``index_scan_date``, survival's time zero; day 0, earlier
+dates negative), with "days since the index scan" in the label; a date written inside a
+text (the screening log's evidence, "signed 2026-04-14") becomes "day -6"; a patient
+without an index scan (a screen failure) keeps no date at all (missing, "(date withheld)"
+in text). Missing values stay missing. The writers
 (:mod:`petdx.analysis.spss`, :mod:`petdx.analysis.stata`, :mod:`petdx.analysis.rscript`)
 only put these into their formats, so that a code has the same number in every file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +73,48 @@ def variable_label(row: dict[str, str]) -> str:
     return f"{row['description']}{unit}"
 
 
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+STUDY_DAY_LABEL = "days since the index scan"
+
+
+def _study_days(
+    frame: pd.DataFrame, rows: list[dict[str, str]], reference: dict[str, pd.Timestamp]
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Dates as days since each row's patient's reference date (see the module docstring)."""
+    out = frame.copy()
+    refs = (
+        pd.to_datetime(out["patient_id"].map(reference))
+        if "patient_id" in out.columns
+        else pd.Series(pd.NaT, index=out.index)
+    )
+    changed = []
+    for row in rows:
+        column = row["column"]
+        if row["type"] == "date":
+            days = (pd.to_datetime(out[column], errors="coerce") - refs).dt.days
+            out[column] = days.astype("Float64")
+            row = {**row, "type": "integer", "unit": STUDY_DAY_LABEL}
+        elif row["type"] == "string":
+            out[column] = [
+                v if pd.isna(v) else _days_in_text(str(v), ref)
+                for v, ref in zip(out[column], refs, strict=True)
+            ]
+        changed.append(row)
+    return out, changed
+
+
+def _days_in_text(text: str, reference: pd.Timestamp) -> str:
+    """Every ``YYYY-MM-DD`` in ``text`` as ``day N`` (or "(date withheld)")."""
+
+    def day(match: re.Match[str]) -> str:
+        when = pd.to_datetime(match.group(0), errors="coerce")
+        if pd.isna(reference) or pd.isna(when):
+            return "(date withheld)"
+        return f"day {(when - reference).days}"
+
+    return _ISO_DATE.sub(day, text)
+
+
 def _labelled(table: str, frame: pd.DataFrame, rows: list[dict[str, str]]) -> LabelledTable:
     out = frame.copy()
     labels: dict[str, str] = {}
@@ -94,9 +143,9 @@ def _labelled(table: str, frame: pd.DataFrame, rows: list[dict[str, str]]) -> La
     return LabelledTable(table, out, labels, value_labels, kinds)
 
 
-def labelled_tables(results: ResultsFolder) -> list[LabelledTable]:
-    """Every analysis set present in ``results`` as a :class:`LabelledTable`; refused when
-    the analyses have not run."""
+def labelled_tables(results: ResultsFolder, *, dates: bool = False) -> list[LabelledTable]:
+    """Every analysis set present in ``results`` as a :class:`LabelledTable`, dates as study
+    days unless ``dates``; refused when the analyses have not run."""
     present = [t for t in ANALYSIS_TABLES if (results.path / f"{t}.csv").exists()]
     if not present:
         raise InputValidationError(
@@ -109,10 +158,19 @@ def labelled_tables(results: ResultsFolder) -> list[LabelledTable]:
         for t in present
     }
     dictionary = analysis_dictionary(frames)
-    return [
-        _labelled(table, frame, [r for r in dictionary if r["table"] == table])
-        for table, frame in frames.items()
-    ]
+    patients = frames.get("analysis_patients", pd.DataFrame(columns=["patient_id"]))
+    reference = (
+        dict(zip(patients["patient_id"], pd.to_datetime(patients["index_scan_date"]), strict=True))
+        if "index_scan_date" in patients.columns
+        else {}
+    )
+    tables = []
+    for table, frame in frames.items():
+        rows = [r for r in dictionary if r["table"] == table]
+        if not dates:
+            frame, rows = _study_days(frame, rows, reference)
+        tables.append(_labelled(table, frame, rows))
+    return tables
 
 
 def write_each(

@@ -1,13 +1,13 @@
 """The analysis sets for R: CSV files and a generated R script that labels them (base R only).
 
-R's own readers of SPSS and Stata files (haven, foreign) are add-on packages; this export
-needs none. ``petdx export-r`` writes, per analysis set (:mod:`petdx.analysis.labelled`),
+R's own readers of SPSS and Stata files (haven, foreign) are add-on packages; this export needs
+none. ``petdx export-r`` writes, per analysis set (:mod:`petdx.analysis.labelled`),
 ``<table>.csv`` (codes as their numbers 1..k, booleans 0/1, dates ``YYYY-MM-DD``, missing
-values empty) and one ``analysis_sets.R`` which, run with
-``source("analysis_sets.R", chdir = TRUE)``, makes a data frame per set: every code column a
-factor whose levels are the dictionary's labels in the dictionary's order, every boolean a
-logical, every date a ``Date``, and every column's ``attr(, "label")`` its description and
-unit (the attribute haven and Hmisc use, shown by RStudio's viewer).
+values empty) and one ``analysis_sets.R`` which, run with ``source("analysis_sets.R", chdir =
+TRUE)``, makes a data frame per set: every code column a factor whose levels are the
+dictionary's labels in the dictionary's order, every boolean a logical, every date a ``Date``
+(``--dates``; else study days, numbers), and every column's ``attr(, "label")`` its description
+and unit (the attribute haven and Hmisc use, shown by RStudio's viewer).
 """
 
 from __future__ import annotations
@@ -76,10 +76,10 @@ def _write_csv(table: LabelledTable, path: Path) -> None:
     table.frame.to_csv(path, index=False, lineterminator="\n", float_format="%.15g")
 
 
-def write_r_files(results: ResultsFolder, out: Path) -> list[ExportedFile]:
+def write_r_files(results: ResultsFolder, out: Path, *, dates: bool = False) -> list[ExportedFile]:
     """Write ``<table>.csv`` for every analysis set in ``results`` and ``analysis_sets.R``
     into ``out`` (each file atomically); refused when the analyses have not run."""
-    tables = labelled_tables(results)
+    tables = labelled_tables(results, dates=dates)
     written = write_each(tables, out, ".csv", _write_csv)
     header = (
         "# Written by petdx export-r: the analysis sets with factor levels and variable\n"

@@ -1,9 +1,9 @@
 """The analysis sets as SPSS files (``.sav``, via pyreadstat) with variable and value labels.
 
 Each analysis set (:mod:`petdx.analysis.labelled`: variable labels from the analysis data
-dictionary, codes numeric with value labels, booleans 0/1 "No"/"Yes") becomes
-``<table>.sav``; a date column is an SPSS date; missing values stay system-missing. Nothing
-in the file is a real name: the sets carry pseudonyms only.
+dictionary, codes numeric with value labels, booleans 0/1 "No"/"Yes") becomes ``<table>.sav``;
+a date column (``dates=True``; else study days) is an SPSS date; missing values stay
+system-missing. Nothing in the file is a real name: the sets carry pseudonyms only.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def _write_sav(table: LabelledTable, path: Path) -> None:
     )
 
 
-def write_sav_files(results: ResultsFolder, out: Path) -> list[ExportedFile]:
+def write_sav_files(
+    results: ResultsFolder, out: Path, *, dates: bool = False
+) -> list[ExportedFile]:
     """Write ``<table>.sav`` into ``out`` for every analysis set in ``results`` (each file
     atomically); refused when the analyses have not run."""
-    return write_each(labelled_tables(results), out, ".sav", _write_sav)
+    return write_each(labelled_tables(results, dates=dates), out, ".sav", _write_sav)

@@ -2,8 +2,8 @@
 
 Each analysis set (:mod:`petdx.analysis.labelled`: codes numeric 1..k with value labels,
 booleans 0/1 "No"/"Yes", the dictionary's descriptions as variable labels) becomes
-``<table>.dta``; a date column is a Stata date (``%td``); numeric missing values are ``.``,
-missing text is "" (Stata has no missing string).
+``<table>.dta``; a date column (``dates=True``; else study days) is a Stata date (``%td``);
+numeric missing values are ``.``, missing text is "" (Stata has no missing string).
 
 Stata's rules, and how petdx meets them (:func:`stata_names`):
 
@@ -122,10 +122,12 @@ def _write_dta(table: LabelledTable, path: Path) -> None:
     )
 
 
-def write_dta_files(results: ResultsFolder, out: Path) -> list[ExportedFile]:
+def write_dta_files(
+    results: ResultsFolder, out: Path, *, dates: bool = False
+) -> list[ExportedFile]:
     """Write ``<table>.dta`` and ``stata_variables.csv`` into ``out`` for every analysis set
     in ``results`` (each file atomically); refused when the analyses have not run."""
-    tables = labelled_tables(results)
+    tables = labelled_tables(results, dates=dates)
     written = write_each(tables, out, ".dta", _write_dta)
     rows = [
         {"table": t.table, "column": column, "variable": name, "label": t.labels[column]}

@@ -187,7 +187,17 @@ def _new_log(logs: Path, stem: str) -> Path:
     return path
 
 
-def _export_labelled(study: Path, out: Path | None, kind: str) -> None:
+DatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dates",
+        help="Keep the study's dates (default: days since the patient's index scan, dates "
+        "in text as 'day N', none for patients without an index scan).",
+    ),
+]
+
+
+def _export_labelled(study: Path, out: Path | None, kind: str, dates: bool) -> None:
     """The analysis sets (results/) written by petdx.analysis.<kind> into ``out`` or the
     study's default folder of that export."""
     from petdx.analysis import rscript, spss, stata
@@ -201,7 +211,7 @@ def _export_labelled(study: Path, out: Path | None, kind: str) -> None:
     try:
         folder = open_study(study)
         default = getattr(folder.layout, f"export_{kind}")
-        files = writers[kind](folder.layout.results, out or default)
+        files = writers[kind](folder.layout.results, out or default, dates=dates)
     except PetdxError as exc:
         raise _fail(exc) from None
     for f in files:
@@ -214,10 +224,11 @@ def export_spss_command(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default STUDY/export-spss).")
     ] = None,
+    dates: DatesOpt = False,
 ) -> None:
     """Write the analysis sets (results/) as SPSS .sav files with variable and value labels
     from the analysis data dictionary (results/analysis_dictionary.csv)."""
-    _export_labelled(study, out, "spss")
+    _export_labelled(study, out, "spss", dates)
 
 
 def export_stata_command(
@@ -225,10 +236,11 @@ def export_stata_command(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default STUDY/export-stata).")
     ] = None,
+    dates: DatesOpt = False,
 ) -> None:
     """Write the analysis sets (results/) as Stata .dta files with variable and value labels
     from the analysis data dictionary; stata_variables.csv maps the names (32 characters)."""
-    _export_labelled(study, out, "stata")
+    _export_labelled(study, out, "stata", dates)
 
 
 def export_r_command(
@@ -236,10 +248,11 @@ def export_r_command(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default STUDY/export-r).")
     ] = None,
+    dates: DatesOpt = False,
 ) -> None:
     """Write the analysis sets (results/) as CSV files and analysis_sets.R, which reads them
     into R (base R only) with factor labels and variable labels from the data dictionary."""
-    _export_labelled(study, out, "r")
+    _export_labelled(study, out, "r", dates)
 
 
 def ingest_command(
