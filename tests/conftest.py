@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.demo_study import DemoStudy, build_demo
+from tests.demo_study import DemoStudy, shared_demo
 
 # Property tests draw the same examples on every run and machine (CI is reproducible): a
 # fixed seed derived from each test (derandomize), a fixed number of examples unless a test
@@ -58,6 +58,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if COHORT_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.cohort)
+    # The first test of the demo study stays in place (its worker builds the study while the
+    # other worker runs other tests); the others run last, when the study is built. Every
+    # worker sorts alike (pytest-xdist requires one collection order).
+    demo = [item for item in items if "demo_study" in getattr(item, "fixturenames", ())]
+    if demo:
+        later = set(map(id, demo[1:]))
+        items[:] = [item for item in items if id(item) not in later] + demo[1:]
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +79,12 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_study(tmp_path_factory: pytest.TempPathFactory) -> DemoStudy:
-    """A small simulated study, run once (tests/demo_study.py). Tests using it carry
-    ``@pytest.mark.xdist_group("demo")`` so that one worker builds it."""
-    return build_demo(tmp_path_factory.mktemp("demo"))
+    """A small simulated study, built once per run (tests/demo_study.py): the first worker
+    to need it builds it in the folder pytest-xdist's workers share (the parent of their
+    base temporary folders), and every worker works on its own copy."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-shared"
+    return shared_demo(shared, tmp_path_factory.mktemp("demo") / "study")
 
 
 @cache

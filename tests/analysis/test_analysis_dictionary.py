@@ -49,7 +49,6 @@ def test_columns_are_defined_by_the_exchange_format_derivations_and_patterns() -
     assert rows["new_column"]["description"] == UNDEFINED  # not silently described
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.slow
 def test_every_column_of_the_demo_analysis_sets_is_defined(demo_study: DemoStudy) -> None:
     results = demo_study.reference / "results"
@@ -81,7 +80,6 @@ def _check_read_back(
         assert np.allclose(shown, numbers, equal_nan=True, rtol=1e-12), csv.name
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.slow
 def test_spss_files_hold_the_analysis_sets_with_their_labels(
     demo_study: DemoStudy, tmp_path: Path
@@ -114,7 +112,6 @@ def test_spss_files_hold_the_analysis_sets_with_their_labels(
             _check_read_back(kind, sav[column], csv[column], meta.variable_value_labels.get(column))
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.slow
 def test_stata_files_hold_the_analysis_sets_with_valid_names_and_labels(
     demo_study: DemoStudy, tmp_path: Path
@@ -163,7 +160,6 @@ def test_stata_files_hold_the_analysis_sets_with_valid_names_and_labels(
                 assert list(shown) == list(csv[column]), column
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.slow
 def test_r_export_read_by_rscript_has_the_values_factors_and_labels(
     demo_study: DemoStudy, tmp_path: Path, rscript: RScript

@@ -23,7 +23,6 @@ from petdx.errors import InputValidationError
 from tests.demo_study import DemoStudy
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.slow
 def test_results_json_reads_back_byte_identically(demo_study: DemoStudy) -> None:
     path = demo_study.reference / "results" / "results.json"

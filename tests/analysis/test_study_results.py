@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from petdx.cli import app
 from tests.demo_study import DemoStudy
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _results(study: Path) -> dict[str, Any]:

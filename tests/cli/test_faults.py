@@ -352,7 +352,6 @@ def test_auc_sample_size_with_too_few_cases_exits_2() -> None:
 
 
 @pytest.mark.slow  # builds the session's demo study (about 2 min)
-@pytest.mark.xdist_group("demo")
 def test_report_on_a_full_disk_keeps_the_previous_report(
     demo_study: DemoStudy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -367,7 +366,6 @@ def test_report_on_a_full_disk_keeps_the_previous_report(
 
 
 @pytest.mark.slow  # builds the session's demo study (about 2 min)
-@pytest.mark.xdist_group("demo")
 def test_report_into_a_read_only_study_folder_exits_1(
     demo_study: DemoStudy, tmp_path: Path, read_only: Callable[[Path], None]
 ) -> None:

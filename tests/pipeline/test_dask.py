@@ -25,7 +25,8 @@ from petdx.simulate import simulate_cohort
 from petdx.study.layout import StudyLayout
 from petdx.study.records import Author
 
-pytestmark = [pytest.mark.slow, pytest.mark.cohort]
+# One worker builds the module's cohort and runs (split across both, each built them).
+pytestmark = [pytest.mark.slow, pytest.mark.cohort, pytest.mark.xdist_group("dask")]
 
 AUTHOR = Author("test", "Dask executor")
 OUTPUTS = (

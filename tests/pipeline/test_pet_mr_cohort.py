@@ -16,7 +16,8 @@ from petdx.simulate import simulate_cohort
 from petdx.study.records import Author
 from tests.dicom._dciodvfy import dciodvfy_errors
 
-pytestmark = [pytest.mark.slow]
+# One worker builds the module's PET/MR study (split across both, each built it: 2 min).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pet_mr_cohort")]
 
 AUTHOR = Author("test", "PET/MR cohort")
 

@@ -18,7 +18,8 @@ from petdx.simulate import simulate_cohort
 from petdx.study.database import open_database
 from petdx.study.records import Author
 
-pytestmark = [pytest.mark.slow, pytest.mark.cohort]
+# One worker simulates the module's cohort (split across both, each simulated it).
+pytestmark = [pytest.mark.slow, pytest.mark.cohort, pytest.mark.xdist_group("run_missing_inputs")]
 
 AUTHOR = Author("test", "missing inputs")
 

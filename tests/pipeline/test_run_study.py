@@ -19,7 +19,7 @@ from petdx.study.importing import import_csv
 from petdx.study.records import Author
 from tests.demo_study import AUTHOR, DemoStudy, copy_study
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 OUTPUTS = ("results.json", "analysis_patients.csv", "analysis_lesions.csv", "screening_log.csv")
 

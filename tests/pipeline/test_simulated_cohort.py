@@ -29,6 +29,9 @@ from petdx.suv import compute_suv
 from tests.study.cohort import write_csv
 from tests.study.planted import HOSPITAL_ID, all_files, plant_identifiers, scan_for_needles
 
+# One worker simulates the module's cohort (split across both, each simulated it).
+pytestmark = pytest.mark.xdist_group("pipeline_simulated_cohort")
+
 ME = Author("coordinator")
 IMPORT_ORDER = (
     "patients",

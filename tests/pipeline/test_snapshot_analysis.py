@@ -27,7 +27,7 @@ from petdx.study.database import open_database
 from petdx.study.snapshots import lock_snapshot
 from tests.demo_study import DemoStudy, copy_study
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _locked_copy(source: Path, root: Path, *, then: str | None = None) -> StudyFolder:

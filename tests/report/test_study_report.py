@@ -12,7 +12,7 @@ from matplotlib.image import imread
 
 from tests.demo_study import DemoStudy
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 

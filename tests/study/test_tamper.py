@@ -540,7 +540,6 @@ def test_init_refuses_non_finite_cut_offs(tmp_path: Path, option: tuple[str, str
     assert not (tmp_path / "s" / "study.toml").exists()
 
 
-@pytest.mark.xdist_group("demo")
 def test_the_demo_study_after_import_ingest_and_run_verifies_intact(demo_study: DemoStudy) -> None:
     """No false alarm from the table replay on a whole study: imported tables, ingested visits
     and series, measurements written by ``petdx run``."""

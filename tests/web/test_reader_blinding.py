@@ -30,7 +30,7 @@ from tests.demo_study import DemoStudy, copy_study
 from tests.web.conftest import Clock, add_role_accounts
 from tests.web.reader_helpers import Clients, read_case, with_readers, worklist_ids
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 MARK = "QZXM"
 READING = ReadingConfig(readers=("reader-a", "reader-b"), adjudicator="reader-c")

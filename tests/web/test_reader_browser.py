@@ -48,7 +48,7 @@ from tests.web.reader_helpers import (
     with_readers,
 )
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 READER_A, READER_B = "R1", "R2"  # the simulator's reader ids: the web reads replace theirs
 #: How long the browser waits for petdx's answer to a VOI post (ms; a loaded machine).

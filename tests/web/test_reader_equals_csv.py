@@ -26,7 +26,7 @@ from tests.study.cohort import write_csv
 from tests.web.conftest import Clock, add_role_accounts
 from tests.web.reader_helpers import Clients, read_case, with_readers, worklist_ids
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 READERS = ("R1", "R2")  # the simulator's reader ids: the web reads replace theirs
 

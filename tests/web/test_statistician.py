@@ -23,7 +23,7 @@ from petdx.web.routes.statistician import REPORT_CSP
 from tests.demo_study import DemoStudy, copy_study
 from tests.web.conftest import ACCOUNTS, PASSWORD, LiveServer, WebClient, add_role_accounts
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 ROUTES = {
     "stat_snapshots": ("GET", "/statistician/snapshots"),

@@ -37,7 +37,7 @@ from tests.web.conftest import (
 from tests.web.reader_cases import case_ids_of
 from tests.web.reader_helpers import case_of, check_fused, series_row
 
-pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 READER = ACCOUNTS[Role.READER]
 
