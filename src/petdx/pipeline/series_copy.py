@@ -233,6 +233,8 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
         rows: list[dict[str, Any]] = []
         targets: list[Path] = []
         encoded: dict[Path, bytes] = {}  # the PET copies written, for the SUV check
+        series_uid = deidentify_uid(task.secret, task.series_uid)  # once, not per instance
+        folder = str(task.folder.relative_to(task.study_root))
         for instance in entry.instances:
             sop_uid = deidentify_uid(task.secret, instance.sop_instance_uid)
             target = task.folder / f"{sop_uid}.dcm"
@@ -247,8 +249,8 @@ def copy_series(task: CopyTask, entry: SeriesEntry | None = None) -> CopyOutcome
             rows.append(
                 {
                     "sop_instance_uid": sop_uid,
-                    "series_uid": deidentify_uid(task.secret, task.series_uid),
-                    "path": str(target.relative_to(task.study_root)),
+                    "series_uid": series_uid,
+                    "path": os.path.join(folder, target.name),  # = target below study_root
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "_new": sop_uid not in task.recorded,
                 }
