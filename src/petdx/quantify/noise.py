@@ -138,14 +138,8 @@ def correlation_factor(mask: npt.NDArray[np.bool_], rho: tuple[float, float, flo
     if n == 0:
         raise ValueError("correlation_factor: empty mask")
     idx = np.nonzero(inside)
-    lo = [max(int(i.min()) - 1, 0) for i in idx]
-    box = inside[tuple(slice(a, int(i.max()) + 2) for a, i in zip(lo, idx, strict=True))]
-    pads = [(len(_kernel(r)) // 2,) * 2 for r in rho]
-    smoothed = np.pad(box.astype(np.float64), pads)
-    for axis, r in enumerate(rho):
-        smoothed = ndimage.correlate1d(smoothed, _kernel(r), axis=axis, mode="constant")
-    region = np.pad(box, pads)
-    return float(smoothed[region].sum()) / float(n * n)
+    box = inside[tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)]  # the sum's support
+    return correlated_sum(box, box, rho) / float(n * n)
 
 
 def correlated_sum(
