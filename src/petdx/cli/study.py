@@ -203,15 +203,15 @@ def _export_labelled(study: Path, out: Path | None, kind: str, dates: bool) -> N
     from petdx.analysis import rscript, spss, stata
     from petdx.study.config import open_study
 
-    writers = {
-        "spss": spss.write_sav_files,
-        "stata": stata.write_dta_files,
-        "r": rscript.write_r_files,
-    }
     try:
         folder = open_study(study)
-        default = getattr(folder.layout, f"export_{kind}")
-        files = writers[kind](folder.layout.results, out or default, dates=dates)
+        layout = folder.layout
+        write, default = {
+            "spss": (spss.write_sav_files, layout.export_spss),
+            "stata": (stata.write_dta_files, layout.export_stata),
+            "r": (rscript.write_r_files, layout.export_r),
+        }[kind]
+        files = write(layout.results, out or default, dates=dates)
     except PetdxError as exc:
         raise _fail(exc) from None
     for f in files:
