@@ -105,10 +105,9 @@ def _short_label(label: str) -> str:
     return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
 
 
-def _write_dta(table: LabelledTable, path: Path) -> None:
+def _write_dta(table: LabelledTable, path: Path, names: dict[str, str]) -> None:
     import pyreadstat
 
-    names = stata_names(list(table.frame.columns))
     frame = table.frame.rename(columns=names)
     for column, kind in table.kinds.items():
         if kind not in ("decimal", "integer", "code", "boolean", "date"):
@@ -128,11 +127,12 @@ def write_dta_files(
     """Write ``<table>.dta`` and ``stata_variables.csv`` into ``out`` for every analysis set
     in ``results`` (each file atomically); refused when the analyses have not run."""
     tables = labelled_tables(results, dates=dates)
-    written = write_each(tables, out, ".dta", _write_dta)
+    names = {t.table: stata_names(list(t.frame.columns)) for t in tables}
+    written = write_each(tables, out, ".dta", lambda t, path: _write_dta(t, path, names[t.table]))
     rows = [
         {"table": t.table, "column": column, "variable": name, "label": t.labels[column]}
         for t in tables
-        for column, name in stata_names(list(t.frame.columns)).items()
+        for column, name in names[t.table].items()
     ]
     atomic_write_text(out / NAMES_CSV, pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
     return written
