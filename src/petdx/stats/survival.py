@@ -558,8 +558,9 @@ def cox_regression(
         if issubclass(w.category, ConvergenceWarning)
     )
     summary = fitter.summary
-    if not problems:
-        problems = _separation_warnings(summary, frame[names])
+    # named whether or not lifelines warned about convergence (it does on some numpy/scipy
+    # versions and not on others): the warning that names the covariate is the useful one
+    problems = (*problems, *_separation_warnings(summary, frame[names]))
     terms: list[CoxTerm] = []
     for name in all_names:
         if name in nan_terms:
@@ -627,9 +628,9 @@ _SEPARATION_LOG_HR = 20.0
 
 
 def _separation_warnings(summary: Any, covariates: Any) -> tuple[str, ...]:
-    """Warnings for coefficients that run off to infinity (perfect separation) when the fit
-    stopped without a convergence warning; R coxph warns "Ran out of iterations and did not
-    converge" or "coefficient may be infinite" here."""
+    """Warnings for coefficients that run off to infinity (perfect separation), whether or
+    not the fit warned about its convergence; R coxph warns "Ran out of iterations and did
+    not converge" or "coefficient may be infinite" here."""
     out = []
     for name in covariates.columns:
         coef = float(summary.loc[name, "coef"])
