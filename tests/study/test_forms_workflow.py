@@ -18,6 +18,7 @@ from petdx.study.data_quality import (
     check_patient,
     close_query,
     list_queries,
+    open_query_counts,
     query_counts,
     raise_query,
     reopen_query,
@@ -170,6 +171,14 @@ def test_rules_raise_queries_once_and_the_lifecycle_follows_the_roles(
             )
         counts = query_counts(c, site="site-a")
         assert counts[("site-a", "patients", "open")] == 1
+        # the patient list's counts: open queries only, of the patients asked about only
+        open_now = [q.patient_id for q in list_queries(c, status="open")]
+        assert open_query_counts(c, ["SIM-0001", "SIM-9999"]) == {
+            "SIM-0001": open_now.count("SIM-0001")
+        }
+        # the findings' queries but the closed one, its new query, the reopened one, the manual one
+        assert open_now.count("SIM-0001") == len(findings) - 1 + 1 + 1 + 1
+        assert open_query_counts(c, []) == {}
         history = audit_history(c, table_name="data_queries")
         assert verify_audit_trail(c).ok
     mine = [e for e in history if e.record_key == qid]

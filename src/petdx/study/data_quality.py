@@ -58,6 +58,7 @@ __all__ = [
     "close_query",
     "get_query",
     "list_queries",
+    "open_query_counts",
     "query_counts",
     "raise_query",
     "reopen_query",
@@ -557,6 +558,21 @@ def list_queries(
         query = query.where(data_queries.c.patient_id == patient_id)
     query = query.order_by(data_queries.c.raised_at_utc.desc(), data_queries.c.query_id)
     return [_as_query(dict(row), row["site"]) for row in connection.execute(query).mappings()]
+
+
+def open_query_counts(connection: Connection, patient_ids: Iterable[str]) -> dict[str, int]:
+    """Number of open queries of each of ``patient_ids`` that has any (one grouped count:
+    a page of the patient list reads its own patients' counts, not every open query)."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    query = (
+        select(data_queries.c.patient_id, func.count())
+        .where(data_queries.c.status == QueryStatus.OPEN.value)
+        .where(data_queries.c.patient_id.in_(ids))
+        .group_by(data_queries.c.patient_id)
+    )
+    return {str(pid): int(n) for pid, n in connection.execute(query)}
 
 
 def query_counts(

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from petdx.errors import InputValidationError
 from petdx.study.accounts import Account
-from petdx.study.data_quality import list_queries
+from petdx.study.data_quality import list_queries, open_query_counts
 from petdx.study.enrolment import enrol_patient, enrolment
 from petdx.study.field_history import field_history
 from petdx.study.forms import (
@@ -166,11 +166,7 @@ def patients_page(request: Request, page: int = 1) -> Response:
         page = min(max(page, 1), pages)
         first = (page - 1) * PATIENTS_PER_PAGE
         patients = list_patients(c, site=site, limit=PATIENTS_PER_PAGE, offset=first)
-        shown = {p.patient_id for p in patients}
-        open_queries: dict[str, int] = {}
-        for q in list_queries(c, site=site, status="open"):
-            if q.patient_id in shown:
-                open_queries[q.patient_id] = open_queries.get(q.patient_id, 0) + 1
+        open_queries = open_query_counts(c, (p.patient_id for p in patients))
     return render(
         request,
         "coordinator/patients.html",
