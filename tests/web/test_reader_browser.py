@@ -63,6 +63,21 @@ def web_study(demo_study: DemoStudy, tmp_path: Path) -> StudyFolder:
     return with_readers(add_role_accounts(study), ReadingConfig(readers=(READER_A, READER_B)))
 
 
+def _brush_radius_beyond(study: StudyFolder, voi_id: str) -> float:
+    """A brush radius (mm) that must add voxels to the VOI as petdx recorded it: a ball
+    centred in the VOI with a radius over the VOI's longest diameter holds all of it and
+    more. (A fixed 14 mm fell inside a low-contrast demo lesion's 40 mm VOI: no change.)"""
+    database = open_database(study)
+    try:
+        with database.begin() as connection:
+            (added,) = voi_history(connection, READER_A, voi_id)
+    finally:
+        database.dispose()
+    radius_mm = float(added.metrics["longest_diameter_mm"]) + 3.0
+    assert radius_mm <= 50.0, f"VOI {voi_id} too large for the panel's 50 mm brush"
+    return radius_mm
+
+
 def _sign_in(page: Page, url: str, name: str) -> None:
     page.goto(url + "/read")
     page.get_by_label("Name").fill(name)
@@ -209,7 +224,9 @@ def test_reader_walks_the_workstation_from_worklist_to_the_analyses(
     panel = page.locator("#voi-panel")
     expect(panel).to_have_attribute("data-busy", "false", timeout=POST_TIMEOUT_MS)
     before = row.locator(".voi-mtv").inner_text()
-    page.locator("#voi-radius").fill("14")
+    added_id = row.get_attribute("data-voi")
+    assert added_id is not None
+    page.locator("#voi-radius").fill(f"{_brush_radius_beyond(web_study, added_id):.1f}")
     page.locator("#voi-reason").fill("whole lesion")
     page.locator("#voi-brush").click()
     # petdx's answer (metrics, or the server's refusal shown in the status line) first: on
