@@ -4,6 +4,7 @@
 #   make test-fast  the unit tests only: no PostgreSQL server, no simulated cohort, nothing slow
 #   make bench  set up, then the benchmarks (ratios against named peers)
 #   make lint   ruff (lint + format check) and mypy only
+#   make lock   renew constraints.txt, the exact package versions every target installs
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,15 +14,31 @@ SYSTEM_STAMP := .petdx-system-deps
 # External reference data: ../shared/data beside the checkout, else the workplace copy.
 SHARED_DATA ?= $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data)
 
-.PHONY: demo test test-fast bench lint format venv system-deps clean
+.PHONY: demo test test-fast bench lint format venv system-deps clean lock
 
-$(STAMP): pyproject.toml
+# constraints.txt: the exact versions CI and every checkout install (make lock renews it).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,dask]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Resolve pyproject.toml's ranges afresh in a throwaway environment and write the versions
+# to constraints.txt (through a temporary file); then run make test before committing it.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev,dask]'
+	{ echo "# The versions make test and make demo install (pip install -c constraints.txt): every"; \
+	  echo "# package of .[dev,dask] and its dependencies, resolved on $$(date -u +%Y-%m-%d) from pyproject.toml's ranges."; \
+	  echo "# Regenerate with make lock, then run make test; never edit by hand (docs/dependencies.md)."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
+	rm -rf $(LOCK_VENV)
 
 $(SYSTEM_STAMP): scripts/install-system-deps.sh
 	./scripts/install-system-deps.sh
