@@ -27,7 +27,13 @@ from petdx.study.data_quality import (
 from petdx.study.database import StudyDatabase, init_study, open_database
 from petdx.study.eligibility import screening_log
 from petdx.study.enrolment import EnrolmentRefused, enrol_patient, enrolment, radiation_budget
-from petdx.study.forms import AccessRefused, FormRejected, mark_complete, save_form
+from petdx.study.forms import (
+    AccessRefused,
+    FormRejected,
+    list_patients,
+    mark_complete,
+    save_form,
+)
 from petdx.study.importing import import_csv
 from petdx.study.queries import table_snapshot
 from petdx.study.records import Author
@@ -298,3 +304,39 @@ def test_forms_and_csv_import_give_the_same_rows_verdicts_and_audit(
 
 def _order(entry: tuple[Any, ...]) -> tuple[int, str]:
     return _FORM_TABLES.index(entry[1]), entry[2]
+
+
+def test_the_patient_list_shows_each_patients_enrolment_lock_signature_and_forms(
+    database: StudyDatabase,
+) -> None:
+    """list_patients joins enrolment and lock into its page query: the flags it shows are
+    those of enrolment(), lock_state() and the form status, patient by patient."""
+    _enter(database)
+    with database.begin() as c:
+        save_form(c, "exposures", _exposure(1, "2025-01-10", "10"), author=COORD, create=True)
+        enrol_patient(c, "SIM-0001", author=COORD)
+        mark_complete(c, "SIM-0001", "patients", author=COORD)
+        lock_patient(c, "SIM-0001", actor=DM, role=Role.DATA_MANAGER)
+        sign_patient(c, "SIM-0001", actor="pi", role=Role.INVESTIGATOR, password_verified=True)
+        for n, site in ((1, "site-a"), (2, "site-b")):
+            save_form(c, "patients", PATIENTS[n], author=COORD, create=True, site=site)
+        lock_patient(c, PATIENTS[1]["patient_id"], actor=DM, role=Role.DATA_MANAGER)
+    with database.begin() as c:
+        listed = {p.patient_id: p for p in list_patients(c)}
+        assert sorted(listed) == sorted(p["patient_id"] for p in PATIENTS[:3])
+        for pid, shown in listed.items():
+            lock = lock_state(c, pid)
+            assert shown.enrolled == (enrolment(c, pid) is not None), pid
+            assert shown.locked == (lock is not None), pid
+            assert shown.signed == (lock is not None and lock.signed_by is not None), pid
+        first = listed["SIM-0001"]
+        assert (first.enrolled, first.locked, first.signed) == (True, True, True)
+        assert first.complete_forms == ("patients",)
+        second = listed[PATIENTS[1]["patient_id"]]
+        assert (second.enrolled, second.locked, second.signed) == (False, True, False)
+        assert second.complete_forms == ()
+        page = list_patients(c, site="site-a", limit=1, offset=1)
+        assert [p.patient_id for p in page] == sorted(
+            p.patient_id for p in listed.values() if p.site == "site-a"
+        )[1:2]
+        assert list_patients(c, site="site-a", limit=5, offset=10) == []

@@ -677,45 +677,42 @@ def list_patients(
     from petdx.study.schema import enrolments
 
     patients = exchange_table("patients")
-    query = _patients_query(site).order_by(patients.c.patient_id).offset(offset)
+    # enrolment and lock are at most one row per patient (their key): joined, not read apart
+    query = (
+        _patients_query(site)
+        .add_columns(
+            enrolments.c.patient_id.is_not(None).label("enrolled"),
+            patient_locks.c.patient_id.is_not(None).label("locked"),
+            patient_locks.c.signed_by.is_not(None).label("signed"),
+        )
+        .outerjoin(enrolments, enrolments.c.patient_id == patients.c.patient_id)
+        .outerjoin(patient_locks, patient_locks.c.patient_id == patients.c.patient_id)
+        .order_by(patients.c.patient_id)
+        .offset(offset)
+    )
     if limit is not None:
         query = query.limit(limit)
     rows = list(connection.execute(query))
-    ids = [str(pid) for pid, _, _ in rows]
-    if not ids:
+    if not rows:
         return []
-    enrolled = {
-        str(p)
-        for (p,) in connection.execute(
-            select(enrolments.c.patient_id).where(enrolments.c.patient_id.in_(ids))
-        )
-    }
-    locks = {
-        str(p): s is not None
-        for p, s in connection.execute(
-            select(patient_locks.c.patient_id, patient_locks.c.signed_by).where(
-                patient_locks.c.patient_id.in_(ids)
-            )
-        )
-    }
     complete: dict[str, list[str]] = {}
     for pid, form in connection.execute(
         select(form_status.c.patient_id, form_status.c.form).where(
-            form_status.c.patient_id.in_(ids)
+            form_status.c.patient_id.in_([str(row.patient_id) for row in rows])
         )
     ):
         complete.setdefault(str(pid), []).append(str(form))
     return [
         PatientSummary(
-            patient_id=str(pid),
-            site=s,
-            screening_date=when,
-            enrolled=str(pid) in enrolled,
-            locked=str(pid) in locks,
-            signed=locks.get(str(pid), False),
-            complete_forms=tuple(f for f in FORMS if f in complete.get(str(pid), [])),
+            patient_id=str(row.patient_id),
+            site=row.site,
+            screening_date=row.screening_date,
+            enrolled=bool(row.enrolled),
+            locked=bool(row.locked),
+            signed=bool(row.signed),
+            complete_forms=tuple(f for f in FORMS if f in complete.get(str(row.patient_id), [])),
         )
-        for pid, when, s in rows
+        for row in rows
     ]
 
 
