@@ -9,6 +9,7 @@ canvas' pixels are not blank); the SUV at a known lesion's hottest voxel equals 
 stage's SUVmax (found without the viewer: ``reader_helpers.hottest_lesion_voxel``); window
 presets, single planes and the rotating MIP; A confirms a candidate and scores it, rejects
 the others, adds a missed lesion at the crosshair by clicking, edits its VOI with the brush
+(a double click: one edit is sent, the panel disabled while petdx computes)
 and submits. The SEG written passes dciodvfy and reads back as the mask the server answers;
 the analyses rerun on these reads: Cohen's kappa differs from the simulator's reads' and
 equals scikit-learn's kappa of the reads table. No console error (the ``page`` fixture
@@ -228,13 +229,19 @@ def test_reader_walks_the_workstation_from_worklist_to_the_analyses(
     assert added_id is not None
     page.locator("#voi-radius").fill(f"{_brush_radius_beyond(web_study, added_id):.1f}")
     page.locator("#voi-reason").fill("whole lesion")
-    page.locator("#voi-brush").click()
+    edits: list[str] = []
+    page.on("request", lambda r: edits.append(r.url) if r.method == "POST" and r.url.endswith(
+        f"/vois/{added_id}/edits") else None)  # fmt: skip
+    # a double click sends one edit: the panel's actions are disabled while petdx computes
+    page.locator("#voi-brush").dblclick()
     # petdx's answer (metrics, or the server's refusal shown in the status line) first: on
     # the full suite's loaded machine an edit took longer than 30 s once (fresh clone 9d2fc75)
     expect(panel).to_have_attribute("data-busy", "false", timeout=EDIT_TIMEOUT_MS)
     expect(page.locator("#voi-status")).to_have_text("Metrics computed by petdx.")
     expect(row.locator(".voi-mtv")).not_to_have_text(before, timeout=POST_TIMEOUT_MS)
     expect(row).to_contain_text("v2")
+    assert len(edits) == 1, edits
+    expect(page.locator("#voi-brush")).to_be_enabled()
     screenshot("voi-edited")
     voi_id = row.get_attribute("data-voi")
     assert voi_id is not None

@@ -72,9 +72,25 @@
     await showOverlay();
   }
 
+  // One change at a time: while petdx computes one, the panel's actions are disabled (a
+  // double click, or a second edit on the same base version, is never sent).
+  const actions = ["voi-add", "voi-brush", "voi-erase", "voi-apply-threshold", "voi-delete"]
+    .map(function (id) { return document.getElementById(id); })
+    .filter(function (button) { return button !== null; });
+
+  function busy(on) {
+    panel.dataset.busy = on ? "true" : "false";
+    panel.setAttribute("aria-busy", on ? "true" : "false");
+    actions.forEach(function (button) { button.disabled = on; });
+  }
+
   async function post(url, body) {
+    if (panel.dataset.busy === "true") {
+      say("petdx is still computing the last change: wait for its answer.");
+      return;
+    }
     say("petdx is computing…");
-    panel.dataset.busy = "true";
+    busy(true);
     try {
       await answer(await fetch(url, {
         method: "POST",
@@ -83,7 +99,7 @@
         body: JSON.stringify(body),
       }));
     } finally {
-      panel.dataset.busy = "false";
+      busy(false);
     }
   }
 
