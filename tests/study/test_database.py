@@ -116,3 +116,32 @@ def test_twenty_concurrent_users_reuse_their_connections(database: StudyDatabase
         for _ in range(5):
             assert sum(users.map(request, range(20))) == 20
     assert len(opened) == 20
+
+
+def test_read_reads_without_a_transaction_on_postgresql_and_the_pool_gets_it_back(
+    database: StudyDatabase,
+) -> None:
+    """``read`` on PostgreSQL is autocommit: each statement is its own transaction, so
+    ``now()`` (the transaction's start) moves between two statements, where inside
+    ``begin()`` it stands still; the connection goes back to the pool transactional again."""
+    from sqlalchemy import select
+
+    from petdx.study.schema import audit_log
+
+    audit_rows = select(audit_log.c.seq, audit_log.c.row_hash).order_by(audit_log.c.seq)
+    with database.begin() as c:
+        expected = c.execute(audit_rows).all()
+    with database.read() as c:
+        assert c.execute(audit_rows).all() == expected
+    if database.dialect != "postgresql":
+        return  # SQLite: engine.connect(), nothing else to see
+    moving = "SELECT now(), pg_sleep(0.02)"
+    with database.read() as c:
+        first = c.exec_driver_sql(moving).scalar_one()
+        second = c.exec_driver_sql(moving).scalar_one()
+    assert second > first
+    for _ in range(3):  # whichever pooled connection comes back: transactional
+        with database.begin() as c:
+            first = c.exec_driver_sql(moving).scalar_one()
+            second = c.exec_driver_sql(moving).scalar_one()
+        assert second == first

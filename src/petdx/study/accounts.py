@@ -275,7 +275,7 @@ def get_account(connection: Connection, name: str) -> Account | None:
 
 def list_accounts(database: StudyDatabase) -> list[Account]:
     """Every account, by name."""
-    with database.engine.connect() as connection:
+    with database.read() as connection:
         rows = connection.execute(select(accounts).order_by(accounts.c.name)).mappings()
         return [_account(row) for row in rows]
 
@@ -372,7 +372,7 @@ def check_password(
     (an e-signature).
     """
     now = time.time() if now is None else now
-    with database.engine.connect() as connection:
+    with database.read() as connection:
         row = connection.execute(select(accounts).where(accounts.c.name == name)).mappings().first()
     if row is None:
         _verify(_dummy_hash(), password)  # the same cost as a real refusal
@@ -507,7 +507,7 @@ def open_session(
         .join(accounts, accounts.c.name == web_sessions.c.account)
         .where(web_sessions.c.token_sha256 == digest)
     )
-    with database.engine.connect() as connection:
+    with database.read() as connection:
         row = connection.execute(query).mappings().first()
     if row is None:
         return None

@@ -189,6 +189,20 @@ class StudyDatabase:
             yield connection
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection that only reads. On PostgreSQL it runs in autocommit: at petdx's
+        isolation level (READ COMMITTED, the server's default) each statement takes its
+        own snapshot inside a transaction too, so a read-only transaction adds nothing but
+        its ``BEGIN`` and ``ROLLBACK`` round trips (the web application reads every
+        request's session and most pages this way). On SQLite it is ``engine.connect()``,
+        whose deferred transaction keeps one snapshot for all its reads. Never for writes
+        (each statement would commit alone): :meth:`begin` / :meth:`begin_write`."""
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+
+    @contextmanager
     def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
         try:
             with self.engine.connect() as connection:

@@ -84,7 +84,8 @@ def account(request: Request) -> Account:
 
 @contextmanager
 def reading(request: Request) -> Iterator[Connection]:
-    with web_state(request).database.engine.connect() as connection:
+    """A page's reads (:meth:`petdx.study.database.StudyDatabase.read`): never a write."""
+    with web_state(request).database.read() as connection:
         yield connection
 
 

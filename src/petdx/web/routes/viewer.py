@@ -37,7 +37,7 @@ router = APIRouter(prefix="/read")
 def _volume(request: Request, case_id: str, series_uid: str) -> ViewerVolume:
     state = web_state(request)
     reader_id = current_session(request).account.name
-    with state.database.engine.connect() as connection:
+    with state.database.read() as connection:
         try:
             case = reader_case(connection, reader_id, case_id)
         except CaseNotFound:
