@@ -1,4 +1,5 @@
-"""The reader's VOI routes (petdx.web.routes.voi) on a simulated study: a reader adds a missed
+"""The reader's VOI routes (petdx.web.routes.voi) on a simulated study, on SQLite and on
+PostgreSQL: a reader adds a missed
 lesion at a point, edits it, sees petdx's metrics; the SEG on disk reads back as the mask the
 server answers; another reader gets 403 on the case and on the VOI; bad posts are refused by
 name. In Chromium (the panel adding a missed lesion at the crosshair, editing it, the SEG
@@ -23,6 +24,7 @@ from petdx.study.reader_vois import voi_history
 from petdx.study.roles import Role
 from petdx.web import create_app
 from tests.dicom._dciodvfy import dciodvfy_errors
+from tests.study.postgres import PostgresServer
 from tests.voi_study import build_voi_study, largest_lesion
 from tests.web.conftest import PASSWORD, SITE, Clock, WebClient, add_role_accounts, sign_in
 from tests.web.reader_helpers import runs_mask, seg_mask
@@ -40,9 +42,16 @@ class VoiWorld:
     study: StudyFolder
 
 
-@pytest.fixture(scope="module")
-def voi_world(tmp_path_factory: pytest.TempPathFactory) -> VoiWorld:
-    cohort, study = build_voi_study(tmp_path_factory.mktemp("voi-web"))
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def voi_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> VoiWorld:
+    """The one-patient VOI study, on SQLite and on PostgreSQL (each test runs on both)."""
+    url = None
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("web_pg_server")
+        url = server.new_database()
+    cohort, study = build_voi_study(tmp_path_factory.mktemp(f"voi-web-{request.param}"), url)
     add_role_accounts(study)
     database = open_database(study)
     try:
