@@ -1,9 +1,9 @@
 """The reader's VOI routes (petdx.web.routes.voi) on a simulated study, on SQLite and on
-PostgreSQL: a reader adds a missed
-lesion at a point, edits it, sees petdx's metrics; the SEG on disk reads back as the mask the
-server answers; another reader gets 403 on the case and on the VOI; bad posts are refused by
-name. In Chromium (the panel adding a missed lesion at the crosshair, editing it, the SEG
-read back and checked by dciodvfy, the read submitted): tests/web/test_reader_browser.py."""
+PostgreSQL: a reader adds a missed lesion at a point, edits it, sees petdx's metrics; the
+SEG on disk reads back as the mask the server answers; another reader gets 403 on the case
+and on the VOI; bad posts are refused by name. In Chromium (the panel adding a missed lesion
+at the crosshair, editing it, the SEG read back and checked by dciodvfy, the read
+submitted): tests/web/test_reader_browser.py."""
 
 from __future__ import annotations
 
