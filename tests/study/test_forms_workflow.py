@@ -30,8 +30,10 @@ from petdx.study.enrolment import EnrolmentRefused, enrol_patient, enrolment, ra
 from petdx.study.forms import (
     AccessRefused,
     FormRejected,
+    count_patients,
     list_patients,
     mark_complete,
+    patient_page,
     save_form,
 )
 from petdx.study.importing import import_csv
@@ -340,3 +342,11 @@ def test_the_patient_list_shows_each_patients_enrolment_lock_signature_and_forms
             p.patient_id for p in listed.values() if p.site == "site-a"
         )[1:2]
         assert list_patients(c, site="site-a", limit=5, offset=10) == []
+        # the page's window total is the count of the whole (site's) list, on or past the end
+        for site in (None, "site-a", "site-b", "site-c"):
+            expected = count_patients(c, site=site)
+            assert expected == len([p for p in listed.values() if site in (None, p.site)])
+            for offset in (0, 1, 10):
+                shown = patient_page(c, site=site, limit=1, offset=offset)
+                assert shown.total == expected, (site, offset)
+                assert len(shown.patients) == (1 if offset < expected else 0)

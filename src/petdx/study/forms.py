@@ -63,6 +63,7 @@ __all__ = [
     "FormRejected",
     "FormSpec",
     "FormValidation",
+    "PatientPage",
     "PatientSummary",
     "SaveResult",
     "assign_unsited_patients",
@@ -78,6 +79,7 @@ __all__ = [
     "next_record_id",
     "now_utc",
     "parse_unsaved",
+    "patient_page",
     "patient_site",
     "refuse_if_locked",
     "save_form",
@@ -665,25 +667,44 @@ def count_patients(connection: Connection, *, site: str | None = None) -> int:
     return int(connection.execute(select(func.count()).select_from(query)).scalar_one())
 
 
-def list_patients(
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of the patient list and how many patients the whole list holds."""
+
+    total: int
+    patients: list[PatientSummary]
+
+
+def patient_page(
     connection: Connection,
     *,
     site: str | None = None,
     limit: int | None = None,
     offset: int = 0,
-) -> list[PatientSummary]:
-    """The patients, by pseudonym; ``site`` given: that site's only; ``limit`` and
-    ``offset``: one page of them (the status of the listed patients only is read)."""
+) -> PatientPage:
+    """The patients, by pseudonym, with their enrolment, lock, signature and completed
+    forms; ``site`` given: that site's only; ``limit`` and ``offset``: one page of them.
+    One statement: the total is a window count and each patient's status is joined or an
+    ``EXISTS`` on its key (on PostgreSQL each statement is a round trip); a page past the
+    end counts apart."""
     from petdx.study.schema import enrolments
 
     patients = exchange_table("patients")
-    # enrolment and lock are at most one row per patient (their key): joined, not read apart
+    completed = [
+        select(form_status.c.patient_id)
+        .where(form_status.c.patient_id == patients.c.patient_id, form_status.c.form == form)
+        .exists()
+        .label(f"complete_{n}")
+        for n, form in enumerate(FORMS)
+    ]
     query = (
         _patients_query(site)
         .add_columns(
             enrolments.c.patient_id.is_not(None).label("enrolled"),
             patient_locks.c.patient_id.is_not(None).label("locked"),
             patient_locks.c.signed_by.is_not(None).label("signed"),
+            func.count().over().label("total"),
+            *completed,
         )
         .outerjoin(enrolments, enrolments.c.patient_id == patients.c.patient_id)
         .outerjoin(patient_locks, patient_locks.c.patient_id == patients.c.patient_id)
@@ -692,28 +713,36 @@ def list_patients(
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = list(connection.execute(query))
+    rows = list(connection.execute(query).mappings())
     if not rows:
-        return []
-    complete: dict[str, list[str]] = {}
-    for pid, form in connection.execute(
-        select(form_status.c.patient_id, form_status.c.form).where(
-            form_status.c.patient_id.in_([str(row.patient_id) for row in rows])
-        )
-    ):
-        complete.setdefault(str(pid), []).append(str(form))
-    return [
-        PatientSummary(
-            patient_id=str(row.patient_id),
-            site=row.site,
-            screening_date=row.screening_date,
-            enrolled=bool(row.enrolled),
-            locked=bool(row.locked),
-            signed=bool(row.signed),
-            complete_forms=tuple(f for f in FORMS if f in complete.get(str(row.patient_id), [])),
-        )
-        for row in rows
-    ]
+        return PatientPage(count_patients(connection, site=site), [])
+    forms = list(FORMS)
+    return PatientPage(
+        int(rows[0]["total"]),
+        [
+            PatientSummary(
+                patient_id=str(row["patient_id"]),
+                site=row["site"],
+                screening_date=row["screening_date"],
+                enrolled=bool(row["enrolled"]),
+                locked=bool(row["locked"]),
+                signed=bool(row["signed"]),
+                complete_forms=tuple(form for n, form in enumerate(forms) if row[f"complete_{n}"]),
+            )
+            for row in rows
+        ],
+    )
+
+
+def list_patients(
+    connection: Connection,
+    *,
+    site: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[PatientSummary]:
+    """The patients of :func:`patient_page` without the total."""
+    return patient_page(connection, site=site, limit=limit, offset=offset).patients
 
 
 def check_patient_access(

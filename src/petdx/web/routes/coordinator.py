@@ -31,13 +31,12 @@ from petdx.study.forms import (
     FormRejected,
     FormSpec,
     check_patient_access,
-    count_patients,
     form_records,
     hospital_identifiers,
     is_complete,
-    list_patients,
     mark_complete,
     next_record_id,
+    patient_page,
     patient_site,
     save_form,
 )
@@ -162,11 +161,16 @@ def patients_page(request: Request, page: int = 1) -> Response:
     who = account(request)
     site = None if who.role in STUDY_WIDE else who.site
     with reading(request) as c:
-        total = count_patients(c, site=site)
-        pages = max(1, -(-total // PATIENTS_PER_PAGE))
-        page = min(max(page, 1), pages)
+        page = max(page, 1)
         first = (page - 1) * PATIENTS_PER_PAGE
-        patients = list_patients(c, site=site, limit=PATIENTS_PER_PAGE, offset=first)
+        shown = patient_page(c, site=site, limit=PATIENTS_PER_PAGE, offset=first)
+        total = shown.total
+        pages = max(1, -(-total // PATIENTS_PER_PAGE))
+        if page > pages:  # past the end: the last page
+            page = pages
+            first = (page - 1) * PATIENTS_PER_PAGE
+            shown = patient_page(c, site=site, limit=PATIENTS_PER_PAGE, offset=first)
+        patients = shown.patients
         open_queries = open_query_counts(c, (p.patient_id for p in patients))
     return render(
         request,
