@@ -7,6 +7,7 @@ screenshots under the test's tmp dir."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,13 @@ def _fill(page: Page, values: dict[str, str]) -> None:
 
 
 def _save(page: Page) -> None:
+    # the live check (htmx, on change) of the last field first, then Save: on the fresh clone
+    # at 5abb08e a Save clicked while that check started (the blur of the field) did not
+    # submit the form once (nothing stored, no error; the live panel showed the values)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    expect(page.locator("#record-form")).not_to_have_class(
+        re.compile("htmx-request"), timeout=30_000
+    )
     page.get_by_role("button", name="Save", exact=True).click()
     # up to 30 s: under the full suite's load a save (validation, audit, anchor fsync) and the
     # page that follows took longer than Playwright's 5 s once (fresh clone, 7 Dec 2026)
