@@ -685,8 +685,8 @@ def patient_page(
     """The patients, by pseudonym, with their enrolment, lock, signature and completed
     forms; ``site`` given: that site's only; ``limit`` and ``offset``: one page of them.
     One statement: the total is a window count and each patient's status is joined or an
-    ``EXISTS`` on its key (on PostgreSQL each statement is a round trip); a page past the
-    end counts apart."""
+    ``EXISTS`` on its key (on PostgreSQL each statement is a round trip); only a page past
+    the end counts apart."""
     from petdx.study.schema import enrolments
 
     patients = exchange_table("patients")
@@ -694,8 +694,8 @@ def patient_page(
         select(form_status.c.patient_id)
         .where(form_status.c.patient_id == patients.c.patient_id, form_status.c.form == form)
         .exists()
-        .label(f"complete_{n}")
-        for n, form in enumerate(FORMS)
+        .label(f"complete_{form}")
+        for form in FORMS
     ]
     query = (
         _patients_query(site)
@@ -714,9 +714,8 @@ def patient_page(
     if limit is not None:
         query = query.limit(limit)
     rows = list(connection.execute(query).mappings())
-    if not rows:
-        return PatientPage(count_patients(connection, site=site), [])
-    forms = list(FORMS)
+    if not rows:  # an empty list, or a page past its end (then counted apart)
+        return PatientPage(count_patients(connection, site=site) if offset else 0, [])
     return PatientPage(
         int(rows[0]["total"]),
         [
@@ -727,7 +726,7 @@ def patient_page(
                 enrolled=bool(row["enrolled"]),
                 locked=bool(row["locked"]),
                 signed=bool(row["signed"]),
-                complete_forms=tuple(form for n, form in enumerate(forms) if row[f"complete_{n}"]),
+                complete_forms=tuple(form for form in FORMS if row[f"complete_{form}"]),
             )
             for row in rows
         ],
