@@ -125,21 +125,29 @@ def text_attributes(exclude: Iterable[str] = ()) -> list[tuple[int, str, str]]:
 
 
 def plant_every_text_attribute(
-    ds: Dataset, attributes: Iterable[tuple[int, str, str]], *, nested: str | None = None
+    ds: Dataset,
+    attributes: Iterable[tuple[int, str, str]],
+    *,
+    nested: str | None = None,
+    share: tuple[int, int] = (0, 1),
 ) -> dict[bytes, str]:
     """Write a distinct planted value into each attribute of ``ds`` (and, when ``nested``
-    names a sequence of ``ds``, into its first item too); returns needle -> attribute."""
+    names a sequence of ``ds``, into its first item too); returns needle -> attribute, for
+    every attribute. ``share=(k, n)`` plants only the attributes whose number is k modulo n
+    (the same value for an attribute in every file: a cohort's files can share the work)."""
     from pydicom.dataelem import DataElement
 
     needles: dict[bytes, str] = {}
     targets = [ds]
     if nested is not None and ds.get(nested):
         targets.append(ds[nested][0])
+    part, parts = share
     for number, (tag, vr, name) in enumerate(attributes):
         value = f"{PLANT_PREFIX}{number:04d}"
         needles[value.encode("ascii")] = name
-        for target in targets:
-            target[tag] = DataElement(tag, vr, value)
+        if number % parts == part:
+            for target in targets:
+                target[tag] = DataElement(tag, vr, value)
     return needles
 
 
