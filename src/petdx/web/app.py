@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -76,6 +77,15 @@ def _check_routes(routes: list[BaseRoute]) -> None:
             raise RuntimeError(f"route {route!r} changes state but is not an APIRoute")
 
 
+#: Requests a server process serves at once, each on a thread of FastAPI's pool (every
+#: route is a plain function, petdx/web/body.py); the others wait their turn. The work is
+#: mostly Python under one GIL: with AnyIO's default of 40 threads, 20 busy users on
+#: PostgreSQL took turns on the GIL in the middle of their transactions and p95 was about
+#: 390 ms against about 210 ms with 4 (bench_web, docs/benchmarks.md). Four still let a
+#: request that waits on the database (a lock, a slow query) leave the others served.
+REQUEST_THREADS = 4
+
+
 def create_app(study_root: str | Path, *, clock: Callable[[], float] | None = None) -> FastAPI:
     """The web application of the study at ``study_root``.
 
@@ -95,6 +105,7 @@ def create_app(study_root: str | Path, *, clock: Callable[[], float] | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         yield
         database.dispose()
 

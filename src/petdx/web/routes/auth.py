@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from petdx.study.accounts import authenticate, end_session
@@ -55,7 +54,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", name="login")
-async def login(
+def login(
     request: Request,
     name: Annotated[str, Form(max_length=256)] = "",
     password: Annotated[str, Form(max_length=4096)] = "",
@@ -63,9 +62,7 @@ async def login(
 ) -> Response:
     state = web_state(request)
     clock = request.app.state.clock
-    result = await run_in_threadpool(
-        authenticate, state.database, name, password, state.settings, now=clock()
-    )
+    result = authenticate(state.database, name, password, state.settings, now=clock())
     if result is None:
         return _login_page(request, error=REFUSAL, name=name, target=_safe_next(next))
     token, _session = result

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import Connection
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from petdx.errors import InputValidationError
@@ -44,6 +45,7 @@ from petdx.study.live_eligibility import live_eligibility
 from petdx.study.records import Author, get_record
 from petdx.study.roles import Role
 from petdx.study.signoff import lock_state
+from petdx.web.body import PostedForm
 from petdx.web.security import current_session
 from petdx.web.templating import render, web_state
 
@@ -146,9 +148,8 @@ def patient_context(connection: Connection, patient_id: str, who: Account) -> di
     }
 
 
-async def submitted(request: Request) -> dict[str, str]:
+def submitted(form: FormData) -> dict[str, str]:
     """The form's fields as text (the CSRF token and the page's own fields left out)."""
-    form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k not in _PAGE_FIELDS}
 
 
@@ -251,10 +252,10 @@ def new_patient(request: Request) -> Response:
 
 
 @router.post("/new", name="patient_create")
-async def create_patient(request: Request) -> Response:
+def create_patient(request: Request, form: PostedForm) -> Response:
     who = account(request)
     spec = FORMS["patients"]
-    values = await submitted(request)
+    values = submitted(form)
     try:
         with writing(request) as c:
             save_form(c, "patients", values, author=Author(who.name), create=True, site=who.site)
@@ -367,11 +368,10 @@ def form_page(request: Request, patient_id: str, form: str, record: str | None =
 
 
 @router.post("/{patient_id}/forms/{form}", name="form_save")
-async def form_save(request: Request, patient_id: str, form: str) -> Response:
+def form_save(request: Request, patient_id: str, form: str, raw: PostedForm) -> Response:
     who = account(request)
     spec = require_form(form)
-    raw = await request.form()
-    values = await submitted(request)
+    values = submitted(raw)
     values["patient_id"] = patient_id  # the page's patient, whatever was posted
     reason = str(raw.get("reason") or "").strip() or None
     creating = raw.get("mode") == "create"
@@ -402,11 +402,11 @@ async def form_save(request: Request, patient_id: str, form: str) -> Response:
 
 
 @router.post("/{patient_id}/forms/{form}/check", name="form_check")
-async def form_check(request: Request, patient_id: str, form: str) -> Response:
+def form_check(request: Request, patient_id: str, form: str, raw: PostedForm) -> Response:
     """The live panel: every criterion's verdict on the unsaved values (htmx)."""
     who = account(request)
     spec = require_form(form)
-    values = await submitted(request)
+    values = submitted(raw)
     values["patient_id"] = patient_id
     with reading(request) as c:
         require_patient(c, patient_id, who)

@@ -23,6 +23,7 @@ from petdx.study.data_quality import (
     run_data_quality,
 )
 from petdx.study.forms import FORMS
+from petdx.web.body import PostedForm, field_text
 from petdx.web.routes.coordinator import (
     REFUSED,
     STUDY_WIDE,
@@ -72,11 +73,6 @@ def queries_page(
     )
 
 
-async def _text(request: Request, name: str) -> str:
-    value = (await request.form()).get(name)
-    return value if isinstance(value, str) else ""
-
-
 def _query_patient(request: Request, query_id: str) -> str:
     """The patient of a query (404 when there is no such query; 403 for another site)."""
     with reading(request) as c:
@@ -89,10 +85,10 @@ def _query_patient(request: Request, query_id: str) -> str:
 
 
 @router.post("/patients/{patient_id}/raise", name="query_raise")
-async def raise_page(request: Request, patient_id: str) -> Response:
+def raise_page(request: Request, patient_id: str, posted: PostedForm) -> Response:
     who = account(request)
-    target = (await _text(request, "target")).split("|")
-    message = await _text(request, "message")
+    target = field_text(posted, "target").split("|")
+    message = field_text(posted, "message")
     spec = FORMS.get(target[0]) if len(target) == 3 else None
     if spec is None:
         return overview_page(
@@ -119,9 +115,9 @@ def run_page(request: Request, patient_id: str) -> Response:
 
 
 @router.post("/{query_id}/answer", name="query_answer")
-async def answer_page(request: Request, query_id: str) -> Response:
+def answer_page(request: Request, query_id: str, form: PostedForm) -> Response:
     who = account(request)
-    answer = await _text(request, "answer")
+    answer = field_text(form, "answer")
     return act(
         request,
         _query_patient(request, query_id),
@@ -142,9 +138,9 @@ def close_page(request: Request, query_id: str) -> Response:
 
 
 @router.post("/{query_id}/reopen", name="query_reopen")
-async def reopen_page(request: Request, query_id: str) -> Response:
+def reopen_page(request: Request, query_id: str, form: PostedForm) -> Response:
     who = account(request)
-    reason = await _text(request, "reason")
+    reason = field_text(form, "reason")
     return act(
         request,
         _query_patient(request, query_id),

@@ -41,6 +41,7 @@ from petdx.study.reading_reads import (
     record_open,
     submit_read,
 )
+from petdx.web.body import PostedForm
 from petdx.web.routes.coordinator import REFUSED, account, writing
 from petdx.web.templating import render, web_state
 
@@ -202,9 +203,8 @@ def submission_of(form: FormData, lesion_ids: list[str]) -> ReadSubmission:
 
 
 @router.post("/cases/{case_id}", name="reader_case_submit")
-async def case_submit(request: Request, case_id: str) -> Response:
+def case_submit(request: Request, case_id: str, form: PostedForm) -> Response:
     who = account(request)
-    form = await request.form()
     config = web_state(request).study.config
     try:
         with writing(request) as c:

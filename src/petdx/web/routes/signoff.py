@@ -12,6 +12,7 @@ from petdx.errors import InputValidationError
 from petdx.study.accounts import check_password
 from petdx.study.forms import AccessRefused
 from petdx.study.signoff import SIGNATURE_MEANING, lock_patient, sign_patient, unlock_patient
+from petdx.web.body import PostedForm, field_text
 from petdx.web.routes.coordinator import (
     REFUSED,
     account,
@@ -38,10 +39,9 @@ def lock(request: Request, patient_id: str) -> Response:
 
 
 @router.post("/{patient_id}/unlock", name="patient_unlock")
-async def unlock(request: Request, patient_id: str) -> Response:
+def unlock(request: Request, patient_id: str, form: PostedForm) -> Response:
     who = account(request)
-    given = (await request.form()).get("reason")
-    reason = given if isinstance(given, str) else ""
+    reason = field_text(form, "reason")
     return act(
         request,
         patient_id,
@@ -66,9 +66,9 @@ def sign_page(request: Request, patient_id: str) -> Response:
 
 
 @router.post("/{patient_id}/sign", name="patient_sign")
-async def sign(request: Request, patient_id: str) -> Response:
+def sign(request: Request, patient_id: str, form: PostedForm) -> Response:
     who = account(request)
-    password = (await request.form()).get("password")
+    password = form.get("password")
     state = web_state(request)
     verified = (
         isinstance(password, str)

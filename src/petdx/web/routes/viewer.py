@@ -18,7 +18,6 @@ The page side is ``templates/reader/viewer.html`` (a partial of the case page) a
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
 from petdx.errors import PetdxError
@@ -64,8 +63,8 @@ def _volume(request: Request, case_id: str, series_uid: str) -> ViewerVolume:
 
 
 @router.get("/cases/{case_id}/series/{series_uid}/volume.nii.gz", name="reader_volume")
-async def reader_volume(request: Request, case_id: str, series_uid: str) -> Response:
-    volume = await run_in_threadpool(_volume, request, case_id, series_uid)
+def reader_volume(request: Request, case_id: str, series_uid: str) -> Response:
+    volume = _volume(request, case_id, series_uid)
     headers = {"x-petdx-unit": volume.unit}
     if volume.warning:
         headers["x-petdx-warning"] = volume.warning.encode("ascii", "replace").decode("ascii")

@@ -14,12 +14,10 @@ the list with the error, naming the operation and the field.
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from petdx.errors import InputValidationError
@@ -35,6 +33,7 @@ from petdx.quantify.reader_voi import encode_runs
 from petdx.study.forms import AccessRefused
 from petdx.study.reader_vois import ReaderVoi, VoiNotFound, voi_history
 from petdx.study.reading import CaseNotFound, ReaderCase, case_candidates, reader_case
+from petdx.web.body import PostedBody, json_object
 from petdx.web.routes.coordinator import REFUSED, account, reading
 from petdx.web.templating import render, web_state
 
@@ -77,28 +76,6 @@ def _list(
     )
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        # a form post has been read by the CSRF check already; say what to send instead
-        raise InputValidationError(
-            f"The post is a form ({content_type}); send a JSON object "
-            "with Content-Type: application/json (the CSRF token in the X-CSRF-Token header)."
-        )
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InputValidationError(
-            f"The edit is {len(raw)} bytes, more than {MAX_BODY_BYTES}; post it in parts."
-        )
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise InputValidationError(f"The post is not JSON ({exc}); send a JSON object.") from None
-    if not isinstance(data, dict):
-        raise InputValidationError("The post is not a JSON object; send {...}.")
-    return data
-
-
 def _optional_text(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None or value == "":
@@ -114,13 +91,13 @@ def vois_list(request: Request, case_id: str) -> Response:
 
 
 @router.post("", name="reader_voi_add")
-async def voi_add(request: Request, case_id: str) -> Response:
+def voi_add(request: Request, case_id: str, body: PostedBody) -> Response:
     """Body: ``{"series_uid": ..., "seed_mm": [x, y, z]`` (LPS) or ``"seed_zyx": [k, j, i],
     "lesion_id": a candidate of the case (empty: a missed lesion), "reason": optional}``."""
     case = _case(request, case_id)
     web = web_state(request)
     try:
-        data = await _body(request)
+        data = json_object(body, MAX_BODY_BYTES)
         series_uid = _optional_text(data, "series_uid") or case.pet_series_uids[0]
         lesion_id = _optional_text(data, "lesion_id")
         if lesion_id is not None:
@@ -133,8 +110,7 @@ async def voi_add(request: Request, case_id: str) -> Response:
                     f"lesion_id {lesion_id!r} is not a lesion candidate of this case; choose one "
                     f"of {', '.join(known) or 'none'}, or leave it empty for a missed lesion."
                 )
-        voi = await run_in_threadpool(  # segmenting is seconds: not on the event loop
-            add_lesion,
+        voi = add_lesion(
             web.study,
             web.database,
             case,
@@ -153,17 +129,16 @@ async def voi_add(request: Request, case_id: str) -> Response:
 
 
 @router.post("/{voi_id}/edits", name="reader_voi_edit")
-async def voi_edit(request: Request, case_id: str, voi_id: str) -> Response:
+def voi_edit(request: Request, case_id: str, voi_id: str, body: PostedBody) -> Response:
     """Body: ``{"operations": [...] (docs/vois.md), "base_version": n, "reason": optional}``."""
     case = _case(request, case_id)
     web = web_state(request)
     try:
-        data = await _body(request)
+        data = json_object(body, MAX_BODY_BYTES)
         base = data.get("base_version")
         if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
             raise InputValidationError(f"base_version {base!r}: expected the version edited.")
-        await run_in_threadpool(
-            edit_voi,
+        edit_voi(
             web.study,
             web.database,
             case,
@@ -181,14 +156,13 @@ async def voi_edit(request: Request, case_id: str, voi_id: str) -> Response:
 
 
 @router.post("/{voi_id}/delete", name="reader_voi_delete")
-async def voi_delete(request: Request, case_id: str, voi_id: str) -> Response:
+def voi_delete(request: Request, case_id: str, voi_id: str, body: PostedBody) -> Response:
     """Body: ``{"reason": "..."}`` (required)."""
     case = _case(request, case_id)
     web = web_state(request)
     try:
-        data = await _body(request)
-        await run_in_threadpool(
-            delete_voi,
+        data = json_object(body, MAX_BODY_BYTES)
+        delete_voi(
             web.study,
             web.database,
             case,
