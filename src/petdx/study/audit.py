@@ -32,13 +32,14 @@ import getpass
 import hashlib
 import hmac
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from petdx.errors import InputValidationError
 from petdx.study.schema import audit_log, study_meta
@@ -54,6 +55,8 @@ __all__ = [
     "append_audit_many",
     "audit_history",
     "current_actor",
+    "flush_audit",
+    "flush_audit_on_commit",
     "verify_audit_trail",
 ]
 
@@ -164,6 +167,18 @@ class AuditChange:
     new: Mapping[str, Any] | None
 
 
+#: ``connection.info`` key: the transaction's audit rows not yet written.
+_BUFFER = "petdx_audit_buffer"
+
+
+@dataclass(frozen=True)
+class _Buffered:
+    change: AuditChange
+    actor: str
+    reason: str | None
+    at_utc: str
+
+
 def append_audit_many(
     connection: Connection,
     changes: Sequence[AuditChange],
@@ -171,41 +186,64 @@ def append_audit_many(
     actor: str,
     reason: str | None,
 ) -> None:
-    """Append rows to the audit trail in the caller's transaction (one read and one update of
-    the chain head, one multi-row insert)."""
+    """Append rows to the audit trail in the caller's transaction.
+
+    The rows are numbered, chained and written when the transaction commits (or when the
+    trail is read in it, :func:`flush_audit`): the chain head is the one row every writer
+    locks, so it is locked for the last statements of a transaction only, not from its first
+    audited change to its end (on PostgreSQL, concurrent writers queued on it for the whole
+    of each other's transactions). Rolled back with the transaction or its savepoint."""
     if not changes:
         return
-    seal = seal_for(connection)
-    if seal is None:
+    if seal_for(connection) is None:
         raise InputValidationError(
             "the audit trail is written only through a database opened with "
             "petdx.study.database.open_database(study) or init_study, which holds the study's "
             "audit key; this connection has none."
         )
-    seq, prev_hash = _head(connection)
-    needs_salt = any(c.table_name in _REDACTED_FIELDS for c in changes)
-    salt = _salt(connection) if needs_salt else ""
+    if not connection.in_transaction():
+        raise InputValidationError("audit rows are written in a transaction (connection.begin())")
+    if connection.engine not in _FLUSHING:  # bound with its seal, so this is a petdx bug
+        raise RuntimeError("the audit buffer is not flushed on this engine's commits")
     at_utc = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    buffer: list[_Buffered] = connection.info.setdefault(_BUFFER, [])
+    buffer.extend(_Buffered(change, actor, reason, at_utc) for change in changes)
+
+
+def flush_audit(connection: Connection) -> None:
+    """Write the transaction's buffered audit rows now (one read and one update of the chain
+    head, one multi-row insert); a no-op without any."""
+    buffer: list[_Buffered] | None = connection.info.get(_BUFFER)
+    if not buffer:
+        return
+    seal = seal_for(connection)
+    if seal is None:  # checked when buffered; the engine lost its seal since
+        raise InputValidationError("the audit key of this database was unbound mid-transaction")
+    seq, prev_hash = _head(connection)
+    needs_salt = any(b.change.table_name in _REDACTED_FIELDS for b in buffer)
+    salt = _salt(connection) if needs_salt else ""
     rows = []
-    for change in changes:
+    for buffered in buffer:
+        change = buffered.change
         redact = change.table_name in _REDACTED_FIELDS
         seq += 1
         row: dict[str, Any] = {
             "seq": seq,
-            "at_utc": at_utc,
-            "actor": actor,
+            "at_utc": buffered.at_utc,
+            "actor": buffered.actor,
             "action": AuditAction(change.action).value,
             "table_name": change.table_name,
             "record_key": _redact_key(change.record_key, salt) if redact else change.record_key,
             "patient_id": change.patient_id,
             "old_values": _canonical(_redact(change.table_name, change.old, salt)),
             "new_values": _canonical(_redact(change.table_name, change.new, salt)),
-            "reason": reason,
+            "reason": buffered.reason,
             "prev_hash": prev_hash,
         }
         row["row_hash"] = prev_hash = _row_hash(prev_hash, row, seal.key)
         rows.append(row)
     connection.execute(audit_log.insert(), rows)
+    buffer.clear()
     note_head(connection, seq, prev_hash)
     head = f"{seq}:{prev_hash}"
     updated = connection.execute(
@@ -213,6 +251,30 @@ def append_audit_many(
     )
     if updated.rowcount == 0:
         connection.execute(study_meta.insert().values(key=_HEAD_KEY, value=head))
+
+
+_FLUSHING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def flush_audit_on_commit(engine: Engine) -> None:
+    """Listen on ``engine`` once: buffered rows are written before each commit and before
+    each savepoint (so every buffered row is newer than the innermost savepoint), and dropped
+    with a rollback of the transaction or of that savepoint. Called before
+    :func:`petdx.study.seal.bind_seal`: its savepoint listener notes the chain head the
+    savepoint starts from, so the rows must be written first (SQLAlchemy calls an engine's
+    listeners in the order they were added; ``insert=True`` does not reorder them)."""
+    if engine in _FLUSHING:
+        return
+    _FLUSHING.add(engine)
+
+    def forget(connection: Connection, *_args: Any) -> None:
+        connection.info.pop(_BUFFER, None)
+
+    event.listen(engine, "begin", forget)
+    event.listen(engine, "commit", flush_audit)
+    event.listen(engine, "rollback", forget)
+    event.listen(engine, "savepoint", lambda connection, _name: flush_audit(connection))
+    event.listen(engine, "rollback_savepoint", forget)
 
 
 def append_audit(
@@ -270,6 +332,7 @@ def audit_history(
     table_name: str | None = None,
 ) -> list[AuditEntry]:
     """The audit trail in order, optionally for one patient or one table."""
+    flush_audit(connection)
     query = select(audit_log).order_by(audit_log.c.seq)
     if patient_id is not None:
         query = query.where(audit_log.c.patient_id == patient_id)
@@ -369,11 +432,13 @@ def _describe(row: Mapping[str, Any]) -> str:
 
 def audit_rows(connection: Connection) -> list[Any]:
     """Every row of the trail in sequence order (mappings)."""
+    flush_audit(connection)
     return list(connection.execute(select(audit_log).order_by(audit_log.c.seq)).mappings())
 
 
 def stored_head(connection: Connection) -> tuple[int, str] | None:
     """The chain head kept in ``study_meta``, or None."""
+    flush_audit(connection)
     row = connection.execute(
         select(study_meta.c.value).where(study_meta.c.key == _HEAD_KEY)
     ).first()

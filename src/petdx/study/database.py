@@ -39,6 +39,8 @@ from petdx.study.audit import (
     AuditAction,
     append_audit,
     current_actor,
+    flush_audit,
+    flush_audit_on_commit,
     stored_head,
 )
 from petdx.study.config import StudyConfig, StudyFolder, open_study, write_config
@@ -86,10 +88,11 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 #: Connections an engine keeps open, and how many more it may open for a while. The web
-#: application serves each request on a thread of a pool of 40 with one connection at a time;
+#: application served each request on a thread of a pool of 40 with one connection at a time;
 #: with SQLAlchemy's default of 5 kept, 20 busy users made a PostgreSQL connection (a new
 #: server process, its authentication) for about every second request (bench_web: 168
-#: sessions in 10 s). A server process of ``petdx serve`` may hold up to 30, so PostgreSQL's
+#: sessions in 10 s). Since it serves 4 requests at once (``petdx.web.app.REQUEST_THREADS``)
+#: fewer are in use; the sizes are kept for the password-check thread and other callers. A server process of ``petdx serve`` may hold up to 30, so PostgreSQL's
 #: ``max_connections`` should be at least 30 x the number of processes (``--workers``).
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
@@ -340,6 +343,7 @@ def stored_key_id(connection: Connection) -> str | None:
 
 
 def _audit_rows(connection: Connection) -> int:
+    flush_audit(connection)
     value = connection.execute(select(audit_log.c.seq).order_by(audit_log.c.seq.desc())).first()
     return 0 if value is None else int(value[0])
 
@@ -401,6 +405,7 @@ def _ensure_audit_key(connection: Connection, study: StudyFolder, created: list[
 
 
 def _bind(engine: Engine, study: StudyFolder, key: AuditKey) -> None:
+    flush_audit_on_commit(engine)  # first: see its docstring
     bind_seal(engine, AuditSeal(key, AnchorFile(study.audit_anchor_path)))
 
 

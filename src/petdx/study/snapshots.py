@@ -55,7 +55,7 @@ from sqlalchemy.pool import NullPool
 from petdx import __version__
 from petdx.errors import Hint, InputValidationError
 from petdx.fileio import atomic_output, exclusive_lock
-from petdx.study.audit import AuditAction, append_audit
+from petdx.study.audit import AuditAction, append_audit, flush_audit
 from petdx.study.config import StudyFolder, load_config
 from petdx.study.database import StudyDatabase, content_hash, make_engine
 from petdx.study.exporting import ExportResult, export_study
@@ -207,6 +207,7 @@ def _consistent_read(database: StudyDatabase) -> Iterator[Connection]:
 
 
 def _audit_head(connection: Connection) -> tuple[int, str]:
+    flush_audit(connection)
     value = connection.execute(
         select(study_meta.c.value).where(study_meta.c.key == _AUDIT_HEAD_KEY)
     ).scalar_one_or_none()
