@@ -19,6 +19,8 @@ from petdx.study.forms import (
     AccessRefused,
     FormRejected,
     assign_unsited_patients,
+    form_records,
+    forms_with_records,
     hospital_identifiers,
     list_patients,
     mark_complete,
@@ -306,3 +308,14 @@ def test_imported_patients_without_a_site_can_be_assigned_one(
         assert assign_unsited_patients(c, "demo-site", author=ME) == 0
         assert [p.site for p in list_patients(c)] == ["demo-site"] * len(PATIENTS)
         assert audit_history(c, table_name="patient_sites")[0].actor == "coord-a"
+
+
+def test_forms_with_records_names_the_forms_that_have_records(database: StudyDatabase) -> None:
+    _enter_patient(database)
+    with database.begin() as c:
+        save_form(c, "exposures", EXPOSURES[0], author=ME, create=True)
+        present = forms_with_records(c, "SIM-0001")
+        read_one_by_one = {form for form in FORMS if form_records(c, "SIM-0001", form)}
+        nobody = forms_with_records(c, "SIM-0404")
+    assert present == read_one_by_one == {"patients", "screening", "exposures"}
+    assert nobody == set()

@@ -41,6 +41,7 @@ from petdx.study.forms import (
     FORMS,
     AccessRefused,
     form_records,
+    forms_with_records,
     now_utc,
     patient_site,
 )
@@ -219,7 +220,11 @@ def check_patient(connection: Connection, patient_id: str) -> list[Finding]:
     patient = get_record(connection, "patients", {"patient_id": patient_id})
     if patient is None:
         raise InputValidationError(f"patient {patient_id}: not in the study.")
-    records = {form: form_records(connection, patient_id, form) for form in FORMS}
+    present = forms_with_records(connection, patient_id)  # a new patient: 1 form of 7
+    records = {
+        form: form_records(connection, patient_id, form) if form in present else []
+        for form in FORMS
+    }
     out: list[Finding] = []
     for form, rows in records.items():
         for row in rows:

@@ -91,8 +91,8 @@ def _sqlite_begin(connection: Connection) -> None:
 #: application served each request on a thread of a pool of 40 with one connection at a time;
 #: with SQLAlchemy's default of 5 kept, 20 busy users made a PostgreSQL connection (a new
 #: server process, its authentication) for about every second request (bench_web: 168
-#: sessions in 10 s). Since it serves 4 requests at once (``petdx.web.app.REQUEST_THREADS``)
-#: fewer are in use; the sizes are kept for the password-check thread and other callers. A server process of ``petdx serve`` may hold up to 30, so PostgreSQL's
+#: sessions in 10 s). It now serves 4 requests at once (``petdx.web.app.REQUEST_THREADS``),
+#: so fewer are in use. A server process of ``petdx serve`` may hold up to 30, so PostgreSQL's
 #: ``max_connections`` should be at least 30 x the number of processes (``--workers``).
 POOL_SIZE = 20
 POOL_OVERFLOW = 10

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from petdx.data_dictionary import FieldType, code_label
 from petdx.data_dictionary import Table as DictTable
@@ -71,6 +71,7 @@ __all__ = [
     "count_patients",
     "form_records",
     "form_spec",
+    "forms_with_records",
     "hospital_identifiers",
     "is_complete",
     "is_locked",
@@ -539,6 +540,25 @@ def form_records(connection: Connection, patient_id: str, form: str) -> list[dic
     """The patient's stored records of a form, in key order."""
     rows = connection.execute(_form_records_query(form), {"patient_id": patient_id})
     return [{k: v for k, v in row.items() if k != "record_key"} for row in rows.mappings()]
+
+
+@cache
+def _forms_with_records_query() -> Select[Any]:
+    pid: BindParameter[str] = bindparam("patient_id")
+    present: list[Any] = [
+        select(exchange_table(spec.table).c.patient_id)
+        .where(exchange_table(spec.table).c.patient_id == pid)
+        .exists()
+        .label(form)
+        for form, spec in FORMS.items()
+    ]
+    return select(*present)
+
+
+def forms_with_records(connection: Connection, patient_id: str) -> set[str]:
+    """The forms of which the patient has at least one stored record (one statement)."""
+    row = connection.execute(_forms_with_records_query(), {"patient_id": patient_id}).one()
+    return {form for form, present in row._mapping.items() if present}
 
 
 _ID_PREFIX = {
