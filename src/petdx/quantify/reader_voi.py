@@ -9,7 +9,10 @@ Seed (:func:`segment_from_seed`)
     seed_radius_mm``) around the seed and the lesion is delineated there by the study's
     method (``[quantification] method``, default ``percent:41``: the connected component of
     ``SUV >= 41 % of the sphere's SUVmax`` holding that maximum). A seed whose sphere holds
-    no voxel meeting the method is refused.
+    no voxel meeting the method is refused. A VOI that reaches the sphere's edge (within a
+    voxel) carries a warning: the lesion is larger than the sphere, or its contrast so low
+    that the threshold took in background (a lesion of SUVmax 6.5 in a liver of 5.0 fills a
+    20 mm sphere at 41 %).
 
 Edits (:func:`parse_edits`, :func:`apply_edits`)
     A JSON list of operations applied in order to the current mask:
@@ -229,6 +232,14 @@ def segment_from_seed(
             f"the seed voxel is not in the segmented lesion: the hottest structure within "
             f"{seed_radius_mm:g} mm of it was segmented; check it and edit it if needed"
         )
+    reach_mm = _reach_mm(suv, np.asarray(mask.array), centre)
+    if reach_mm >= seed_radius_mm - max(suv.spacing_mm):
+        notes.append(
+            f"the VOI reaches the edge of the {seed_radius_mm:g} mm seed sphere ({reach_mm:.0f} "
+            f"mm from the seed): the lesion is larger than the sphere, or its uptake too close "
+            f"to its surroundings for {point.method} (the threshold then takes in background); "
+            "check it and edit it (brush, eraser, threshold) if needed"
+        )
     return SeedVoi(
         mask=mask,
         metrics=point.lesions[0],
@@ -237,6 +248,14 @@ def segment_from_seed(
         seed_radius_mm=float(seed_radius_mm),
         warnings=tuple(notes),
     )
+
+
+def _reach_mm(
+    suv: Volume, inside: npt.NDArray[np.bool_], centre_mm: npt.NDArray[np.float64]
+) -> float:
+    """The largest distance (mm) from ``centre_mm`` to the centre of a voxel of the mask."""
+    voxels = np.argwhere(inside)
+    return float(np.linalg.norm(suv.index_to_patient_mm(voxels) - centre_mm, axis=1).max())
 
 
 def voi_metrics(
