@@ -56,17 +56,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
-# make test runs ruff first (a second), then mypy beside the suite instead of before it: on a
-# fresh clone mypy takes about 55 s of one core while the other idled. Its report is printed
-# after the suite's; make test fails when either fails.
-test: $(STAMP) $(SYSTEM_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
-	@echo "$(BIN)/mypy src (beside the suite; its report follows the suite's)"
-	@$(BIN)/mypy src > $(VENV)/mypy.log 2>&1 & types_pid=$$!; \
-	$(BIN)/python -m pytest -n 2 --dist loadgroup; tests=$$?; \
-	wait $$types_pid; types=$$?; echo "--- mypy src:"; cat $(VENV)/mypy.log; \
-	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
+test: $(STAMP) $(SYSTEM_STAMP) lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Markers in pyproject.toml: postgres (the throwaway server), cohort (a simulated cohort),
 # slow (more than a few seconds: worker-process kills, cohort scale). No lint: make lint.
