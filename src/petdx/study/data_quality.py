@@ -217,14 +217,14 @@ def _screening_findings(screening: Mapping[str, Any], key: str) -> list[Finding]
 
 def check_patient(connection: Connection, patient_id: str) -> list[Finding]:
     """Every finding of the data-quality rules on the patient's stored forms."""
-    patient = get_record(connection, "patients", {"patient_id": patient_id})
-    if patient is None:
-        raise InputValidationError(f"patient {patient_id}: not in the study.")
     present = forms_with_records(connection, patient_id)  # a new patient: 1 form of 7
+    if "patients" not in present:
+        raise InputValidationError(f"patient {patient_id}: not in the study.")
     records = {
         form: form_records(connection, patient_id, form) if form in present else []
         for form in FORMS
     }
+    patient = records["patients"][0]
     out: list[Finding] = []
     for form, rows in records.items():
         for row in rows:
